@@ -1,0 +1,5 @@
+# Turns a text file into a C++ source that defines pgdest::resources::spec_json.
+file(READ ${INPUT} CONTENT HEX)
+string(REGEX REPLACE "([0-9a-f][0-9a-f])" "0x\\1," BYTES "${CONTENT}")
+file(WRITE ${OUTPUT}
+"// Generated from resources/spec.json at build time.\n#include <string_view>\nnamespace pgdest::resources {\nstatic const char kSpecJson[] = {${BYTES} 0x00};\nstd::string_view spec_json() { return {kSpecJson, sizeof(kSpecJson) - 1}; }\n}  // namespace pgdest::resources\n")

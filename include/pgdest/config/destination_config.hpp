@@ -1,0 +1,40 @@
+#pragma once
+// The validated connector configuration (SPEC §3), with secrets held apart.
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "pgdest/config/secret.hpp"
+
+namespace pgdest::config {
+
+enum class SslMode { disable, allow, prefer, require, verify_ca, verify_full };
+
+struct SslConfig {
+  SslMode mode = SslMode::disable;
+  std::string ca_certificate;     // PEM text, verify-ca / verify-full
+  std::string client_certificate; // PEM text, verify-full
+  Secret client_key;              // PEM text, verify-full
+  Secret client_key_password;
+};
+
+enum class CdcDeletionMode { hard_delete, soft_delete };
+
+struct DestinationConfig {
+  std::string host;
+  int port = 5432;
+  std::string database;
+  std::string schema = "public";
+  std::string username;
+  Secret password;
+  SslConfig ssl;
+  // `jdbc_url_params` split into key/value pairs, in the order given.
+  std::vector<std::pair<std::string, std::string>> jdbc_url_params;
+  CdcDeletionMode cdc_deletion_mode = CdcDeletionMode::hard_delete;
+  bool drop_cascade = false;
+  // Things the user should hear about (unknown fields, ignored parameters); never hold secrets.
+  std::vector<std::string> warnings;
+};
+
+} // namespace pgdest::config

@@ -1,0 +1,22 @@
+#pragma once
+// A destination column: its PostgreSQL type and the names on both sides.
+#include <string>
+#include <string_view>
+
+namespace pgdest::schema {
+
+// The column types a JSON schema property can map to (SPEC §4).
+enum class ColumnType { varchar, date, timestamptz, timestamp, timetz, time, bigint, numeric, boolean, jsonb };
+
+// The type as written in DDL, e.g. "timestamp with time zone".
+std::string_view sql_type(ColumnType type);
+
+// One user column of a stream: `source_name` is the property name in the record's `data`,
+// `name` the normalised, collision-free column name (unquoted).
+struct Column {
+  std::string source_name;
+  std::string name;
+  ColumnType type;
+};
+
+} // namespace pgdest::schema

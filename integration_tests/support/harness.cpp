@@ -1,0 +1,231 @@
+// Child-process runner, test-server settings and protocol validation for the integration tests.
+#include "harness.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+namespace pgdest::testing {
+namespace {
+
+std::string env_or(const char* name, const char* fallback) {
+  const char* value = std::getenv(name);
+  return value != nullptr && *value != '\0' ? value : fallback;
+}
+
+std::string temp_dir() {
+  static const std::string dir = [] {
+    std::string templ = std::filesystem::temp_directory_path() / "pgdest-it-XXXXXX";
+    if (mkdtemp(templ.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+    return templ;
+  }();
+  return dir;
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::runtime_error("cannot read " + path);
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+std::vector<std::string> split_lines(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+} // namespace
+
+std::vector<nlohmann::json> RunResult::messages(const std::string& type) const {
+  std::vector<nlohmann::json> found;
+  for (const auto& line : stdout_lines) {
+    auto message = nlohmann::json::parse(line);
+    if (message.value("type", "") == type) found.push_back(std::move(message));
+  }
+  return found;
+}
+
+std::vector<nlohmann::json> RunResult::trace_errors() const {
+  std::vector<nlohmann::json> found;
+  for (auto& message : messages("TRACE"))
+    if (message["trace"].value("type", "") == "ERROR") found.push_back(message["trace"]["error"]);
+  return found;
+}
+
+RunResult run_connector(const std::vector<std::string>& args, const std::string& stdin_text,
+                        const std::map<std::string, std::string>& extra_env) {
+  int in_pipe[2], out_pipe[2], err_pipe[2];
+  if (pipe(in_pipe) != 0 || pipe(out_pipe) != 0 || pipe(err_pipe) != 0)
+    throw std::runtime_error("pipe failed");
+  pid_t pid = fork();
+  if (pid < 0) throw std::runtime_error("fork failed");
+  if (pid == 0) {
+    dup2(in_pipe[0], 0);
+    dup2(out_pipe[1], 1);
+    dup2(err_pipe[1], 2);
+    for (int fd : {in_pipe[0], in_pipe[1], out_pipe[0], out_pipe[1], err_pipe[0], err_pipe[1]}) close(fd);
+    for (const auto& [key, value] : extra_env) setenv(key.c_str(), value.c_str(), 1);
+    std::vector<char*> argv;
+    std::string binary = PGDEST_BINARY;
+    argv.push_back(binary.data());
+    std::vector<std::string> copies = args;
+    for (auto& arg : copies) argv.push_back(arg.data());
+    argv.push_back(nullptr);
+    execv(binary.c_str(), argv.data());
+    _exit(127);
+  }
+  close(in_pipe[0]);
+  close(out_pipe[1]);
+  close(err_pipe[1]);
+  signal(SIGPIPE, SIG_IGN);
+  fcntl(in_pipe[1], F_SETFL, O_NONBLOCK);
+
+  std::string out, err;
+  size_t written = 0;
+  bool stdin_open = true;
+  if (stdin_text.empty()) {
+    close(in_pipe[1]);
+    stdin_open = false;
+  }
+  bool out_open = true, err_open = true;
+  char buffer[65536];
+  while (out_open || err_open) {
+    std::vector<pollfd> fds;
+    if (out_open) fds.push_back({out_pipe[0], POLLIN, 0});
+    if (err_open) fds.push_back({err_pipe[0], POLLIN, 0});
+    if (stdin_open) fds.push_back({in_pipe[1], POLLOUT, 0});
+    if (poll(fds.data(), fds.size(), -1) < 0) continue;
+    for (const auto& fd : fds) {
+      if (fd.revents == 0) continue;
+      if (fd.fd == in_pipe[1]) {
+        ssize_t n = write(in_pipe[1], stdin_text.data() + written, stdin_text.size() - written);
+        if (n > 0) written += static_cast<size_t>(n);
+        if (n < 0 && errno != EAGAIN) written = stdin_text.size();
+        if (written == stdin_text.size()) {
+          close(in_pipe[1]);
+          stdin_open = false;
+        }
+        continue;
+      }
+      ssize_t n = read(fd.fd, buffer, sizeof buffer);
+      std::string& sink = fd.fd == out_pipe[0] ? out : err;
+      if (n > 0) {
+        sink.append(buffer, static_cast<size_t>(n));
+      } else {
+        (fd.fd == out_pipe[0] ? out_open : err_open) = false;
+        close(fd.fd);
+      }
+    }
+  }
+  if (stdin_open) close(in_pipe[1]);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  RunResult result;
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  result.stdout_lines = split_lines(out);
+  result.stderr_text = err;
+  return result;
+}
+
+nlohmann::json test_config(const std::string& schema) {
+  return {{"host", env_or("PGDEST_TEST_HOST", "127.0.0.1")},
+          {"port", std::stoi(env_or("PGDEST_TEST_PORT", "5432"))},
+          {"database", env_or("PGDEST_TEST_DATABASE", "pgdest")},
+          {"schema", schema},
+          {"username", env_or("PGDEST_TEST_USER", "pgdest")},
+          {"password", env_or("PGDEST_TEST_PASSWORD", "pgdest")},
+          {"ssl_mode", {{"mode", "disable"}}}};
+}
+
+pqxx::connection test_connection() {
+  std::string conninfo = "host=" + env_or("PGDEST_TEST_HOST", "127.0.0.1") +
+                         " port=" + env_or("PGDEST_TEST_PORT", "5432") +
+                         " dbname=" + env_or("PGDEST_TEST_DATABASE", "pgdest") +
+                         " user=" + env_or("PGDEST_TEST_USER", "pgdest") +
+                         " password=" + env_or("PGDEST_TEST_PASSWORD", "pgdest") + " sslmode=disable";
+  return pqxx::connection(conninfo);
+}
+
+std::string fresh_schema(const std::string& name) {
+  auto connection = test_connection();
+  pqxx::work work(connection);
+  work.exec0("DROP SCHEMA IF EXISTS " + work.quote_name(name) + " CASCADE");
+  work.commit();
+  return name;
+}
+
+std::string write_temp_file(const std::string& name, const std::string& content) {
+  std::string path = temp_dir() + "/" + name;
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << content;
+  return path;
+}
+
+std::string fixture_text(const std::string& name) {
+  std::string text = read_file(std::string(PGDEST_SOURCE_DIR) + "/../shared/fixtures/airbyte/" + name);
+  std::string kept;
+  for (const auto& line : split_lines(text)) {
+    if (line.rfind("//", 0) == 0) continue;
+    kept += line;
+    kept += '\n';
+  }
+  return kept;
+}
+
+nlohmann::json fixture_json(const std::string& name) { return nlohmann::json::parse(fixture_text(name)); }
+
+nlohmann::json configure_catalog(const nlohmann::json& catalog, const std::string& destination_sync_mode,
+                                 long generation_id, long minimum_generation_id) {
+  nlohmann::json configured = {{"streams", nlohmann::json::array()}};
+  for (const auto& stream : catalog["streams"]) {
+    configured["streams"].push_back(
+        {{"stream", stream},
+         {"sync_mode", destination_sync_mode == "overwrite" ? "full_refresh" : "incremental"},
+         {"destination_sync_mode", destination_sync_mode},
+         {"generation_id", generation_id},
+         {"minimum_generation_id", minimum_generation_id},
+         {"sync_id", 42}});
+  }
+  return configured;
+}
+
+std::string protocol_violations(const std::vector<std::string>& lines) {
+  std::string input;
+  for (const auto& line : lines) input += line + "\n";
+  std::string input_path = write_temp_file("validate-input.jsonl", input);
+  std::string output_path = temp_dir() + "/validate-output.txt";
+  std::string command = "/usr/bin/python3 " + std::string(PGDEST_SOURCE_DIR) +
+                        "/integration_tests/support/validate_messages.py " + std::string(PGDEST_SOURCE_DIR) +
+                        "/../shared/protocol/airbyte_protocol.schema.json < " + input_path + " > " +
+                        output_path + " 2>&1";
+  int status = std::system(command.c_str());
+  std::string complaints = read_file(output_path);
+  if (status != 0 && complaints.empty()) complaints = "validator failed to run: " + command;
+  return complaints;
+}
+
+std::vector<std::vector<std::string>> query_rows(const std::string& sql) {
+  auto connection = test_connection();
+  pqxx::nontransaction work(connection);
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& row : work.exec(sql)) {
+    std::vector<std::string> values;
+    for (const auto& field : row) values.push_back(field.is_null() ? "NULL" : field.c_str());
+    rows.push_back(std::move(values));
+  }
+  return rows;
+}
+
+} // namespace pgdest::testing
