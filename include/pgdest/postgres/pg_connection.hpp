@@ -1,0 +1,48 @@
+#pragma once
+// One libpq connection for the write path: statements, parameterised queries and binary COPY.
+// (libpqxx 6.4 has no binary COPY, so the write path talks to libpq directly.)
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "pgdest/error.hpp"
+
+struct pg_conn;
+
+namespace pgdest::postgres {
+
+using Row = std::vector<std::optional<std::string>>;
+
+class PgConnection {
+public:
+  // `conninfo_with_secrets` holds the password: it is used here and never kept or printed.
+  explicit PgConnection(const std::string& conninfo_with_secrets);
+  ~PgConnection();
+  PgConnection(const PgConnection&) = delete;
+  PgConnection& operator=(const PgConnection&) = delete;
+
+  // Runs a statement; `context` says what it was for in an error ("creating table x").
+  void execute(const std::string& sql, std::string_view context);
+  // Runs a query with text parameters; rows as text.
+  std::vector<Row> query(const std::string& sql, const std::vector<std::string>& params, std::string_view context);
+
+  void copy_start(const std::string& copy_sql, std::string_view context);
+  void copy_send(std::string_view bytes);
+  void copy_finish();
+
+  bool healthy() const;
+
+private:
+  [[noreturn]] void fail(std::string_view context, const struct pg_result* result) const;
+
+  pg_conn* connection_ = nullptr;
+  std::string copy_context_;
+};
+
+// The failure kind for a SQLSTATE: connection problems, shutdowns, resource limits, deadlocks and
+// serialization failures are transient; authentication, missing database and permissions are
+// config errors; the rest are system errors.
+FailureType failure_type_for_sqlstate(std::string_view sqlstate);
+
+} // namespace pgdest::postgres

@@ -1,0 +1,71 @@
+#pragma once
+// Turns input lines into protocol events: records (parsed in place, data handed over as a
+// simdjson On-Demand object), states and stream statuses. Anything malformed is an error that
+// names the line.
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <simdjson.h>
+
+#include "pgdest/protocol/line_reader.hpp"
+#include "pgdest/protocol/stream_descriptor.hpp"
+
+namespace pgdest::protocol {
+
+enum class StateType { STREAM, GLOBAL, LEGACY };
+
+struct StateMessage {
+  StateType type = StateType::LEGACY;
+  std::optional<StreamDescriptor> stream; // STREAM states only
+  // The compact state object text without its closing brace and without destinationStats.
+  std::string fields;
+  std::size_t line_number = 0;
+};
+
+enum class StreamStatus { STARTED, RUNNING, COMPLETE, INCOMPLETE };
+
+// Receives what the reader finds. A record arrives as begin → data → end, all within one line.
+class MessageHandler {
+public:
+  virtual ~MessageHandler() = default;
+  // Selects the record's stream; throws for a stream that is not in the catalog.
+  virtual void record_begin(std::optional<std::string_view> stream_namespace, std::string_view name) = 0;
+  // The record's `data`; may be called again for the same record if the line has to be re-read.
+  virtual void record_data(simdjson::ondemand::object data) = 0;
+  // `source_changes`: the record's own meta.changes items as compact JSON, comma separated.
+  virtual void record_end(std::int64_t emitted_at_ms, std::string_view source_changes) = 0;
+  virtual void state(StateMessage message) = 0;
+  virtual void stream_status(const StreamDescriptor& stream, StreamStatus status) = 0;
+};
+
+class MessageReader {
+public:
+  MessageReader(LineReader& lines, MessageHandler& handler) : lines_(lines), handler_(handler) {}
+
+  // Reads and dispatches one line; `idle` when no input arrived within `wait`.
+  ReadResult read_next(std::chrono::milliseconds wait);
+
+  std::size_t line_number() const { return line_number_; }
+  std::size_t records_read() const { return records_read_; }
+
+private:
+  void dispatch(const Line& line);
+  void read_record(simdjson::ondemand::object record, const Line& line);
+  void read_record_any_order(const Line& line);
+  void read_state(simdjson::ondemand::value state, const Line& line);
+  void read_stream_status(simdjson::ondemand::object trace);
+  void read_meta_changes(simdjson::ondemand::value meta);
+
+  LineReader& lines_;
+  MessageHandler& handler_;
+  simdjson::ondemand::parser parser_;
+  std::string changes_;
+  std::string scratch_;
+  std::size_t line_number_ = 0;
+  std::size_t records_read_ = 0;
+};
+
+} // namespace pgdest::protocol

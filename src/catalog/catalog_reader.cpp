@@ -1,0 +1,127 @@
+// Reads the configured catalog into stream plans: modes, keys, generations, columns, table names.
+#include "pgdest/catalog/catalog_reader.hpp"
+
+#include <fstream>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "pgdest/error.hpp"
+#include "pgdest/schema/column_mapper.hpp"
+#include "pgdest/schema/table_namer.hpp"
+
+namespace pgdest::catalog {
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+std::int64_t integer_field(const Json& stream, const char* key, const std::string& who) {
+  if (!stream.contains(key) || stream[key].is_null()) return 0;
+  if (!stream[key].is_number_integer())
+    throw ConfigError(fmt::format("The catalog's stream {} has a non-integer \"{}\".", who, key));
+  return stream[key].get<std::int64_t>();
+}
+
+// Airbyte key paths are lists of names; only top-level columns can be keys here.
+std::vector<std::string> top_level_path(const Json& path, const std::string& who, const char* what) {
+  std::vector<std::string> names;
+  if (!path.is_array()) return names;
+  for (const auto& element : path) {
+    if (element.is_string()) { // a cursor is a single path: ["updated_at"]
+      names.push_back(element.get<std::string>());
+      continue;
+    }
+    if (!element.is_array() || element.size() != 1 || !element[0].is_string())
+      throw ConfigError(fmt::format("The {} of stream {} must name top-level fields; nested paths are not supported.",
+                                    what, who));
+    names.push_back(element[0].get<std::string>());
+  }
+  return names;
+}
+
+DestinationSyncMode sync_mode(const Json& stream, const std::string& who) {
+  std::string mode = stream.value("destination_sync_mode", "append");
+  if (mode == "append") return DestinationSyncMode::append;
+  if (mode == "overwrite") return DestinationSyncMode::overwrite;
+  if (mode == "append_dedup") return DestinationSyncMode::append_dedup;
+  if (mode == "update" || mode == "soft_delete")
+    throw ConfigError(fmt::format("Stream {} asks for destination sync mode \"{}\", which this destination does not "
+                                  "support. Choose append, overwrite or append_dedup.",
+                                  who, mode));
+  throw ConfigError(fmt::format("Stream {} has an unknown destination sync mode \"{}\".", who, mode));
+}
+
+StreamPlan read_stream(const Json& configured) {
+  if (!configured.is_object() || !configured.contains("stream") || !configured["stream"].is_object())
+    throw ConfigError("Every entry of the catalog's \"streams\" needs a \"stream\" object.");
+  const Json& stream = configured["stream"];
+  if (!stream.contains("name") || !stream["name"].is_string())
+    throw ConfigError("A stream in the catalog has no \"name\".");
+  StreamPlan plan;
+  plan.descriptor.name = stream["name"].get<std::string>();
+  if (stream.contains("namespace") && stream["namespace"].is_string())
+    plan.descriptor.stream_namespace = stream["namespace"].get<std::string>();
+  const std::string who = "\"" + plan.descriptor.display() + "\"";
+  plan.mode = sync_mode(configured, who);
+  plan.generation_id = integer_field(configured, "generation_id", who);
+  plan.minimum_generation_id = integer_field(configured, "minimum_generation_id", who);
+  plan.sync_id = integer_field(configured, "sync_id", who);
+  if (plan.minimum_generation_id != 0 && plan.minimum_generation_id != plan.generation_id)
+    throw ConfigError(fmt::format("Stream {} has minimum_generation_id {} and generation_id {}: the minimum must be 0 "
+                                  "(keep old rows) or equal to generation_id (replace them).",
+                                  who, plan.minimum_generation_id, plan.generation_id));
+  if (configured.contains("primary_key")) plan.primary_key = top_level_path(configured["primary_key"], who, "primary key");
+  if (configured.contains("cursor_field")) plan.cursor = top_level_path(configured["cursor_field"], who, "cursor");
+  if (plan.mode == DestinationSyncMode::append_dedup && plan.primary_key.empty())
+    throw ConfigError(fmt::format("Stream {} uses append_dedup but has no primary key.", who));
+  const Json empty_schema = Json::object();
+  plan.columns = schema::map_columns(stream.contains("json_schema") ? stream["json_schema"] : empty_schema);
+  return plan;
+}
+
+} // namespace
+
+const char* to_wire(DestinationSyncMode mode) {
+  switch (mode) {
+  case DestinationSyncMode::append:
+    return "append";
+  case DestinationSyncMode::overwrite:
+    return "overwrite";
+  case DestinationSyncMode::append_dedup:
+    return "append_dedup";
+  }
+  return "append";
+}
+
+std::vector<StreamPlan> read_catalog(const Json& catalog, const std::string& default_schema) {
+  if (!catalog.is_object() || !catalog.contains("streams") || !catalog["streams"].is_array())
+    throw ConfigError("The catalog must be a JSON object with a \"streams\" array.");
+  std::vector<StreamPlan> plans;
+  for (const auto& configured : catalog["streams"]) {
+    auto plan = read_stream(configured);
+    for (const auto& other : plans)
+      if (other.descriptor == plan.descriptor)
+        throw ConfigError(fmt::format("The catalog lists stream \"{}\" twice.", plan.descriptor.display()));
+    plans.push_back(std::move(plan));
+  }
+  std::vector<schema::StreamName> names;
+  for (const auto& plan : plans) names.push_back({plan.descriptor.stream_namespace, plan.descriptor.name});
+  auto tables = schema::resolve_table_names(names, default_schema);
+  for (std::size_t i = 0; i < plans.size(); ++i) {
+    plans[i].table_schema = tables[i].schema;
+    plans[i].table_name = tables[i].table;
+  }
+  return plans;
+}
+
+std::vector<StreamPlan> load_catalog_file(const std::string& path, const std::string& default_schema) {
+  std::ifstream in(path);
+  if (!in) throw ConfigError(fmt::format("Cannot read the catalog file {}.", path));
+  std::stringstream text;
+  text << in.rdbuf();
+  Json catalog = Json::parse(text.str(), nullptr, false);
+  if (catalog.is_discarded()) throw ConfigError(fmt::format("The catalog file {} is not valid JSON.", path));
+  return read_catalog(catalog, default_schema);
+}
+
+} // namespace pgdest::catalog

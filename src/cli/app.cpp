@@ -1,0 +1,89 @@
+// CLI11 app with the three protocol commands; turns any error into a TRACE message and exit 1.
+#include "pgdest/cli/app.hpp"
+
+#include <unistd.h>
+
+#include <csignal>
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
+
+#include "pgdest/catalog/catalog_reader.hpp"
+#include "pgdest/config/config_reader.hpp"
+#include "pgdest/error.hpp"
+#include "pgdest/postgres/connection_checker.hpp"
+#include "pgdest/protocol/log_sink.hpp"
+#include "pgdest/protocol/message_writer.hpp"
+#include "pgdest/write/write_run.hpp"
+
+namespace pgdest::resources {
+std::string_view spec_json();
+}
+
+namespace pgdest::cli {
+namespace {
+
+void check_command(const std::string& config_path, protocol::MessageWriter& out) {
+  config::DestinationConfig config;
+  try {
+    config = config::load_config_file(config_path);
+  } catch (const ConfigError& error) {
+    out.connection_status(false, error.what());
+    return;
+  }
+  for (const auto& warning : config.warnings) spdlog::warn("{}", warning);
+  auto result = postgres::check_connection(config);
+  out.connection_status(result.succeeded, result.message);
+}
+
+void write_command(const std::string& config_path, const std::string& catalog_path, protocol::MessageWriter& out) {
+  auto config = config::load_config_file(config_path);
+  auto plans = catalog::load_catalog_file(catalog_path, config.schema);
+  write::WriteRun run(config, std::move(plans), out);
+  run.run(STDIN_FILENO);
+}
+
+} // namespace
+
+int run(int argc, char** argv) {
+  std::signal(SIGPIPE, SIG_IGN);
+  auto& out = protocol::MessageWriter::stdout_writer();
+  protocol::install_protocol_logger(out);
+
+  CLI::App app{"destination-postgres: an Airbyte destination for PostgreSQL"};
+  app.set_version_flag("--version", std::string(PGDEST_VERSION));
+  app.require_subcommand(1);
+  std::string config_path;
+  std::string catalog_path;
+  auto* spec = app.add_subcommand("spec", "Print the connector specification");
+  auto* check = app.add_subcommand("check", "Check that the destination can be reached and written to");
+  check->add_option("--config", config_path, "config.json")->required();
+  auto* write = app.add_subcommand("write", "Load the messages on stdin");
+  write->add_option("--config", config_path, "config.json")->required();
+  write->add_option("--catalog", catalog_path, "configured_catalog.json")->required();
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& error) {
+    // Usage and help go to stderr: stdout belongs to the protocol.
+    int code = app.exit(error, std::cerr, std::cerr);
+    return error.get_exit_code() == 0 ? 0 : (code == 0 ? 0 : 2);
+  }
+
+  try {
+    if (*spec) out.spec(resources::spec_json());
+    else if (*check) check_command(config_path, out);
+    else if (*write) write_command(config_path, catalog_path, out);
+    return 0;
+  } catch (const Error& error) {
+    out.trace_error(error);
+  } catch (const std::exception& error) {
+    out.trace_error(SystemError("destination-postgres failed unexpectedly.", error.what()));
+  } catch (...) {
+    out.trace_error(SystemError("destination-postgres failed unexpectedly."));
+  }
+  return 1;
+}
+
+} // namespace pgdest::cli

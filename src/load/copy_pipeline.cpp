@@ -1,0 +1,223 @@
+// The I/O thread of the load: COPY, COMMIT, and a transaction retried whole on a new connection.
+#include "pgdest/load/copy_pipeline.hpp"
+
+#include <fmt/format.h>
+
+#include "pgdest/encode/copy_buffer.hpp"
+
+namespace pgdest::load {
+namespace {
+
+constexpr std::size_t kKeptFreeBuffers = 8;
+
+bool is_transient(const Error& error) { return error.failure_type() == FailureType::transient_error; }
+
+} // namespace
+
+CopyPipeline::CopyPipeline(std::unique_ptr<postgres::PgConnection> connection, ConnectionFactory reconnect,
+                           PipelineLimits limits)
+    : connection_(std::move(connection)), reconnect_(std::move(reconnect)), limits_(limits),
+      thread_([this] { worker(); }) {}
+
+CopyPipeline::~CopyPipeline() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stopping_ = true;
+  }
+  changed_.notify_all();
+  thread_.join();
+}
+
+std::size_t CopyPipeline::add_target(std::string copy_sql, std::string description) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  targets_.push_back({std::move(copy_sql), std::move(description)});
+  return targets_.size() - 1;
+}
+
+void CopyPipeline::push(Job job) {
+  std::unique_lock<std::mutex> lock(mutex_);
+  changed_.wait(lock, [&] { return error_ || queued_bytes_ < limits_.max_queued_bytes; });
+  if (error_) std::rethrow_exception(error_);
+  queued_bytes_ += job.rows.size();
+  queue_.push_back(std::move(job));
+  lock.unlock();
+  changed_.notify_all();
+}
+
+void CopyPipeline::send(std::size_t target, std::string rows) {
+  if (rows.empty()) return;
+  Job job{Job::Kind::copy};
+  job.target = target;
+  job.rows = std::move(rows);
+  push(std::move(job));
+}
+
+void CopyPipeline::commit(std::uint64_t records, std::vector<std::string> statements) {
+  Job job{Job::Kind::commit};
+  job.records = records;
+  job.statements = std::move(statements);
+  push(std::move(job));
+}
+
+void CopyPipeline::run(const std::function<void(postgres::PgConnection&)>& work) {
+  Job job{Job::Kind::call};
+  job.call = work;
+  push(std::move(job));
+  drain();
+}
+
+void CopyPipeline::drain() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  changed_.wait(lock, [&] { return error_ || (queue_.empty() && !busy_); });
+  if (error_) std::rethrow_exception(error_);
+}
+
+void CopyPipeline::check() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (error_) std::rethrow_exception(error_);
+}
+
+std::string CopyPipeline::take_buffer() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (free_buffers_.empty()) return {};
+  std::string buffer = std::move(free_buffers_.back());
+  free_buffers_.pop_back();
+  buffer.clear();
+  return buffer;
+}
+
+void CopyPipeline::worker() {
+  for (;;) {
+    Job job;
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      changed_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) return;
+      job = std::move(queue_.front());
+      queue_.pop_front();
+      queued_bytes_ -= job.rows.size();
+      busy_ = true;
+    }
+    changed_.notify_all();
+    try {
+      perform_with_retry(job);
+      finish_job(job);
+    } catch (...) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      error_ = std::current_exception();
+      queue_.clear();
+      queued_bytes_ = 0;
+    }
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      busy_ = false;
+    }
+    changed_.notify_all();
+  }
+}
+
+void CopyPipeline::begin_if_needed() {
+  if (in_transaction_) return;
+  connection_->execute("BEGIN", "starting a transaction");
+  // Kept so that, if the connection drops during COMMIT, we can ask whether it landed.
+  auto rows = connection_->query("SELECT txid_current()::text", {}, "starting a transaction");
+  transaction_id_ = rows.at(0).at(0).value_or("");
+  in_transaction_ = true;
+}
+
+void CopyPipeline::end_copy() {
+  if (open_copy_ < 0) return;
+  connection_->copy_send(encode::CopyBuffer::trailer());
+  open_copy_ = -1;
+  connection_->copy_finish();
+}
+
+void CopyPipeline::perform(Job& job) {
+  switch (job.kind) {
+  case Job::Kind::copy: {
+    begin_if_needed();
+    if (open_copy_ != static_cast<long>(job.target)) {
+      end_copy();
+      const Target& target = targets_[job.target];
+      connection_->copy_start(target.copy_sql, "loading rows into " + target.description);
+      connection_->copy_send(encode::CopyBuffer::header());
+      open_copy_ = static_cast<long>(job.target);
+    }
+    connection_->copy_send(job.rows);
+    break;
+  }
+  case Job::Kind::commit:
+    end_copy();
+    if (!in_transaction_ && job.statements.empty()) break;
+    begin_if_needed();
+    for (const auto& statement : job.statements) connection_->execute(statement, "finishing a batch");
+    connection_->execute("COMMIT", "committing a batch");
+    in_transaction_ = false;
+    break;
+  case Job::Kind::call:
+    end_copy();
+    job.call(*connection_);
+    break;
+  }
+}
+
+void CopyPipeline::perform_with_retry(Job& job) {
+  for (int attempt = 1;; ++attempt) {
+    try {
+      if (attempt > 1) replay_transaction();
+      perform(job);
+      return;
+    } catch (const Error& error) {
+      bool connection_lost = !connection_->healthy();
+      if (!(is_transient(error) || connection_lost) || job.kind == Job::Kind::call || attempt >= limits_.max_attempts)
+        throw;
+      if (!connection_lost) { // e.g. a deadlock: roll back and try the transaction again
+        open_copy_ = -1;
+        try {
+          connection_->execute("ROLLBACK", "rolling back after a transient error");
+        } catch (const Error&) {
+        }
+        in_transaction_ = false;
+        continue;
+      }
+      auto wait = limits_.first_backoff * (1 << (attempt - 1));
+      std::this_thread::sleep_for(wait);
+      try {
+        connection_ = reconnect_();
+      } catch (const Error& reconnect_error) {
+        if (attempt + 1 >= limits_.max_attempts) throw;
+        continue;
+      }
+      open_copy_ = -1;
+      in_transaction_ = false;
+      if (job.kind == Job::Kind::commit && commit_landed()) return;
+    }
+  }
+}
+
+// After a lost connection: did the COMMIT we sent take effect? txid_status answers exactly.
+bool CopyPipeline::commit_landed() {
+  if (transaction_id_.empty()) return false;
+  auto rows = connection_->query("SELECT txid_status($1::bigint)", {transaction_id_}, "checking a commit");
+  return !rows.empty() && rows[0][0].value_or("") == "committed";
+}
+
+void CopyPipeline::replay_transaction() {
+  for (auto& kept : transaction_jobs_) perform(kept);
+}
+
+void CopyPipeline::finish_job(Job& job) {
+  if (job.kind == Job::Kind::copy) {
+    transaction_jobs_.push_back(std::move(job));
+    return;
+  }
+  if (job.kind != Job::Kind::commit) return;
+  committed_records_.store(job.records, std::memory_order_release);
+  transaction_id_.clear();
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (auto& kept : transaction_jobs_)
+    if (free_buffers_.size() < kKeptFreeBuffers) free_buffers_.push_back(std::move(kept.rows));
+  transaction_jobs_.clear();
+}
+
+} // namespace pgdest::load

@@ -1,0 +1,228 @@
+// The write run: set-up → stream records into COPY → commit in batches → release states → finish.
+#include "pgdest/write/write_run.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "pgdest/load/table_preparer.hpp"
+#include "pgdest/postgres/connection_options.hpp"
+#include "pgdest/postgres/sql_builder.hpp"
+
+namespace pgdest::write {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::string stream_key(std::string_view stream_namespace, std::string_view name) {
+  std::string key(stream_namespace);
+  key += '\0';
+  key += name;
+  return key;
+}
+
+double mib(std::uint64_t bytes) { return static_cast<double>(bytes) / (1024.0 * 1024.0); }
+
+} // namespace
+
+WriteRun::WriteRun(const config::DestinationConfig& config, std::vector<catalog::StreamPlan> plans,
+                   protocol::MessageWriter& out, FlushPolicy policy)
+    : config_(config), plans_(std::move(plans)), out_(out), policy_(policy), tracker_(plans_.size()) {
+  for (std::size_t i = 0; i < plans_.size(); ++i) {
+    const auto& descriptor = plans_[i].descriptor;
+    stream_by_key_[stream_key(descriptor.stream_namespace.value_or(""), descriptor.name)] = i;
+  }
+}
+
+WriteRun::~WriteRun() = default;
+
+long WriteRun::stream_index(const protocol::StreamDescriptor& stream) const {
+  auto found = stream_by_key_.find(stream_key(stream.stream_namespace.value_or(""), stream.name));
+  return found == stream_by_key_.end() ? -1 : static_cast<long>(found->second);
+}
+
+void WriteRun::set_up() {
+  for (const auto& warning : config_.warnings) spdlog::warn("{}", warning);
+  auto options = std::make_shared<postgres::ConnectionOptions>(config_);
+  auto connect = [options] { return std::make_unique<postgres::PgConnection>(options->conninfo_with_secrets()); };
+  auto connection = connect();
+  for (const auto& plan : plans_) {
+    if (plan.replaces_rows() || plan.mode == catalog::DestinationSyncMode::append_dedup)
+      throw ConfigError(fmt::format("Stream \"{}\" uses {}{}, which this version does not support yet; use append.",
+                                    plan.descriptor.display(), catalog::to_wire(plan.mode),
+                                    plan.replaces_rows() ? " (a truncate refresh)" : ""));
+  }
+  std::vector<load::PreparedTable> prepared;
+  for (const auto& plan : plans_) {
+    prepared.push_back(load::prepare_table(*connection, plan));
+    spdlog::info("Stream {} ({}) → table \"{}\".\"{}\"{}", plan.descriptor.display(), catalog::to_wire(plan.mode),
+                 plan.table_schema, plan.table_name, prepared.back().created ? " (created)" : "");
+  }
+  pipeline_ = std::make_unique<load::CopyPipeline>(std::move(connection), connect);
+  for (std::size_t i = 0; i < plans_.size(); ++i) {
+    const auto& plan = plans_[i];
+    postgres::TableRef table{postgres::Identifier(plan.table_schema), postgres::Identifier(plan.table_name)};
+    auto loader = std::make_unique<load::StreamLoader>(plan, prepared[i].columns, 0);
+    loader->target = pipeline_->add_target(
+        postgres::sql::copy_binary_from_stdin(table, loader->encoder.copy_columns()), table.quoted());
+    loaders_.push_back(std::move(loader));
+  }
+}
+
+void WriteRun::run(int input_fd) {
+  started_ = Clock::now();
+  last_progress_ = started_;
+  progress_on_terminal_ = isatty(STDERR_FILENO) != 0;
+  set_up();
+  protocol::LineReader lines(input_fd);
+  protocol::MessageReader reader(lines, *this);
+  reader_ = &reader;
+  try {
+    for (;;) {
+      auto result = reader.read_next(std::chrono::milliseconds(250));
+      if (result == protocol::ReadResult::end_of_input) break;
+      if (result == protocol::ReadResult::idle) on_idle();
+    }
+    finish();
+  } catch (...) {
+    // States already committed may still leave; nothing else does.
+    try {
+      release_states();
+    } catch (...) {
+    }
+    reader_ = nullptr;
+    throw;
+  }
+  reader_ = nullptr;
+}
+
+void WriteRun::record_begin(std::optional<std::string_view> stream_namespace, std::string_view name) {
+  auto found = stream_by_key_.find(stream_key(stream_namespace.value_or(""), name));
+  if (found == stream_by_key_.end()) {
+    protocol::StreamDescriptor stream{stream_namespace ? std::optional<std::string>(*stream_namespace) : std::nullopt,
+                                      std::string(name)};
+    throw SystemError(fmt::format("Input line {} has a record for stream \"{}\", which is not in the catalog.",
+                                  reader_->line_number(), stream.display()));
+  }
+  current_ = found->second;
+}
+
+void WriteRun::record_data(simdjson::ondemand::object data) { loaders_[current_]->encoder.fill(data); }
+
+void WriteRun::record_end(std::int64_t emitted_at_ms, std::string_view source_changes) {
+  auto& loader = *loaders_[current_];
+  std::size_t before = loader.rows.size();
+  loader.encoder.finish({emitted_at_ms, source_changes}, loader.rows);
+  std::size_t added = loader.rows.size() - before;
+  unsent_bytes_ += added;
+  total_bytes_ += added;
+  ++loader.records;
+  tracker_.record_read(current_);
+  after_record(loader);
+}
+
+void WriteRun::after_record(load::StreamLoader& loader) {
+  if (loader.records == 1 || (loader.records & 0xFFFF) == 0)
+    for (const auto& field : loader.encoder.take_new_undeclared_fields())
+      spdlog::info("Stream {}: field \"{}\" is not in the stream's schema and is not stored.",
+                   loader.plan->descriptor.display(), field);
+  if (loader.rows.size() >= policy_.stream_chunk_bytes) send_rows(loader);
+  if (unsent_bytes_ >= policy_.buffered_bytes_limit) {
+    auto largest = std::max_element(loaders_.begin(), loaders_.end(),
+                                    [](const auto& a, const auto& b) { return a->rows.size() < b->rows.size(); });
+    send_rows(**largest);
+  }
+  if (uncommitted_bytes_ >= policy_.commit_bytes) commit_all();
+  if ((tracker_.records_read() & 0x3FF) == 0) {
+    auto now = Clock::now();
+    if (commit_requested_ < tracker_.records_read() && now - transaction_started_ >= policy_.commit_interval)
+      commit_all();
+    if (now - last_progress_ >= std::chrono::seconds(progress_on_terminal_ ? 1 : 10)) report_progress(false);
+    pipeline_->check();
+  }
+  if (tracker_.pending() > 0) release_states();
+}
+
+void WriteRun::send_rows(load::StreamLoader& loader) {
+  if (loader.rows.size() == 0) return;
+  if (uncommitted_bytes_ == 0) transaction_started_ = Clock::now();
+  std::size_t bytes = loader.rows.size();
+  unsent_bytes_ -= bytes;
+  uncommitted_bytes_ += bytes;
+  pipeline_->send(loader.target, loader.rows.release(pipeline_->take_buffer()));
+}
+
+void WriteRun::commit_all() {
+  for (auto& loader : loaders_) send_rows(*loader);
+  if (commit_requested_ == tracker_.records_read()) return;
+  spdlog::debug("Committing {} records ({:.1f} MiB).", tracker_.records_read() - commit_requested_,
+                mib(uncommitted_bytes_));
+  commit_requested_ = tracker_.records_read();
+  pipeline_->commit(commit_requested_);
+  uncommitted_bytes_ = 0;
+}
+
+void WriteRun::release_states() {
+  for (auto& released : tracker_.release(pipeline_ ? pipeline_->committed_records() : 0))
+    out_.state(released.message.fields, released.record_count);
+}
+
+void WriteRun::state(protocol::StateMessage message) {
+  long index = -1;
+  if (message.stream) index = stream_index(*message.stream);
+  tracker_.state_read(std::move(message), index);
+  release_states();
+}
+
+void WriteRun::stream_status(const protocol::StreamDescriptor& stream, protocol::StreamStatus status) {
+  long index = stream_index(stream);
+  if (index < 0) {
+    spdlog::warn("Input line {}: status for stream \"{}\", which is not in the catalog; ignored.",
+                 reader_->line_number(), stream.display());
+    return;
+  }
+  if (status == protocol::StreamStatus::COMPLETE) loaders_[static_cast<std::size_t>(index)]->complete = true;
+}
+
+void WriteRun::on_idle() {
+  // Quiet input: commit what was read so its states can leave now rather than later.
+  if (commit_requested_ < tracker_.records_read() &&
+      Clock::now() - transaction_started_ >= policy_.idle_commit)
+    commit_all();
+  pipeline_->check();
+  release_states();
+}
+
+void WriteRun::finish() {
+  commit_all();
+  pipeline_->drain();
+  release_states();
+  report_progress(true);
+  std::vector<std::string> incomplete;
+  for (const auto& loader : loaders_)
+    if (!loader->complete) incomplete.push_back("\"" + loader->plan->descriptor.display() + "\"");
+  if (!incomplete.empty()) {
+    std::string names;
+    for (const auto& name : incomplete) names += (names.empty() ? "" : ", ") + name;
+    throw SystemError(fmt::format("The input ended before these streams reported COMPLETE: {}. Their committed rows "
+                                  "are kept; the next sync carries on from the last state.",
+                                  names));
+  }
+}
+
+void WriteRun::report_progress(bool final) {
+  auto now = Clock::now();
+  double seconds = std::chrono::duration<double>(now - started_).count();
+  double rate = seconds > 0 ? static_cast<double>(tracker_.records_read()) / seconds : 0;
+  std::string line = fmt::format("{} records, {:.1f} MiB encoded, {:.0f} records/s, {} committed",
+                                 tracker_.records_read(), mib(total_bytes_), rate,
+                                 pipeline_ ? pipeline_->committed_records() : 0);
+  if (progress_on_terminal_) fmt::print(stderr, "\r{}{}", line, final ? "\n" : "");
+  if (final || !progress_on_terminal_) spdlog::info("{}{}", final ? "Done: " : "Progress: ", line);
+  last_progress_ = now;
+}
+
+} // namespace pgdest::write
