@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -13,6 +14,10 @@
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
 
 namespace pgdest::testing {
 namespace {
@@ -131,11 +136,135 @@ RunResult run_connector(const std::vector<std::string>& args, const std::string&
   }
   if (stdin_open) close(in_pipe[1]);
   int status = 0;
-  waitpid(pid, &status, 0);
+  rusage usage{};
+  wait4(pid, &status, 0, &usage);
   RunResult result;
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  result.max_rss_kib = usage.ru_maxrss;
   result.stdout_lines = split_lines(out);
   result.stderr_text = err;
+  return result;
+}
+
+struct ConnectorProcess::State {
+  pid_t pid = -1;
+  int stdin_fd = -1;
+  std::thread reader;
+  mutable std::mutex mutex;
+  mutable std::condition_variable changed;
+  std::string out;
+  std::string err;
+  bool done = false;
+};
+
+ConnectorProcess::ConnectorProcess(const std::vector<std::string>& args) : state_(std::make_unique<State>()) {
+  int in_pipe[2], out_pipe[2], err_pipe[2];
+  if (pipe(in_pipe) != 0 || pipe(out_pipe) != 0 || pipe(err_pipe) != 0) throw std::runtime_error("pipe failed");
+  pid_t pid = fork();
+  if (pid < 0) throw std::runtime_error("fork failed");
+  if (pid == 0) {
+    dup2(in_pipe[0], 0);
+    dup2(out_pipe[1], 1);
+    dup2(err_pipe[1], 2);
+    for (int fd : {in_pipe[0], in_pipe[1], out_pipe[0], out_pipe[1], err_pipe[0], err_pipe[1]}) close(fd);
+    std::vector<char*> argv;
+    std::string binary = PGDEST_BINARY;
+    argv.push_back(binary.data());
+    std::vector<std::string> copies = args;
+    for (auto& arg : copies) argv.push_back(arg.data());
+    argv.push_back(nullptr);
+    execv(binary.c_str(), argv.data());
+    _exit(127);
+  }
+  signal(SIGPIPE, SIG_IGN);
+  close(in_pipe[0]);
+  close(out_pipe[1]);
+  close(err_pipe[1]);
+  state_->pid = pid;
+  state_->stdin_fd = in_pipe[1];
+  int out_fd = out_pipe[0], err_fd = err_pipe[0];
+  State* state = state_.get();
+  state_->reader = std::thread([state, out_fd, err_fd] {
+    bool out_open = true, err_open = true;
+    char buffer[65536];
+    while (out_open || err_open) {
+      std::vector<pollfd> fds;
+      if (out_open) fds.push_back({out_fd, POLLIN, 0});
+      if (err_open) fds.push_back({err_fd, POLLIN, 0});
+      if (poll(fds.data(), fds.size(), -1) < 0) continue;
+      for (const auto& fd : fds) {
+        if (fd.revents == 0) continue;
+        ssize_t n = read(fd.fd, buffer, sizeof buffer);
+        std::lock_guard<std::mutex> lock(state->mutex);
+        if (n > 0) {
+          (fd.fd == out_fd ? state->out : state->err).append(buffer, static_cast<size_t>(n));
+        } else {
+          (fd.fd == out_fd ? out_open : err_open) = false;
+          close(fd.fd);
+        }
+      }
+      state->changed.notify_all();
+    }
+    std::lock_guard<std::mutex> lock(state->mutex);
+    state->done = true;
+    state->changed.notify_all();
+  });
+}
+
+ConnectorProcess::~ConnectorProcess() {
+  if (state_->pid > 0) {
+    kill(state_->pid, SIGKILL);
+    wait();
+  }
+}
+
+void ConnectorProcess::write_stdin(const std::string& text) {
+  size_t written = 0;
+  while (written < text.size()) {
+    ssize_t n = write(state_->stdin_fd, text.data() + written, text.size() - written);
+    if (n <= 0) throw std::runtime_error("writing to the connector's stdin failed");
+    written += static_cast<size_t>(n);
+  }
+}
+
+void ConnectorProcess::close_stdin() {
+  if (state_->stdin_fd >= 0) close(state_->stdin_fd);
+  state_->stdin_fd = -1;
+}
+
+std::vector<std::string> ConnectorProcess::lines() const {
+  std::lock_guard<std::mutex> lock(state_->mutex);
+  auto all = split_lines(state_->out);
+  // The last piece may be a line still being written.
+  if (!state_->out.empty() && state_->out.back() != '\n' && !all.empty()) all.pop_back();
+  return all;
+}
+
+bool ConnectorProcess::wait_for_line(const std::string& needle, double seconds) const {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+  for (;;) {
+    for (const auto& line : lines())
+      if (line.find(needle) != std::string::npos) return true;
+    std::unique_lock<std::mutex> lock(state_->mutex);
+    if (state_->done) return false;
+    if (state_->changed.wait_until(lock, deadline) == std::cv_status::timeout) return false;
+  }
+}
+
+RunResult ConnectorProcess::wait() {
+  close_stdin();
+  RunResult result;
+  if (state_->pid <= 0) return result;
+  int status = 0;
+  rusage usage{};
+  wait4(state_->pid, &status, 0, &usage);
+  state_->pid = -1;
+  if (state_->reader.joinable()) state_->reader.join();
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  result.max_rss_kib = usage.ru_maxrss;
+  std::lock_guard<std::mutex> lock(state_->mutex);
+  result.stdout_lines = split_lines(state_->out);
+  result.stderr_text = state_->err;
   return result;
 }
 
@@ -172,6 +301,8 @@ std::string write_temp_file(const std::string& name, const std::string& content)
   out << content;
   return path;
 }
+
+std::string read_text_file(const std::string& path) { return read_file(path); }
 
 std::string fixture_text(const std::string& name) {
   std::string text = read_file(std::string(PGDEST_SOURCE_DIR) + "/../shared/fixtures/airbyte/" + name);

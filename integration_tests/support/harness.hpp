@@ -2,6 +2,7 @@
 // What every integration test needs: the real binary run as a child process, the test server's
 // settings, a database connection for assertions, and protocol validation of every output line.
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -12,6 +13,7 @@ namespace pgdest::testing {
 
 struct RunResult {
   int exit_code = -1;
+  long max_rss_kib = 0; // the child's peak resident memory
   std::vector<std::string> stdout_lines;
   std::string stderr_text;
 
@@ -25,6 +27,28 @@ struct RunResult {
 RunResult run_connector(const std::vector<std::string>& args, const std::string& stdin_text = {},
                         const std::map<std::string, std::string>& extra_env = {});
 
+// The connector running in the background, for tests that act while it runs.
+class ConnectorProcess {
+public:
+  explicit ConnectorProcess(const std::vector<std::string>& args);
+  ~ConnectorProcess();
+  ConnectorProcess(const ConnectorProcess&) = delete;
+  ConnectorProcess& operator=(const ConnectorProcess&) = delete;
+
+  void write_stdin(const std::string& text);
+  void close_stdin();
+  // stdout lines so far.
+  std::vector<std::string> lines() const;
+  // Waits up to `seconds` for a stdout line containing `needle`; true if one came.
+  bool wait_for_line(const std::string& needle, double seconds) const;
+  // Waits for the exit; the result holds everything printed.
+  RunResult wait();
+
+private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
 // A config for the test server (PGDEST_TEST_* environment, see scripts/pg-sandbox), writing into
 // `schema`.
 nlohmann::json test_config(const std::string& schema);
@@ -37,6 +61,9 @@ std::string fresh_schema(const std::string& name);
 
 // Writes `content` to a new file under the test's temp folder; returns its path.
 std::string write_temp_file(const std::string& name, const std::string& content);
+
+// The whole content of a file.
+std::string read_text_file(const std::string& path);
 
 // A file of ../shared/fixtures/airbyte, with `//` comment lines dropped.
 std::string fixture_text(const std::string& name);

@@ -44,23 +44,26 @@ void CopyPipeline::push(Job job) {
   changed_.notify_all();
 }
 
-void CopyPipeline::send(std::size_t target, std::string rows) {
+void CopyPipeline::send(std::size_t target, encode::CopyBuffer rows) {
   if (rows.empty()) return;
-  Job job{Job::Kind::copy};
+  Job job;
+  job.kind = Job::Kind::copy;
   job.target = target;
   job.rows = std::move(rows);
   push(std::move(job));
 }
 
 void CopyPipeline::commit(std::uint64_t records, std::vector<std::string> statements) {
-  Job job{Job::Kind::commit};
+  Job job;
+  job.kind = Job::Kind::commit;
   job.records = records;
   job.statements = std::move(statements);
   push(std::move(job));
 }
 
 void CopyPipeline::run(const std::function<void(postgres::PgConnection&)>& work) {
-  Job job{Job::Kind::call};
+  Job job;
+  job.kind = Job::Kind::call;
   job.call = work;
   push(std::move(job));
   drain();
@@ -77,10 +80,10 @@ void CopyPipeline::check() const {
   if (error_) std::rethrow_exception(error_);
 }
 
-std::string CopyPipeline::take_buffer() {
+encode::CopyBuffer CopyPipeline::take_buffer() {
   std::lock_guard<std::mutex> lock(mutex_);
   if (free_buffers_.empty()) return {};
-  std::string buffer = std::move(free_buffers_.back());
+  encode::CopyBuffer buffer = std::move(free_buffers_.back());
   free_buffers_.pop_back();
   buffer.clear();
   return buffer;
@@ -143,7 +146,7 @@ void CopyPipeline::perform(Job& job) {
       connection_->copy_send(encode::CopyBuffer::header());
       open_copy_ = static_cast<long>(job.target);
     }
-    connection_->copy_send(job.rows);
+    connection_->copy_send(job.rows.view());
     break;
   }
   case Job::Kind::commit:
@@ -185,7 +188,7 @@ void CopyPipeline::perform_with_retry(Job& job) {
       try {
         connection_ = reconnect_();
       } catch (const Error& reconnect_error) {
-        if (attempt + 1 >= limits_.max_attempts) throw;
+        if (!is_transient(reconnect_error) || attempt + 1 >= limits_.max_attempts) throw;
         continue;
       }
       open_copy_ = -1;

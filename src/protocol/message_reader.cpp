@@ -167,7 +167,7 @@ void MessageReader::read_meta_changes(simdjson::ondemand::value meta) {
   for (auto item : items) {
     auto change = get<simdjson::ondemand::value>(std::move(item), "invalid record.meta.changes");
     if (!changes_.empty()) changes_ += ',';
-    encode::write_json(change, changes_);
+    if (encode::write_json(change, changes_).malformed) throw InputError("invalid JSON in record.meta.changes");
   }
 }
 

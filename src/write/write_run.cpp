@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <utility>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -47,7 +48,8 @@ long WriteRun::stream_index(const protocol::StreamDescriptor& stream) const {
 void WriteRun::set_up() {
   for (const auto& warning : config_.warnings) spdlog::warn("{}", warning);
   auto options = std::make_shared<postgres::ConnectionOptions>(config_);
-  auto connect = [options] { return std::make_unique<postgres::PgConnection>(options->conninfo_with_secrets()); };
+  for (const auto& warning : options->warnings()) spdlog::warn("{}", warning);
+  auto connect = [options] { return std::make_unique<postgres::PgConnection>(options->conninfo_with_password()); };
   auto connection = connect();
   for (const auto& plan : plans_) {
     if (plan.replaces_rows() || plan.mode == catalog::DestinationSyncMode::append_dedup)
@@ -152,7 +154,7 @@ void WriteRun::send_rows(load::StreamLoader& loader) {
   std::size_t bytes = loader.rows.size();
   unsent_bytes_ -= bytes;
   uncommitted_bytes_ += bytes;
-  pipeline_->send(loader.target, loader.rows.release(pipeline_->take_buffer()));
+  pipeline_->send(loader.target, std::exchange(loader.rows, pipeline_->take_buffer()));
 }
 
 void WriteRun::commit_all() {

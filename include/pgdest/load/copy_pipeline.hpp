@@ -15,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "pgdest/encode/copy_buffer.hpp"
 #include "pgdest/postgres/pg_connection.hpp"
 
 namespace pgdest::load {
@@ -40,7 +41,7 @@ public:
   std::size_t add_target(std::string copy_sql, std::string description);
 
   // Queues binary COPY rows for a target, inside the open transaction.
-  void send(std::size_t target, std::string rows);
+  void send(std::size_t target, encode::CopyBuffer rows);
   // Queues statements to run in the open transaction, then COMMIT; once committed,
   // committed_records() becomes `records`.
   void commit(std::uint64_t records, std::vector<std::string> statements = {});
@@ -51,16 +52,16 @@ public:
 
   std::uint64_t committed_records() const { return committed_records_.load(std::memory_order_acquire); }
   // A cleared buffer for the next rows (reuses memory that went through the pipeline).
-  std::string take_buffer();
+  encode::CopyBuffer take_buffer();
 
   // Runs `work` on the connection on the I/O thread, after everything queued; waits for it.
   void run(const std::function<void(postgres::PgConnection&)>& work);
 
 private:
   struct Job {
-    enum class Kind { copy, commit, call } kind;
+    enum class Kind { copy, commit, call } kind = Kind::copy;
     std::size_t target = 0;
-    std::string rows;
+    encode::CopyBuffer rows;
     std::vector<std::string> statements;
     std::uint64_t records = 0;
     std::function<void(postgres::PgConnection&)> call;
@@ -88,7 +89,7 @@ private:
   mutable std::mutex mutex_;
   std::condition_variable changed_;
   std::deque<Job> queue_;
-  std::vector<std::string> free_buffers_;
+  std::vector<encode::CopyBuffer> free_buffers_;
   std::size_t queued_bytes_ = 0;
   bool busy_ = false;
   bool stopping_ = false;

@@ -9,6 +9,7 @@
 #include "pgdest/error.hpp"
 
 struct pg_conn;
+struct pg_result;
 
 namespace pgdest::postgres {
 
@@ -34,9 +35,9 @@ public:
   bool healthy() const;
 
 private:
-  [[noreturn]] void fail(std::string_view context, const struct pg_result* result) const;
+  [[noreturn]] void fail(std::string_view context, const ::pg_result* result) const;
 
-  pg_conn* connection_ = nullptr;
+  ::pg_conn* connection_ = nullptr;
   std::string copy_context_;
 };
 

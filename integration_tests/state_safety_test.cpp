@@ -1,0 +1,112 @@
+// STATE messages leave only after their records are committed, whatever happens to the connection.
+#include <catch2/catch.hpp>
+
+#include "support/harness.hpp"
+#include "support/sync.hpp"
+
+using namespace pgdest::testing;
+using Rows = std::vector<std::vector<std::string>>;
+
+namespace {
+
+nlohmann::json users_catalog() {
+  return configure_catalog(
+      {{"streams",
+        {{{"name", "users"},
+          {"json_schema", {{"type", "object"}, {"properties", {{"id", {{"type", "integer"}}}}}}}}}}},
+      "append");
+}
+
+std::string records_and_state(int count) {
+  std::string text;
+  for (int id = 1; id <= count; ++id)
+    text += R"({"type":"RECORD","record":{"stream":"users","emitted_at":1700000000000,"data":{"id":)" +
+            std::to_string(id) + "}}}\n";
+  text += R"({"type":"STATE","state":{"type":"STREAM","stream":{"stream_descriptor":{"name":"users"},)"
+          R"("stream_state":{"cursor":)" +
+          std::to_string(count) + "}}}}\n";
+  return text;
+}
+
+void exec(const std::string& sql) {
+  auto connection = test_connection();
+  pqxx::nontransaction work(connection);
+  work.exec(sql);
+}
+
+// A role of the test's own, so its connections can be found and cut off without touching others.
+nlohmann::json own_role_config(const std::string& schema, const std::string& role) {
+  exec("DROP ROLE IF EXISTS " + role);
+  exec("CREATE ROLE " + role + " LOGIN SUPERUSER PASSWORD 'secret-" + role + "'");
+  auto config = test_config(schema);
+  config["username"] = role;
+  config["password"] = "secret-" + role;
+  return config;
+}
+
+std::vector<std::string> write_args(const std::string& schema, const nlohmann::json& config,
+                                    const nlohmann::json& catalog) {
+  return {"write", "--config", write_temp_file(schema + "-config.json", config.dump()), "--catalog",
+          write_temp_file(schema + "-catalog.json", catalog.dump())};
+}
+
+} // namespace
+
+TEST_CASE("no STATE is emitted when the connection dies before the commit", "[write][state]") {
+  auto schema = fresh_schema("it_state_lost");
+  auto config = own_role_config(schema, "it_state_lost_user");
+  auto catalog = users_catalog();
+  // Create the table first, so that it can be locked.
+  auto setup = run_connector(write_args(schema, config, catalog), complete_statuses(catalog));
+  REQUIRE(setup.exit_code == 0);
+
+  auto blocker = test_connection();
+  pqxx::work lock(blocker);
+  lock.exec0("LOCK TABLE it_state_lost.users IN ACCESS EXCLUSIVE MODE");
+
+  ConnectorProcess connector(write_args(schema, config, catalog));
+  connector.write_stdin(records_and_state(100));
+  // The rows are read and sent, but cannot be committed while the table is locked.
+  CHECK_FALSE(connector.wait_for_line("\"type\":\"STATE\"", 3.0));
+  exec("ALTER ROLE it_state_lost_user NOLOGIN");
+  exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = 'it_state_lost_user'");
+  lock.commit();
+  connector.write_stdin(complete_statuses(catalog));
+  auto result = connector.wait();
+  INFO(result.stderr_text);
+  CHECK(result.exit_code == 1);
+  CHECK(result.messages("STATE").empty());
+  REQUIRE(result.trace_errors().size() == 1);
+  CHECK(protocol_violations(result.stdout_lines).empty());
+  for (const auto& line : result.stdout_lines) CHECK(line.find("secret-it_state_lost_user") == std::string::npos);
+  CHECK(query_rows("SELECT count(*) FROM it_state_lost.users") == Rows{{"0"}});
+  exec("DROP ROLE IF EXISTS it_state_lost_user");
+}
+
+TEST_CASE("a connection dropped mid-batch is retried on a new one: rows once, state once", "[write][state]") {
+  auto schema = fresh_schema("it_state_retry");
+  auto config = own_role_config(schema, "it_state_retry_user");
+  auto catalog = users_catalog();
+  auto setup = run_connector(write_args(schema, config, catalog), complete_statuses(catalog));
+  REQUIRE(setup.exit_code == 0);
+
+  auto blocker = test_connection();
+  pqxx::work lock(blocker);
+  lock.exec0("LOCK TABLE it_state_retry.users IN ACCESS EXCLUSIVE MODE");
+
+  ConnectorProcess connector(write_args(schema, config, catalog));
+  connector.write_stdin(records_and_state(1000));
+  CHECK_FALSE(connector.wait_for_line("\"type\":\"STATE\"", 2.0));
+  exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = 'it_state_retry_user'");
+  lock.commit();
+  CHECK(connector.wait_for_line("\"type\":\"STATE\"", 30.0));
+  connector.write_stdin(complete_statuses(catalog));
+  auto result = connector.wait();
+  INFO(result.stderr_text);
+  CHECK(result.exit_code == 0);
+  auto emitted = states(result);
+  REQUIRE(emitted.size() == 1);
+  CHECK(emitted[0]["destinationStats"]["recordCount"] == 1000.0);
+  CHECK(query_rows("SELECT count(*), count(DISTINCT id) FROM it_state_retry.users") == Rows{{"1000", "1000"}});
+  exec("DROP ROLE IF EXISTS it_state_retry_user");
+}

@@ -1,0 +1,47 @@
+// Helpers for tests that run `write`.
+#include "sync.hpp"
+
+namespace pgdest::testing {
+
+RunResult run_write(const std::string& schema, const nlohmann::json& catalog, const std::string& messages,
+                    const nlohmann::json& config_overrides) {
+  auto config = test_config(schema);
+  config.update(config_overrides);
+  auto config_path = write_temp_file(schema + "-config.json", config.dump());
+  auto catalog_path = write_temp_file(schema + "-catalog.json", catalog.dump());
+  return run_connector({"write", "--config", config_path, "--catalog", catalog_path}, messages);
+}
+
+std::string complete_statuses(const nlohmann::json& configured_catalog) {
+  std::string lines;
+  for (const auto& configured : configured_catalog["streams"]) {
+    nlohmann::json descriptor = {{"name", configured["stream"]["name"]}};
+    if (configured["stream"].contains("namespace")) descriptor["namespace"] = configured["stream"]["namespace"];
+    nlohmann::json trace = {{"type", "TRACE"},
+                            {"trace",
+                             {{"type", "STREAM_STATUS"},
+                              {"emitted_at", 1700000000000},
+                              {"stream_status", {{"stream_descriptor", descriptor}, {"status", "COMPLETE"}}}}}};
+    lines += trace.dump() + "\n";
+  }
+  return lines;
+}
+
+std::vector<nlohmann::json> states(const RunResult& result) {
+  std::vector<nlohmann::json> found;
+  for (auto& message : result.messages("STATE")) found.push_back(message["state"]);
+  return found;
+}
+
+std::vector<std::string> column_types(const std::string& schema, const std::string& table) {
+  auto connection = test_connection();
+  pqxx::nontransaction work(connection);
+  std::vector<std::string> columns;
+  auto rows = work.exec_params("SELECT column_name, data_type FROM information_schema.columns "
+                               "WHERE table_schema = $1 AND table_name = $2 ORDER BY ordinal_position",
+                               schema, table);
+  for (const auto& row : rows) columns.push_back(std::string(row[0].c_str()) + ":" + row[1].c_str());
+  return columns;
+}
+
+} // namespace pgdest::testing
