@@ -15,11 +15,8 @@
 #include "pgdest/postgres/connection_checker.hpp"
 #include "pgdest/protocol/log_sink.hpp"
 #include "pgdest/protocol/message_writer.hpp"
+#include "pgdest/resources.hpp"
 #include "pgdest/write/write_run.hpp"
-
-namespace pgdest::resources {
-std::string_view spec_json();
-}
 
 namespace pgdest::cli {
 namespace {

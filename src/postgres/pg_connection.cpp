@@ -7,6 +7,8 @@
 
 #include <fmt/format.h>
 
+#include "pgdest/postgres/error_classifier.hpp"
+
 namespace pgdest::postgres {
 namespace {
 
@@ -23,29 +25,14 @@ std::string trimmed(const char* text) {
 
 } // namespace
 
-FailureType failure_type_for_sqlstate(std::string_view sqlstate) {
-  if (sqlstate.size() != 5) return FailureType::system_error;
-  auto starts = [&](std::string_view prefix) { return sqlstate.substr(0, prefix.size()) == prefix; };
-  if (starts("08") || starts("53") || starts("57P") || sqlstate == "40001" || sqlstate == "40P01")
-    return FailureType::transient_error;
-  if (starts("28") || sqlstate == "3D000" || sqlstate == "42501" || sqlstate == "3F000")
-    return FailureType::config_error;
-  return FailureType::system_error;
-}
-
-PgConnection::PgConnection(const std::string& conninfo_with_secrets) {
-  connection_ = PQconnectdb(conninfo_with_secrets.c_str());
+PgConnection::PgConnection(const std::string& conninfo_with_password, const std::string& endpoint) {
+  connection_ = PQconnectdb(conninfo_with_password.c_str());
   if (connection_ == nullptr) throw SystemError("Could not allocate a PostgreSQL connection.");
   if (PQstatus(connection_) != CONNECTION_OK) {
-    std::string message = trimmed(PQerrorMessage(connection_));
+    auto diagnosis = diagnose("", PQerrorMessage(connection_));
     PQfinish(connection_);
     connection_ = nullptr;
-    FailureType type = FailureType::transient_error;
-    if (message.find("password authentication failed") != std::string::npos ||
-        message.find("does not exist") != std::string::npos || message.find("pg_hba.conf") != std::string::npos ||
-        message.find("certificate") != std::string::npos)
-      type = FailureType::config_error;
-    throw Error(type, "Could not connect to PostgreSQL: " + message, message);
+    throw to_error(diagnosis, "Could not connect to PostgreSQL at " + endpoint);
   }
 }
 
@@ -64,13 +51,10 @@ void PgConnection::fail(std::string_view context, const PGresult* result) const 
     server_text = trimmed(PQresultErrorMessage(result));
   }
   if (server_text.empty()) server_text = trimmed(PQerrorMessage(connection_));
-  FailureType type = sqlstate.empty() ? FailureType::system_error : failure_type_for_sqlstate(sqlstate);
-  if (PQstatus(connection_) != CONNECTION_OK) type = FailureType::transient_error;
-  std::string primary = server_text;
-  if (result != nullptr && PQresultErrorField(result, PG_DIAG_MESSAGE_PRIMARY) != nullptr)
-    primary = PQresultErrorField(result, PG_DIAG_MESSAGE_PRIMARY);
-  throw Error(type, fmt::format("PostgreSQL failed while {}: {}", context, primary),
-              fmt::format("SQLSTATE {}: {}", sqlstate.empty() ? "none" : sqlstate, server_text));
+  auto diagnosis = diagnose(sqlstate, server_text);
+  // A broken connection is worth a retry on a new one, whatever the message said.
+  if (PQstatus(connection_) != CONNECTION_OK) diagnosis.type = FailureType::transient_error;
+  throw to_error(diagnosis, "PostgreSQL failed while " + std::string(context));
 }
 
 void PgConnection::execute(const std::string& sql, std::string_view context) {

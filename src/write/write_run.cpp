@@ -49,7 +49,8 @@ void WriteRun::set_up() {
   for (const auto& warning : config_.warnings) spdlog::warn("{}", warning);
   auto options = std::make_shared<postgres::ConnectionOptions>(config_);
   for (const auto& warning : options->warnings()) spdlog::warn("{}", warning);
-  auto connect = [options] { return std::make_unique<postgres::PgConnection>(options->conninfo_with_password()); };
+  auto connect = [options] { return std::make_unique<postgres::PgConnection>(options->conninfo_with_password(), options->endpoint());
+  };
   auto connection = connect();
   for (const auto& plan : plans_) {
     if (plan.replaces_rows() || plan.mode == catalog::DestinationSyncMode::append_dedup)

@@ -17,8 +17,9 @@ using Row = std::vector<std::optional<std::string>>;
 
 class PgConnection {
 public:
-  // `conninfo_with_secrets` holds the password: it is used here and never kept or printed.
-  explicit PgConnection(const std::string& conninfo_with_secrets);
+  // `conninfo_with_password` is used here and never kept or printed; `endpoint` ("host:port")
+  // names the server in errors.
+  PgConnection(const std::string& conninfo_with_password, const std::string& endpoint);
   ~PgConnection();
   PgConnection(const PgConnection&) = delete;
   PgConnection& operator=(const PgConnection&) = delete;
@@ -40,10 +41,5 @@ private:
   ::pg_conn* connection_ = nullptr;
   std::string copy_context_;
 };
-
-// The failure kind for a SQLSTATE: connection problems, shutdowns, resource limits, deadlocks and
-// serialization failures are transient; authentication, missing database and permissions are
-// config errors; the rest are system errors.
-FailureType failure_type_for_sqlstate(std::string_view sqlstate);
 
 } // namespace pgdest::postgres

@@ -1,0 +1,23 @@
+#pragma once
+// The `check` command's work (SPEC §2): connect, make sure the schema is usable, and round-trip a
+// row through a scratch table with COPY.
+#include <string>
+
+#include "pgdest/config/destination_config.hpp"
+
+namespace pgdest::postgres {
+
+struct CheckResult {
+  bool succeeded = false;
+  // Empty on success; otherwise what is wrong and what to do, in plain words (never a secret).
+  std::string message;
+};
+
+// Connects with TLS per ssl_mode, ensures the default schema (`config.schema` normalised as the
+// write path names it) exists or creates it, creates a
+// scratch table there, COPYs a row into it, reads it back and drops it. Every expected failure
+// (unknown host, closed port, wrong password, missing database, missing privilege, TLS refused or
+// certificate rejected, ...) is a FAILED result with its own message; only a bug throws.
+CheckResult check_connection(const config::DestinationConfig& config);
+
+} // namespace pgdest::postgres

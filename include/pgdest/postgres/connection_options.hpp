@@ -1,0 +1,73 @@
+#pragma once
+// How to reach the server: the libpq connection string and the private files TLS needs.
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "pgdest/config/destination_config.hpp"
+
+namespace pgdest::postgres {
+
+// A file only the current user may read (0600), removed when the object goes away.
+class PrivateTempFile {
+public:
+  // Writes `content` to a new file in the temp folder; `label` becomes part of its name.
+  PrivateTempFile(const std::string& label, const std::string& content);
+  ~PrivateTempFile();
+  PrivateTempFile(PrivateTempFile&& other) noexcept;
+  PrivateTempFile& operator=(PrivateTempFile&& other) noexcept;
+  PrivateTempFile(const PrivateTempFile&) = delete;
+  PrivateTempFile& operator=(const PrivateTempFile&) = delete;
+
+  const std::string& path() const { return path_; }
+
+private:
+  std::string path_;
+};
+
+// libpq settings built from a DestinationConfig: host, credentials, sslmode and certificates,
+// connect_timeout (10 s unless jdbc_url_params says otherwise), application_name, client
+// encoding, TCP keepalives, and the jdbc_url_params that have a libpq equivalent. Certificates
+// and keys live in private temp files exactly as long as this object.
+class ConnectionOptions {
+public:
+  static constexpr int default_connect_timeout_seconds = 10;
+
+  // Throws ConfigError for a jdbc_url_params value libpq cannot use, SystemError when a
+  // certificate file cannot be written.
+  explicit ConnectionOptions(const config::DestinationConfig& config);
+
+  // The libpq connection string, password included: hand it to libpq only, never log it or put
+  // it in an error.
+  const std::string& conninfo_with_password() const { return conninfo_with_password_; }
+  // The same string with every secret replaced by ****, for logs.
+  const std::string& redacted_conninfo() const { return redacted_conninfo_; }
+  // libpq parameters in order, secrets redacted (for tests and logs).
+  const std::vector<std::pair<std::string, std::string>>& redacted_parameters() const {
+    return redacted_parameters_;
+  }
+  // "host:port" ("[v6]:port" for IPv6 addresses), for messages.
+  const std::string& endpoint() const { return endpoint_; }
+  int connect_timeout_seconds() const { return connect_timeout_seconds_; }
+  // jdbc_url_params that were ignored, and why; never holds a value.
+  const std::vector<std::string>& warnings() const { return warnings_; }
+  // The private files holding certificates and keys (for tests).
+  std::vector<std::string> private_file_paths() const;
+
+private:
+  std::vector<PrivateTempFile> files_;
+  std::vector<std::pair<std::string, std::string>> redacted_parameters_;
+  std::string conninfo_with_password_;
+  std::string redacted_conninfo_;
+  std::string endpoint_;
+  int connect_timeout_seconds_ = default_connect_timeout_seconds;
+  std::vector<std::string> warnings_;
+};
+
+// A value in libpq's conninfo syntax: single-quoted, with \ and ' escaped by a backslash.
+std::string quote_conninfo_value(const std::string& value);
+
+// libpq's sslmode spelling of a mode ("verify-full", ...).
+const char* sslmode_name(config::SslMode mode);
+
+} // namespace pgdest::postgres

@@ -1,0 +1,299 @@
+// Builds the libpq connection string from the config and keeps TLS material in private files.
+#include "pgdest/postgres/connection_options.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <mutex>
+
+#include <fmt/format.h>
+#include <libpq-fe.h>
+
+#include "pgdest/error.hpp"
+
+namespace pgdest::postgres {
+namespace {
+
+constexpr const char* redacted = "****";
+
+std::string lower(std::string text) {
+  std::transform(text.begin(), text.end(), text.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return text;
+}
+
+// libpq's `options` splits on white space; a backslash keeps the next character literal.
+std::string escape_option_value(const std::string& value) {
+  std::string out;
+  for (char c : value) {
+    if (c == '\\' || std::isspace(static_cast<unsigned char>(c)) != 0)
+      out.push_back('\\');
+    out.push_back(c);
+  }
+  return out;
+}
+
+// The libpq keyword for a pgJDBC value out of `choices`, or a ConfigError naming the key.
+std::string map_choice(const std::string& key, const std::string& value,
+                       const std::vector<std::pair<std::string, std::string>>& choices) {
+  std::string wanted = lower(value);
+  std::string allowed;
+  for (const auto& [jdbc, libpq] : choices) {
+    if (lower(jdbc) == wanted)
+      return libpq;
+    allowed += allowed.empty() ? jdbc : ", " + jdbc;
+  }
+  throw ConfigError(fmt::format("jdbc_url_params \"{}\" must be one of {}.", key, allowed));
+}
+
+bool is_ssl_key(const std::string& key) {
+  std::string k = lower(key);
+  return k == "ssl" || k.rfind("ssl", 0) == 0;
+}
+
+class Parameters {
+public:
+  void set(const std::string& key, const std::string& value, bool secret = false) {
+    for (auto& entry : entries_) {
+      if (entry.key == key) {
+        entry.value = value;
+        entry.secret = secret;
+        return;
+      }
+    }
+    entries_.push_back({key, value, secret});
+  }
+
+  std::string conninfo(bool redact) const {
+    std::string out;
+    for (const auto& entry : entries_) {
+      if (!out.empty())
+        out.push_back(' ');
+      out += entry.key;
+      out.push_back('=');
+      out += entry.secret && redact ? std::string(redacted) : quote_conninfo_value(entry.value);
+    }
+    return out;
+  }
+
+  std::vector<std::pair<std::string, std::string>> redacted_list() const {
+    std::vector<std::pair<std::string, std::string>> out;
+    for (const auto& entry : entries_)
+      out.emplace_back(entry.key, entry.secret ? std::string(redacted) : entry.value);
+    return out;
+  }
+
+private:
+  struct Entry {
+    std::string key;
+    std::string value;
+    bool secret;
+  };
+  std::vector<Entry> entries_;
+};
+
+// Without a hook, OpenSSL asks for an encrypted key's pass phrase on the terminal whenever
+// sslpassword is empty, which would hang an unattended run. libpq's default hook answers with
+// sslpassword (or nothing), so a wrong or missing password fails instead.
+void never_prompt_for_key_passwords() {
+  static std::once_flag once;
+  std::call_once(once, [] { PQsetSSLKeyPassHook_OpenSSL(PQdefaultSSLKeyPassHook_OpenSSL); });
+}
+
+} // namespace
+
+PrivateTempFile::PrivateTempFile(const std::string& label, const std::string& content) {
+  std::string templ;
+  try {
+    templ = (std::filesystem::temp_directory_path() / ("pgdest-" + label + "-XXXXXX")).string();
+  } catch (const std::filesystem::filesystem_error& error) {
+    throw SystemError(fmt::format("Could not find a temporary folder for the {}: {}", label,
+                                  error.code().message()));
+  }
+  int fd = mkstemp(templ.data());
+  if (fd < 0)
+    throw SystemError(fmt::format("Could not create a private temporary file for the {} in {}: {}",
+                                  label, templ, std::strerror(errno)));
+  path_ = templ;
+  const char* data = content.data();
+  size_t left = content.size();
+  int failure = fchmod(fd, S_IRUSR | S_IWUSR) == 0 ? 0 : errno;
+  while (failure == 0 && left > 0) {
+    ssize_t written = ::write(fd, data, left);
+    if (written < 0) {
+      if (errno == EINTR)
+        continue;
+      failure = errno;
+      break;
+    }
+    data += written;
+    left -= static_cast<size_t>(written);
+  }
+  if (::close(fd) != 0 && failure == 0)
+    failure = errno;
+  if (failure != 0) {
+    ::unlink(path_.c_str());
+    throw SystemError(fmt::format("Could not write the {} to the private temporary file {}: {}",
+                                  label, path_, std::strerror(failure)));
+  }
+}
+
+PrivateTempFile::~PrivateTempFile() {
+  if (!path_.empty())
+    ::unlink(path_.c_str());
+}
+
+PrivateTempFile::PrivateTempFile(PrivateTempFile&& other) noexcept
+    : path_(std::exchange(other.path_, std::string())) {}
+
+PrivateTempFile& PrivateTempFile::operator=(PrivateTempFile&& other) noexcept {
+  if (this != &other) {
+    if (!path_.empty())
+      ::unlink(path_.c_str());
+    path_ = std::exchange(other.path_, std::string());
+  }
+  return *this;
+}
+
+std::string quote_conninfo_value(const std::string& value) {
+  std::string out = "'";
+  for (char c : value) {
+    if (c == '\\' || c == '\'')
+      out.push_back('\\');
+    out.push_back(c);
+  }
+  out.push_back('\'');
+  return out;
+}
+
+const char* sslmode_name(config::SslMode mode) {
+  switch (mode) {
+  case config::SslMode::disable:
+    return "disable";
+  case config::SslMode::allow:
+    return "allow";
+  case config::SslMode::prefer:
+    return "prefer";
+  case config::SslMode::require:
+    return "require";
+  case config::SslMode::verify_ca:
+    return "verify-ca";
+  case config::SslMode::verify_full:
+    return "verify-full";
+  }
+  return "require";
+}
+
+ConnectionOptions::ConnectionOptions(const config::DestinationConfig& config) {
+  never_prompt_for_key_passwords();
+  Parameters parameters;
+  parameters.set("host", config.host);
+  parameters.set("port", std::to_string(config.port));
+  parameters.set("dbname", config.database);
+  parameters.set("user", config.username);
+  if (!config.password.empty())
+    parameters.set("password", config.password.reveal(), true);
+
+  const config::SslConfig& ssl = config.ssl;
+  parameters.set("sslmode", sslmode_name(ssl.mode));
+  if (ssl.mode == config::SslMode::verify_ca || ssl.mode == config::SslMode::verify_full) {
+    files_.emplace_back("ca-certificate", ssl.ca_certificate);
+    parameters.set("sslrootcert", files_.back().path());
+  }
+  if (ssl.mode == config::SslMode::verify_full && !ssl.client_certificate.empty()) {
+    files_.emplace_back("client-certificate", ssl.client_certificate);
+    parameters.set("sslcert", files_.back().path());
+    files_.emplace_back("client-key", ssl.client_key.reveal());
+    parameters.set("sslkey", files_.back().path());
+    if (!ssl.client_key_password.empty())
+      parameters.set("sslpassword", ssl.client_key_password.reveal(), true);
+  }
+
+  std::string application_name = "destination-postgres";
+  std::vector<std::string> options;
+  std::string keepalives = "1";
+  for (const auto& [key, value] : config.jdbc_url_params) {
+    if (key == "connectTimeout" || key == "loginTimeout") {
+      if (value.empty() || value.size() > 6 ||
+          value.find_first_not_of("0123456789") != std::string::npos)
+        throw ConfigError(
+            fmt::format("jdbc_url_params \"{}\" must be a whole number of seconds.", key));
+      connect_timeout_seconds_ = std::stoi(value);
+    } else if (key == "ApplicationName") {
+      application_name = value;
+    } else if (key == "options") {
+      options.push_back(value);
+    } else if (key == "currentSchema") {
+      options.push_back("-c search_path=" + escape_option_value(value));
+    } else if (key == "tcpKeepAlive") {
+      keepalives = map_choice(key, value, {{"true", "1"}, {"false", "0"}});
+    } else if (key == "targetServerType") {
+      parameters.set("target_session_attrs", map_choice(key, value,
+                                                        {{"any", "any"},
+                                                         {"primary", "primary"},
+                                                         {"master", "primary"},
+                                                         {"secondary", "standby"},
+                                                         {"standby", "standby"},
+                                                         {"preferSecondary", "prefer-standby"},
+                                                         {"preferStandby", "prefer-standby"}}));
+    } else if (key == "gssEncMode") {
+      parameters.set("gssencmode", map_choice(key, value,
+                                              {{"disable", "disable"},
+                                               {"allow", "prefer"},
+                                               {"prefer", "prefer"},
+                                               {"require", "require"}}));
+    } else if (key == "channelBinding") {
+      parameters.set(
+          "channel_binding",
+          map_choice(key, value,
+                     {{"disable", "disable"}, {"prefer", "prefer"}, {"require", "require"}}));
+    } else if (is_ssl_key(key)) {
+      warnings_.push_back(fmt::format(
+          "jdbc_url_params \"{}\" is ignored: TLS is configured with the ssl_mode field.", key));
+    } else if (key == "user" || key == "password") {
+      warnings_.push_back(fmt::format(
+          "jdbc_url_params \"{}\" is ignored: use the username and password fields.", key));
+    } else {
+      warnings_.push_back(
+          fmt::format("jdbc_url_params \"{}\" has no libpq equivalent and is ignored.", key));
+    }
+  }
+  parameters.set("connect_timeout", std::to_string(connect_timeout_seconds_));
+  parameters.set("application_name", application_name);
+  parameters.set("client_encoding", "UTF8");
+  parameters.set("keepalives", keepalives);
+  if (keepalives == "1") {
+    // Notice a dead server or a dropped NAT mapping within about two minutes.
+    parameters.set("keepalives_idle", "60");
+    parameters.set("keepalives_interval", "10");
+    parameters.set("keepalives_count", "6");
+  }
+  if (!options.empty()) {
+    std::string joined;
+    for (const auto& option : options)
+      joined += (joined.empty() ? "" : " ") + option;
+    parameters.set("options", joined);
+  }
+
+  conninfo_with_password_ = parameters.conninfo(false);
+  redacted_conninfo_ = parameters.conninfo(true);
+  redacted_parameters_ = parameters.redacted_list();
+  endpoint_ = config.host.find(':') != std::string::npos
+                  ? fmt::format("[{}]:{}", config.host, config.port)
+                  : fmt::format("{}:{}", config.host, config.port);
+}
+
+std::vector<std::string> ConnectionOptions::private_file_paths() const {
+  std::vector<std::string> paths;
+  for (const auto& file : files_)
+    paths.push_back(file.path());
+  return paths;
+}
+
+} // namespace pgdest::postgres

@@ -1,0 +1,301 @@
+// ConnectionOptions: conninfo quoting (checked by libpq's own parser), sslmode, private files,
+// jdbc_url_params mapping, and secrets kept out of everything printable.
+#include <catch2/catch.hpp>
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include <libpq-fe.h>
+
+#include "pgdest/error.hpp"
+#include "pgdest/postgres/connection_options.hpp"
+
+using pgdest::config::DestinationConfig;
+using pgdest::config::Secret;
+using pgdest::config::SslMode;
+using pgdest::postgres::ConnectionOptions;
+
+namespace {
+
+const std::string ca_pem = "-----BEGIN CERTIFICATE-----\nQ0EgY2VydA==\n-----END CERTIFICATE-----\n";
+const std::string client_pem =
+    "-----BEGIN CERTIFICATE-----\nY2xpZW50IGNlcnQ=\n-----END CERTIFICATE-----\n";
+const std::string key_pem =
+    "-----BEGIN PRIVATE KEY-----\na2V5IGRhdGE=\n-----END PRIVATE KEY-----\n";
+
+DestinationConfig base_config() {
+  DestinationConfig config;
+  config.host = "db.example.com";
+  config.port = 5433;
+  config.database = "warehouse";
+  config.username = "airbyte";
+  config.password = Secret("pa55-Word");
+  config.ssl.mode = SslMode::disable;
+  return config;
+}
+
+// What libpq itself makes of a connection string.
+std::map<std::string, std::string> parse_with_libpq(const std::string& conninfo) {
+  char* error = nullptr;
+  PQconninfoOption* options = PQconninfoParse(conninfo.c_str(), &error);
+  if (options == nullptr) {
+    std::string message = error != nullptr ? error : "unknown error";
+    PQfreemem(error);
+    FAIL("libpq rejected the conninfo: " << message);
+  }
+  std::map<std::string, std::string> values;
+  for (PQconninfoOption* option = options; option->keyword != nullptr; ++option)
+    if (option->val != nullptr)
+      values[option->keyword] = option->val;
+  PQconninfoFree(options);
+  return values;
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+using Parameters = std::vector<std::pair<std::string, std::string>>;
+
+} // namespace
+
+TEST_CASE("conninfo values are single-quoted with backslash escapes", "[postgres][conninfo]") {
+  using pgdest::postgres::quote_conninfo_value;
+  CHECK(quote_conninfo_value("plain") == "'plain'");
+  CHECK(quote_conninfo_value("") == "''");
+  CHECK(quote_conninfo_value("it's a \\ test") == "'it\\'s a \\\\ test'");
+}
+
+TEST_CASE("the conninfo carries every setting, in libpq's syntax", "[postgres][conninfo]") {
+  ConnectionOptions options(base_config());
+  CHECK(options.redacted_parameters() == Parameters{{"host", "db.example.com"},
+                                                    {"port", "5433"},
+                                                    {"dbname", "warehouse"},
+                                                    {"user", "airbyte"},
+                                                    {"password", "****"},
+                                                    {"sslmode", "disable"},
+                                                    {"connect_timeout", "10"},
+                                                    {"application_name", "destination-postgres"},
+                                                    {"client_encoding", "UTF8"},
+                                                    {"keepalives", "1"},
+                                                    {"keepalives_idle", "60"},
+                                                    {"keepalives_interval", "10"},
+                                                    {"keepalives_count", "6"}});
+  CHECK(options.redacted_conninfo() ==
+        "host='db.example.com' port='5433' dbname='warehouse' user='airbyte' password=**** "
+        "sslmode='disable' connect_timeout='10' application_name='destination-postgres' "
+        "client_encoding='UTF8' keepalives='1' keepalives_idle='60' keepalives_interval='10' "
+        "keepalives_count='6'");
+  auto parsed = parse_with_libpq(options.conninfo_with_password());
+  CHECK(parsed["password"] == "pa55-Word");
+  CHECK(parsed["connect_timeout"] == "10");
+  CHECK(options.endpoint() == "db.example.com:5433");
+  CHECK(options.connect_timeout_seconds() == 10);
+  CHECK(options.warnings().empty());
+  CHECK(options.private_file_paths().empty());
+}
+
+TEST_CASE("awkward values survive libpq's parser unchanged", "[postgres][conninfo]") {
+  DestinationConfig config = base_config();
+  config.database = "my db's \"name\"";
+  config.username = "user name\\x";
+  config.password = Secret("p'a\\ss w=rd ");
+  auto parsed = parse_with_libpq(ConnectionOptions(config).conninfo_with_password());
+  CHECK(parsed["dbname"] == "my db's \"name\"");
+  CHECK(parsed["user"] == "user name\\x");
+  CHECK(parsed["password"] == "p'a\\ss w=rd ");
+}
+
+TEST_CASE("an empty password is left to libpq (e.g. .pgpass)", "[postgres][conninfo]") {
+  DestinationConfig config = base_config();
+  config.password = Secret();
+  auto parsed = parse_with_libpq(ConnectionOptions(config).conninfo_with_password());
+  CHECK(parsed.count("password") == 0);
+}
+
+TEST_CASE("IPv6 endpoints are bracketed in messages", "[postgres][conninfo]") {
+  DestinationConfig config = base_config();
+  config.host = "2001:db8::5";
+  ConnectionOptions options(config);
+  CHECK(options.endpoint() == "[2001:db8::5]:5433");
+  CHECK(parse_with_libpq(options.conninfo_with_password())["host"] == "2001:db8::5");
+}
+
+TEST_CASE("every ssl mode maps to libpq's sslmode", "[postgres][ssl]") {
+  for (auto [mode, name] : {std::pair{SslMode::disable, "disable"},
+                            {SslMode::allow, "allow"},
+                            {SslMode::prefer, "prefer"},
+                            {SslMode::require, "require"},
+                            {SslMode::verify_ca, "verify-ca"},
+                            {SslMode::verify_full, "verify-full"}}) {
+    DestinationConfig config = base_config();
+    config.ssl.mode = mode;
+    config.ssl.ca_certificate = ca_pem;
+    auto parsed = parse_with_libpq(ConnectionOptions(config).conninfo_with_password());
+    CHECK(parsed["sslmode"] == name);
+    bool verifies = mode == SslMode::verify_ca || mode == SslMode::verify_full;
+    CHECK(parsed.count("sslrootcert") == (verifies ? 1u : 0u));
+    CHECK(parsed.count("sslcert") == 0);
+  }
+}
+
+TEST_CASE("certificates and keys live in 0600 files as long as the options", "[postgres][ssl]") {
+  DestinationConfig config = base_config();
+  config.ssl.mode = SslMode::verify_full;
+  config.ssl.ca_certificate = ca_pem;
+  config.ssl.client_certificate = client_pem;
+  config.ssl.client_key = Secret(key_pem);
+  config.ssl.client_key_password = Secret("key-Pa55phrase");
+  std::vector<std::string> paths;
+  {
+    ConnectionOptions options(config);
+    paths = options.private_file_paths();
+    REQUIRE(paths.size() == 3);
+    auto parsed = parse_with_libpq(options.conninfo_with_password());
+    CHECK(parsed["sslrootcert"] == paths[0]);
+    CHECK(parsed["sslcert"] == paths[1]);
+    CHECK(parsed["sslkey"] == paths[2]);
+    CHECK(parsed["sslpassword"] == "key-Pa55phrase");
+    CHECK(read_file(paths[0]) == ca_pem);
+    CHECK(read_file(paths[1]) == client_pem);
+    CHECK(read_file(paths[2]) == key_pem);
+    for (const auto& path : paths) {
+      struct stat info {};
+      REQUIRE(stat(path.c_str(), &info) == 0);
+      CHECK((info.st_mode & 0777) == 0600);
+      CHECK(info.st_uid == geteuid());
+    }
+    CHECK(options.redacted_conninfo().find("key-Pa55phrase") == std::string::npos);
+    CHECK(options.redacted_conninfo().find("sslpassword=****") != std::string::npos);
+
+    SECTION("moving the options keeps the files") {
+      ConnectionOptions moved(std::move(options));
+      for (const auto& path : paths)
+        CHECK(std::filesystem::exists(path));
+      CHECK(moved.private_file_paths() == paths);
+    }
+  }
+  for (const auto& path : paths)
+    CHECK_FALSE(std::filesystem::exists(path));
+}
+
+TEST_CASE("verify-ca writes only the CA; no client key password without a key", "[postgres][ssl]") {
+  DestinationConfig config = base_config();
+  config.ssl.mode = SslMode::verify_ca;
+  config.ssl.ca_certificate = ca_pem;
+  config.ssl.client_key_password = Secret("unused-Pa55");
+  ConnectionOptions options(config);
+  CHECK(options.private_file_paths().size() == 1);
+  auto parsed = parse_with_libpq(options.conninfo_with_password());
+  CHECK(parsed.count("sslpassword") == 0);
+  CHECK(parsed.count("sslkey") == 0);
+}
+
+TEST_CASE("jdbc_url_params with a libpq equivalent are mapped", "[postgres][jdbc]") {
+  DestinationConfig config = base_config();
+  config.jdbc_url_params = {{"connectTimeout", "5"},
+                            {"ApplicationName", "my app"},
+                            {"options", "-c statement_timeout=0"},
+                            {"currentSchema", "my schema,public"},
+                            {"targetServerType", "primary"},
+                            {"gssEncMode", "disable"},
+                            {"channelBinding", "require"}};
+  ConnectionOptions options(config);
+  auto parsed = parse_with_libpq(options.conninfo_with_password());
+  CHECK(parsed["connect_timeout"] == "5");
+  CHECK(options.connect_timeout_seconds() == 5);
+  CHECK(parsed["application_name"] == "my app");
+  CHECK(parsed["options"] == "-c statement_timeout=0 -c search_path=my\\ schema,public");
+  CHECK(parsed["target_session_attrs"] == "primary");
+  CHECK(parsed["gssencmode"] == "disable");
+  CHECK(parsed["channel_binding"] == "require");
+  CHECK(options.warnings().empty());
+
+  SECTION("loginTimeout also sets connect_timeout; tcpKeepAlive=false turns keepalives off") {
+    config.jdbc_url_params = {{"loginTimeout", "30"}, {"tcpKeepAlive", "FALSE"}};
+    ConnectionOptions other(config);
+    auto values = parse_with_libpq(other.conninfo_with_password());
+    CHECK(values["connect_timeout"] == "30");
+    CHECK(values["keepalives"] == "0");
+    CHECK(values.count("keepalives_idle") == 0);
+  }
+}
+
+TEST_CASE("other jdbc_url_params are ignored with a warning naming the key", "[postgres][jdbc]") {
+  DestinationConfig config = base_config();
+  config.jdbc_url_params = {{"prepareThreshold", "0"},
+                            {"sslmode", "verify-full"},
+                            {"sslrootcert", "/etc/ca.pem"},
+                            {"password", "jdbc-Secret-77"},
+                            {"socketTimeout", "60"}};
+  ConnectionOptions options(config);
+  CHECK(options.warnings() ==
+        std::vector<std::string>{
+            "jdbc_url_params \"prepareThreshold\" has no libpq equivalent and is ignored.",
+            "jdbc_url_params \"sslmode\" is ignored: TLS is configured with the ssl_mode field.",
+            "jdbc_url_params \"sslrootcert\" is ignored: TLS is configured with the ssl_mode "
+            "field.",
+            "jdbc_url_params \"password\" is ignored: use the username and password fields.",
+            "jdbc_url_params \"socketTimeout\" has no libpq equivalent and is ignored."});
+  auto parsed = parse_with_libpq(options.conninfo_with_password());
+  CHECK(parsed["sslmode"] == "disable");
+  CHECK(parsed["password"] == "pa55-Word");
+  CHECK(options.conninfo_with_password().find("jdbc-Secret-77") == std::string::npos);
+}
+
+TEST_CASE("jdbc_url_params values libpq cannot use are config errors", "[postgres][jdbc]") {
+  auto error_for = [](const std::string& key, const std::string& value) -> std::string {
+    DestinationConfig config = base_config();
+    config.jdbc_url_params = {{key, value}};
+    try {
+      ConnectionOptions options(config);
+    } catch (const pgdest::ConfigError& error) {
+      return error.what();
+    }
+    return "(no error)";
+  };
+  CHECK(error_for("connectTimeout", "5s") ==
+        "jdbc_url_params \"connectTimeout\" must be a whole number of seconds.");
+  CHECK(error_for("loginTimeout", "") ==
+        "jdbc_url_params \"loginTimeout\" must be a whole number of seconds.");
+  CHECK(error_for("tcpKeepAlive", "yes") ==
+        "jdbc_url_params \"tcpKeepAlive\" must be one of true, false.");
+  CHECK(error_for("targetServerType", "preferPrimary") ==
+        "jdbc_url_params \"targetServerType\" must be one of any, primary, master, secondary, "
+        "standby, preferSecondary, preferStandby.");
+}
+
+TEST_CASE("a private file is removed even when the options fail half-way", "[postgres][ssl]") {
+  // A folder of our own, so other processes' temp files cannot disturb the count.
+  std::string folder =
+      (std::filesystem::temp_directory_path() / "pgdest-options-test-XXXXXX").string();
+  REQUIRE(mkdtemp(folder.data()) != nullptr);
+  const char* previous = std::getenv("TMPDIR");
+  std::string saved = previous != nullptr ? previous : "";
+  setenv("TMPDIR", folder.c_str(), 1);
+
+  DestinationConfig config = base_config();
+  config.ssl.mode = SslMode::verify_ca;
+  config.ssl.ca_certificate = ca_pem;
+  {
+    ConnectionOptions options(config);
+    CHECK(std::filesystem::path(options.private_file_paths().at(0)).parent_path() == folder);
+  }
+  config.jdbc_url_params = {{"connectTimeout", "soon"}};
+  CHECK_THROWS_AS(ConnectionOptions(config), pgdest::ConfigError);
+  CHECK(std::filesystem::is_empty(folder));
+
+  if (previous != nullptr)
+    setenv("TMPDIR", saved.c_str(), 1);
+  else
+    unsetenv("TMPDIR");
+  std::filesystem::remove_all(folder);
+}
