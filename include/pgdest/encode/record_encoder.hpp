@@ -1,0 +1,110 @@
+#pragma once
+// One record's `data` → one binary COPY row of its stream's table, with `_airbyte_meta` changes.
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include <simdjson.h>
+
+#include "pgdest/encode/copy_buffer.hpp"
+#include "pgdest/encode/uuid_generator.hpp"
+#include "pgdest/schema/column.hpp"
+
+namespace pgdest::encode {
+
+// The parts of an AirbyteRecordMessage besides `data` that go into the row.
+struct RecordEnvelope {
+  std::int64_t emitted_at_ms;      // the record's emitted_at
+  std::string_view source_changes; // the record's own meta.changes items as compact JSON text,
+                                   // "{...},{...}", possibly empty
+};
+
+// The record's JSON is structurally invalid (or its emitted_at is outside PostgreSQL's range):
+// the record cannot be encoded and the sync must stop.
+class MalformedJson : public std::runtime_error {
+public:
+  using runtime_error::runtime_error;
+};
+
+// Encodes the records of one stream; keeps its buffers between records (no steady-state
+// allocation). Not thread-safe.
+class RecordEncoder {
+public:
+  RecordEncoder(std::vector<schema::Column> columns, std::int64_t generation_id,
+                std::int64_t sync_id);
+  RecordEncoder(RecordEncoder&&) noexcept = default;
+  RecordEncoder(const RecordEncoder&) = delete;
+  RecordEncoder& operator=(const RecordEncoder&) = delete;
+  RecordEncoder& operator=(RecordEncoder&&) noexcept = default;
+
+  // Unquoted column names in COPY order: _airbyte_raw_id, _airbyte_extracted_at,
+  // _airbyte_generation_id, the user columns in the given order, _airbyte_meta.
+  std::vector<std::string> copy_columns() const;
+
+  // Appends one row to `out`. On MalformedJson nothing is left in `out`.
+  void encode(simdjson::ondemand::object data, const RecordEnvelope& envelope, CopyBuffer& out);
+
+  // Names of properties present in data but not declared, each returned once over the encoder's
+  // life (for "logged once per stream and field"); at most kMaxTrackedUndeclared names in all.
+  std::vector<std::string> take_new_undeclared_fields();
+  static constexpr std::size_t kMaxTrackedUndeclared = 1000;
+
+private:
+  // What happened to one field of the current record.
+  enum class Note : std::uint8_t { none, truncated, nulled_serialization, nulled_size };
+
+  // The current record's value of one column: a whole COPY field inside scratch_.
+  struct Slot {
+    bool present = false;
+    Note note = Note::none;
+    std::size_t offset = 0;
+    std::size_t size = 0;
+  };
+
+  // A string value: either straight from the input (no escapes) or unescaped by simdjson.
+  struct StringValue {
+    std::string_view content;
+    bool raw;
+  };
+
+  void read_fields(simdjson::ondemand::object& data);
+  std::size_t column_of(std::string_view key, std::size_t position);
+  void note_undeclared(std::string_view key);
+  void validate_only(simdjson::ondemand::value value);
+  void encode_field(std::size_t index, simdjson::ondemand::value value);
+  Note encode_value(schema::ColumnType type, simdjson::ondemand::value& value);
+  Note encode_boolean(schema::ColumnType type, bool value);
+  Note encode_number(schema::ColumnType type, std::string_view token);
+  Note encode_string(schema::ColumnType type, const StringValue& value);
+  Note encode_text(const StringValue& value);
+  Note encode_string_as_jsonb(const StringValue& value);
+  Note encode_composite(schema::ColumnType type, bool nul_removed, bool number_beyond_numeric);
+  Note encode_temporal(schema::ColumnType type, std::string_view text);
+  Note put_jsonb(std::string_view prefix, std::string_view json, std::string_view suffix);
+  Note put_null(Note note);
+  void write_row(std::int64_t extracted_at, std::string_view source_changes, CopyBuffer& out);
+  void write_meta(std::string_view source_changes, CopyBuffer& out) const;
+
+  std::vector<schema::Column> columns_;
+  std::unordered_map<std::string_view, std::size_t> index_; // source name → column
+  std::vector<std::size_t> predicted_; // column of the n-th key of the previous records
+  std::vector<Slot> slots_;
+  std::vector<std::string> change_json_; // per column and Note: the change as JSON
+  std::string meta_prefix_;              // {"sync_id":N,"changes":[
+  std::int64_t generation_id_;
+  std::int16_t field_count_;
+  UuidGenerator uuids_;
+  CopyBuffer scratch_;       // fields of the current record, in arrival order
+  std::string json_scratch_; // compact JSON of the current value
+  std::deque<std::string> undeclared_names_;
+  std::unordered_set<std::string_view> undeclared_seen_;
+  std::vector<std::string> undeclared_new_;
+};
+
+} // namespace pgdest::encode

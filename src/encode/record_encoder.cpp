@@ -1,0 +1,454 @@
+// Encodes one record into a binary COPY row: type coercion (SPEC §5), `_airbyte_*` columns, meta.
+#include "pgdest/encode/record_encoder.hpp"
+
+#include <cstring>
+#include <string>
+#include <utility>
+
+#include "pgdest/encode/change.hpp"
+#include "pgdest/encode/json_writer.hpp"
+#include "pgdest/encode/numeric_encoder.hpp"
+#include "pgdest/encode/temporal_parser.hpp"
+#include "pgdest/error.hpp"
+
+namespace pgdest::encode {
+
+namespace ondemand = simdjson::ondemand;
+using schema::ColumnType;
+
+namespace {
+
+constexpr std::size_t kMaxTextBytes = 0x3FFFFFFF - 4; // varlena limit (1 GiB) minus its header
+constexpr std::size_t kMaxJsonbBytes = 0x0FFFFFFF;    // jsonb's 255 MiB limit
+constexpr std::size_t kMaxColumns = 1600 - 4;         // PostgreSQL's column limit, minus ours
+constexpr std::int64_t kUnixEpochToPostgresMs = 946'684'800'000;
+constexpr std::int64_t kMinEmittedAtMs = kMinTimestamp / 1000 + kUnixEpochToPostgresMs;
+constexpr std::int64_t kEndEmittedAtMs = kEndTimestamp / 1000 + kUnixEpochToPostgresMs;
+constexpr std::uint8_t kJsonbVersion = 1;
+constexpr std::size_t kNoteCount = 4; // values of RecordEncoder::Note
+constexpr std::size_t kUndeclared = static_cast<std::size_t>(-1);
+constexpr std::size_t kMaxPredicted = 4096;
+
+[[noreturn]] void throw_malformed(simdjson::error_code error) {
+  throw MalformedJson(std::string("record data is not valid JSON: ") +
+                      simdjson::error_message(error));
+}
+
+bool equals_ignore_case(std::string_view text, std::string_view lower_word) {
+  if (text.size() != lower_word.size()) {
+    return false;
+  }
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if ((text[i] | 0x20) != lower_word[i]) {
+      return false;
+    }
+  }
+  return true;
+}
+
+std::int64_t extracted_at_micros(std::int64_t emitted_at_ms) {
+  if (emitted_at_ms < kMinEmittedAtMs || emitted_at_ms >= kEndEmittedAtMs) {
+    throw MalformedJson("record emitted_at " + std::to_string(emitted_at_ms) +
+                        " is outside PostgreSQL's timestamp range");
+  }
+  return (emitted_at_ms - kUnixEpochToPostgresMs) * 1000;
+}
+
+std::string change_json(const std::string& field, ChangeKind kind, ChangeReason reason) {
+  std::string json;
+  append_change_json(Change{field, kind, reason}, json);
+  return json;
+}
+
+} // namespace
+
+RecordEncoder::RecordEncoder(std::vector<schema::Column> columns, std::int64_t generation_id,
+                             std::int64_t sync_id)
+    : columns_(std::move(columns)), slots_(columns_.size()),
+      meta_prefix_("{\"sync_id\":" + std::to_string(sync_id) + ",\"changes\":["),
+      generation_id_(generation_id), field_count_(0) {
+  if (columns_.size() > kMaxColumns) {
+    throw ConfigError("a stream has " + std::to_string(columns_.size()) +
+                      " properties; a PostgreSQL table holds at most 1600 columns");
+  }
+  field_count_ = static_cast<std::int16_t>(columns_.size() + 4);
+  change_json_.reserve(columns_.size() * kNoteCount);
+  for (std::size_t i = 0; i < columns_.size(); ++i) {
+    const std::string& field = columns_[i].source_name;
+    index_.emplace(field, i);
+    change_json_.emplace_back();
+    change_json_.push_back(
+        change_json(field, ChangeKind::TRUNCATED, ChangeReason::DESTINATION_SERIALIZATION_ERROR));
+    change_json_.push_back(
+        change_json(field, ChangeKind::NULLED, ChangeReason::DESTINATION_SERIALIZATION_ERROR));
+    change_json_.push_back(
+        change_json(field, ChangeKind::NULLED, ChangeReason::DESTINATION_FIELD_SIZE_LIMITATION));
+  }
+}
+
+std::vector<std::string> RecordEncoder::copy_columns() const {
+  std::vector<std::string> names{"_airbyte_raw_id", "_airbyte_extracted_at",
+                                 "_airbyte_generation_id"};
+  for (const auto& column : columns_) {
+    names.push_back(column.name);
+  }
+  names.emplace_back("_airbyte_meta");
+  return names;
+}
+
+void RecordEncoder::encode(ondemand::object data, const RecordEnvelope& envelope, CopyBuffer& out) {
+  const std::int64_t extracted_at = extracted_at_micros(envelope.emitted_at_ms);
+  for (auto& slot : slots_) {
+    slot.present = false;
+  }
+  scratch_.clear();
+  read_fields(data);
+  write_row(extracted_at, envelope.source_changes, out);
+}
+
+std::vector<std::string> RecordEncoder::take_new_undeclared_fields() {
+  return std::exchange(undeclared_new_, {});
+}
+
+void RecordEncoder::read_fields(ondemand::object& data) {
+  std::size_t position = 0;
+  for (auto field_result : data) {
+    ondemand::field field;
+    if (const auto error = std::move(field_result).get(field)) {
+      throw_malformed(error);
+    }
+    std::string_view key;
+    if (!raw_key(field, key)) {
+      if (const auto error = field.unescaped_key().get(key)) {
+        throw_malformed(error);
+      }
+    }
+    const std::size_t index = column_of(key, position++);
+    if (index == kUndeclared) {
+      note_undeclared(key);
+      validate_only(field.value());
+    } else {
+      encode_field(index, field.value());
+    }
+  }
+}
+
+// Records of a stream usually list their keys in the same order: try the column the key at this
+// position had last time before hashing.
+std::size_t RecordEncoder::column_of(std::string_view key, std::size_t position) {
+  if (position < predicted_.size()) {
+    const std::size_t guess = predicted_[position];
+    if (guess != kUndeclared && columns_[guess].source_name == key) {
+      return guess;
+    }
+  }
+  const auto found = index_.find(key);
+  const std::size_t index = found == index_.end() ? kUndeclared : found->second;
+  if (position < kMaxPredicted) {
+    if (position >= predicted_.size()) {
+      predicted_.resize(position + 1, kUndeclared);
+    }
+    predicted_[position] = index;
+  }
+  return index;
+}
+
+void RecordEncoder::note_undeclared(std::string_view key) {
+  if (undeclared_seen_.size() >= kMaxTrackedUndeclared || undeclared_seen_.count(key) != 0) {
+    return;
+  }
+  undeclared_names_.emplace_back(key);
+  undeclared_seen_.insert(undeclared_names_.back());
+  undeclared_new_.push_back(undeclared_names_.back());
+}
+
+void RecordEncoder::validate_only(ondemand::value value) {
+  json_scratch_.clear();
+  const JsonWriteResult result = write_json(value, json_scratch_);
+  if (result.malformed) {
+    throw_malformed(result.error);
+  }
+}
+
+void RecordEncoder::encode_field(std::size_t index, ondemand::value value) {
+  Slot& slot = slots_[index];
+  slot.offset = scratch_.size();
+  slot.note = encode_value(columns_[index].type, value);
+  slot.size = scratch_.size() - slot.offset;
+  slot.present = true;
+}
+
+RecordEncoder::Note RecordEncoder::encode_value(ColumnType type, ondemand::value& value) {
+  ondemand::json_type json_type{};
+  if (const auto error = value.type().get(json_type)) {
+    throw_malformed(error);
+  }
+  switch (json_type) {
+  case ondemand::json_type::null:
+    if (!literal_is(value, "null")) {
+      throw_malformed(simdjson::N_ATOM_ERROR);
+    }
+    return put_null(Note::none);
+  case ondemand::json_type::boolean:
+    if (literal_is(value, "true")) {
+      return encode_boolean(type, true);
+    }
+    if (literal_is(value, "false")) {
+      return encode_boolean(type, false);
+    }
+    throw_malformed(simdjson::T_ATOM_ERROR);
+  case ondemand::json_type::number:
+    return encode_number(type, number_token(value));
+  case ondemand::json_type::string: {
+    StringValue text{{}, true};
+    if (!raw_string_content(value, text.content)) {
+      text.raw = false;
+      if (const auto error = value.get_string().get(text.content)) {
+        throw_malformed(error);
+      }
+    }
+    return encode_string(type, text);
+  }
+  case ondemand::json_type::object:
+  case ondemand::json_type::array:
+    break;
+  }
+  json_scratch_.clear();
+  const JsonWriteResult result = write_json(value, json_scratch_);
+  if (result.malformed) {
+    throw_malformed(result.error);
+  }
+  return encode_composite(type, result.nul_removed, result.number_beyond_numeric);
+}
+
+RecordEncoder::Note RecordEncoder::encode_boolean(ColumnType type, bool value) {
+  const std::string_view text = value ? "true" : "false";
+  switch (type) {
+  case ColumnType::boolean:
+    scratch_.put_bool(value);
+    return Note::none;
+  case ColumnType::varchar:
+    scratch_.put_bytes(text);
+    return Note::none;
+  case ColumnType::jsonb:
+    return put_jsonb({}, text, {});
+  default:
+    return put_null(Note::nulled_serialization);
+  }
+}
+
+RecordEncoder::Note RecordEncoder::encode_number(ColumnType type, std::string_view token) {
+  DecimalText number;
+  if (!scan_decimal(token, NumericSyntax::json_number, number)) {
+    throw_malformed(simdjson::NUMBER_ERROR);
+  }
+  std::int64_t integer = 0;
+  switch (type) {
+  case ColumnType::varchar:
+    scratch_.put_bytes(token);
+    return Note::none;
+  case ColumnType::numeric:
+    return encode_numeric(number, scratch_) == NumericStatus::ok ? Note::none
+                                                                 : put_null(Note::nulled_size);
+  case ColumnType::bigint:
+    switch (integral_value(number, integer)) {
+    case IntegerStatus::ok:
+      scratch_.put_int64(integer);
+      return Note::none;
+    case IntegerStatus::too_big:
+      return put_null(Note::nulled_size);
+    default:
+      return put_null(Note::nulled_serialization);
+    }
+  case ColumnType::jsonb:
+    return fits_numeric_text_input(number) ? put_jsonb({}, token, {}) : put_null(Note::nulled_size);
+  default:
+    return put_null(Note::nulled_serialization);
+  }
+}
+
+RecordEncoder::Note RecordEncoder::encode_string(ColumnType type, const StringValue& value) {
+  std::int64_t integer = 0;
+  switch (type) {
+  case ColumnType::varchar:
+    return encode_text(value);
+  case ColumnType::jsonb:
+    return encode_string_as_jsonb(value);
+  case ColumnType::boolean:
+    if (equals_ignore_case(value.content, "true") || equals_ignore_case(value.content, "false")) {
+      scratch_.put_bool((value.content[0] | 0x20) == 't');
+      return Note::none;
+    }
+    return put_null(Note::nulled_serialization);
+  case ColumnType::numeric:
+    switch (encode_numeric(value.content, NumericSyntax::text, scratch_)) {
+    case NumericStatus::ok:
+      return Note::none;
+    case NumericStatus::too_big:
+      return put_null(Note::nulled_size);
+    case NumericStatus::invalid:
+      break;
+    }
+    return put_null(Note::nulled_serialization);
+  case ColumnType::bigint:
+    switch (integral_value(value.content, NumericSyntax::text, integer)) {
+    case IntegerStatus::ok:
+      scratch_.put_int64(integer);
+      return Note::none;
+    case IntegerStatus::too_big:
+      return put_null(Note::nulled_size);
+    default:
+      return put_null(Note::nulled_serialization);
+    }
+  default:
+    return encode_temporal(type, value.content);
+  }
+}
+
+RecordEncoder::Note RecordEncoder::encode_text(const StringValue& value) {
+  if (value.content.size() > kMaxTextBytes) {
+    return put_null(Note::nulled_size);
+  }
+  if (value.raw || std::memchr(value.content.data(), 0, value.content.size()) == nullptr) {
+    scratch_.put_bytes(value.content);
+    return Note::none;
+  }
+  const FieldStart field = scratch_.begin_field();
+  std::string_view rest = value.content;
+  for (std::size_t nul = rest.find('\0'); nul != std::string_view::npos; nul = rest.find('\0')) {
+    scratch_.append(rest.substr(0, nul));
+    rest.remove_prefix(nul + 1);
+  }
+  scratch_.append(rest);
+  scratch_.end_field(field);
+  return Note::truncated;
+}
+
+RecordEncoder::Note RecordEncoder::encode_string_as_jsonb(const StringValue& value) {
+  if (value.raw) {
+    return put_jsonb("\"", value.content, "\"");
+  }
+  json_scratch_.clear();
+  const bool nul_removed = append_json_string(value.content, json_scratch_);
+  const Note note = put_jsonb({}, json_scratch_, {});
+  return note == Note::none && nul_removed ? Note::truncated : note;
+}
+
+RecordEncoder::Note RecordEncoder::encode_composite(ColumnType type, bool nul_removed,
+                                                    bool number_beyond_numeric) {
+  Note note = Note::none;
+  if (type == ColumnType::varchar) {
+    if (json_scratch_.size() > kMaxTextBytes) {
+      return put_null(Note::nulled_size);
+    }
+    scratch_.put_bytes(json_scratch_);
+  } else if (type == ColumnType::jsonb) {
+    if (number_beyond_numeric) {
+      return put_null(Note::nulled_size);
+    }
+    note = put_jsonb({}, json_scratch_, {});
+  } else {
+    return put_null(Note::nulled_serialization);
+  }
+  return note == Note::none && nul_removed ? Note::truncated : note;
+}
+
+RecordEncoder::Note RecordEncoder::encode_temporal(ColumnType type, std::string_view text) {
+  TemporalStatus status = TemporalStatus::invalid;
+  std::int32_t days = 0;
+  std::int64_t micros = 0;
+  TimeWithZone time_with_zone;
+  switch (type) {
+  case ColumnType::date:
+    status = parse_date(text, days);
+    break;
+  case ColumnType::timestamptz:
+    status = parse_timestamptz(text, micros);
+    break;
+  case ColumnType::timestamp:
+    status = parse_timestamp(text, micros);
+    break;
+  case ColumnType::time:
+    status = parse_time(text, micros);
+    break;
+  case ColumnType::timetz:
+    status = parse_timetz(text, time_with_zone);
+    break;
+  default:
+    break;
+  }
+  if (status != TemporalStatus::ok) {
+    return put_null(status == TemporalStatus::out_of_range ? Note::nulled_size
+                                                           : Note::nulled_serialization);
+  }
+  if (type == ColumnType::date) {
+    scratch_.put_int32(days);
+  } else if (type == ColumnType::timetz) {
+    scratch_.append_int32(12);
+    scratch_.append_int64(time_with_zone.micros);
+    scratch_.append_int32(time_with_zone.zone_west_seconds);
+  } else {
+    scratch_.put_int64(micros);
+  }
+  return Note::none;
+}
+
+RecordEncoder::Note RecordEncoder::put_jsonb(std::string_view prefix, std::string_view json,
+                                             std::string_view suffix) {
+  if (prefix.size() + json.size() + suffix.size() > kMaxJsonbBytes) {
+    return put_null(Note::nulled_size);
+  }
+  const FieldStart field = scratch_.begin_field();
+  scratch_.append_byte(kJsonbVersion);
+  scratch_.append(prefix);
+  scratch_.append(json);
+  scratch_.append(suffix);
+  scratch_.end_field(field);
+  return Note::none;
+}
+
+RecordEncoder::Note RecordEncoder::put_null(Note note) {
+  scratch_.put_null();
+  return note;
+}
+
+void RecordEncoder::write_row(std::int64_t extracted_at, std::string_view source_changes,
+                              CopyBuffer& out) {
+  out.begin_row(field_count_);
+  out.append_int32(static_cast<std::int32_t>(UuidGenerator::kTextSize));
+  uuids_.write_v7(out.append_uninitialized(UuidGenerator::kTextSize));
+  out.put_int64(extracted_at);
+  out.put_int64(generation_id_);
+  const std::string_view fields = scratch_.view();
+  for (const Slot& slot : slots_) {
+    if (slot.present) {
+      out.append(fields.substr(slot.offset, slot.size));
+    } else {
+      out.put_null();
+    }
+  }
+  write_meta(source_changes, out);
+}
+
+void RecordEncoder::write_meta(std::string_view source_changes, CopyBuffer& out) const {
+  const FieldStart field = out.begin_field();
+  out.append_byte(kJsonbVersion);
+  out.append(meta_prefix_);
+  out.append(source_changes);
+  bool need_comma = !source_changes.empty();
+  for (std::size_t i = 0; i < slots_.size(); ++i) {
+    const Slot& slot = slots_[i];
+    if (!slot.present || slot.note == Note::none) {
+      continue;
+    }
+    if (need_comma) {
+      out.append(",");
+    }
+    out.append(change_json_[i * kNoteCount + static_cast<std::size_t>(slot.note)]);
+    need_comma = true;
+  }
+  out.append("]}");
+  out.end_field(field);
+}
+
+} // namespace pgdest::encode

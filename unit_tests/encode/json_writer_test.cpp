@@ -1,0 +1,113 @@
+// Unit tests of the validating compact JSON writer.
+#include "pgdest/encode/json_writer.hpp"
+
+#include <catch2/catch.hpp>
+#include <string>
+
+using namespace pgdest::encode;
+
+namespace {
+
+struct Written {
+  JsonWriteResult result;
+  std::string text;
+};
+
+// Writes the value of `{"v": <value_json>}`; the document itself must pass simdjson's checks.
+Written write_value_of(const std::string& value_json) {
+  simdjson::ondemand::parser parser;
+  const simdjson::padded_string input("{\"v\":" + value_json + "}");
+  simdjson::ondemand::document doc;
+  REQUIRE(parser.iterate(input).get(doc) == simdjson::SUCCESS);
+  simdjson::ondemand::object object;
+  REQUIRE(doc.get_object().get(object) == simdjson::SUCCESS);
+  simdjson::ondemand::value value;
+  REQUIRE(object["v"].get(value) == simdjson::SUCCESS);
+  Written written;
+  written.text = "prefix:";
+  written.result = write_json(value, written.text);
+  return written;
+}
+
+std::string compact(const std::string& value_json) {
+  INFO("input: " << value_json);
+  const Written written = write_value_of(value_json);
+  REQUIRE_FALSE(written.result.malformed);
+  CHECK(written.result.error == simdjson::SUCCESS);
+  REQUIRE(written.text.rfind("prefix:", 0) == 0);
+  return written.text.substr(7);
+}
+
+bool malformed(const std::string& value_json) {
+  INFO("input: " << value_json);
+  const Written written = write_value_of(value_json);
+  if (written.result.malformed) {
+    CHECK(written.result.error != simdjson::SUCCESS);
+  }
+  return written.result.malformed;
+}
+
+} // namespace
+
+TEST_CASE("write_json: compact output, exact numbers", "[encode][json]") {
+  CHECK(
+      compact(
+          R"({ "a" : [ 1 , 2.50 , -0 , 1e5, 1E-2 ] , "b" : { } , "c":[ ] ,"d":true,"e":false,"f":null })") ==
+      R"({"a":[1,2.50,-0,1e5,1E-2],"b":{},"c":[],"d":true,"e":false,"f":null})");
+  CHECK(compact("[ [ [ ] ] , { \"x\" : { \"y\" : [ null ] } } ]") ==
+        R"([[[]],{"x":{"y":[null]}}])");
+  CHECK(compact("123456789012345678901234567890.123456789") ==
+        "123456789012345678901234567890.123456789");
+  CHECK(compact("\"text\"") == "\"text\"");
+  CHECK(compact("true") == "true");
+  CHECK(compact("null") == "null");
+  CHECK(compact(R"({"a":1,"a":2})") == R"({"a":1,"a":2})");
+}
+
+TEST_CASE("write_json: strings are unescaped and re-escaped", "[encode][json]") {
+  CHECK(compact(R"("a\"b\\c\/d\n\t\r\b\f\u0001\u001f\u00e9\ud83d\ude00")") ==
+        "\"a\\\"b\\\\c/d\\n\\t\\r\\b\\f\\u0001\\u001f\xC3\xA9\xF0\x9F\x98\x80\"");
+  CHECK(compact(R"({"k\"ey":"\u0041"})") == R"({"k\"ey":"A"})");
+  CHECK(compact("\"caf\xC3\xA9 \x7F\"") == "\"caf\xC3\xA9 \x7F\"");
+}
+
+TEST_CASE("write_json: NUL characters are dropped and reported", "[encode][json]") {
+  const Written with_nul = write_value_of(R"({"k\u0000ey":["x\u0000y","\u0000"]})");
+  REQUIRE_FALSE(with_nul.result.malformed);
+  CHECK(with_nul.result.nul_removed);
+  CHECK(with_nul.text == R"(prefix:{"key":["xy",""]})");
+  const Written without = write_value_of(R"({"key":["x\u0001y"]})");
+  CHECK_FALSE(without.result.nul_removed);
+}
+
+TEST_CASE("write_json: malformed values are reported", "[encode][json]") {
+  for (const char* bad : {"[1,2,]",      R"({"a":1,})", "[01]",          "[1.]",
+                          "[.5]",        "[-]",         "[+1]",          "[1e]",
+                          "[tru]",       "[nul]",       "[fals]",        "[truex]",
+                          "[nulll]",     R"(["\x"])",   R"(["\ud800"])", R"(["\udc00"])",
+                          R"(["\u12"])", R"({"a" 1})",  "[1 2]",         R"({"a":1 "b":2})",
+                          "[NaN]",       "[Infinity]",  R"({1:2})",      "[,1]",
+                          R"({"\x":1})", "01",          "tru",           R"("\q")"}) {
+    CHECK(malformed(bad));
+  }
+}
+
+TEST_CASE("write_json: numbers PostgreSQL's jsonb cannot hold are flagged", "[encode][json]") {
+  const Written big = write_value_of(R"({"a":[1e1001]})");
+  REQUIRE_FALSE(big.result.malformed);
+  CHECK(big.result.number_beyond_numeric);
+  CHECK(write_value_of("1e-1001").result.number_beyond_numeric);
+  CHECK_FALSE(write_value_of(R"({"a":[1e1000, -2.5E-1000]})").result.number_beyond_numeric);
+}
+
+TEST_CASE("append_json_string: escapes and NUL removal", "[encode][json]") {
+  std::string out = ">";
+  CHECK_FALSE(append_json_string("plain", out));
+  CHECK(out == ">\"plain\"");
+  out.clear();
+  CHECK(append_json_string(std::string_view("a\0b\"c\\d\n\x1f", 9), out));
+  CHECK(out == "\"ab\\\"c\\\\d\\n\\u001f\"");
+  out.clear();
+  CHECK_FALSE(append_json_string("", out));
+  CHECK(out == "\"\"");
+}
