@@ -18,7 +18,7 @@
 #include "pgdest/postgres/connection_checker.hpp"
 #include "support/harness.hpp"
 
-using nlohmann::json;
+using json = nlohmann::ordered_json;
 using pgdest::postgres::CheckResult;
 namespace harness = pgdest::testing;
 

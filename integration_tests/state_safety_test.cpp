@@ -9,7 +9,7 @@ using Rows = std::vector<std::vector<std::string>>;
 
 namespace {
 
-nlohmann::json users_catalog() {
+nlohmann::ordered_json users_catalog() {
   return configure_catalog(
       {{"streams",
         {{{"name", "users"},
@@ -34,9 +34,14 @@ void exec(const std::string& sql) {
   work.exec(sql);
 }
 
+void drop_role(const std::string& role) {
+  exec("DO $$ BEGIN IF EXISTS (SELECT FROM pg_roles WHERE rolname = '" + role + "') THEN "
+       "EXECUTE 'DROP OWNED BY " + role + " CASCADE'; EXECUTE 'DROP ROLE " + role + "'; END IF; END $$");
+}
+
 // A role of the test's own, so its connections can be found and cut off without touching others.
-nlohmann::json own_role_config(const std::string& schema, const std::string& role) {
-  exec("DROP ROLE IF EXISTS " + role);
+nlohmann::ordered_json own_role_config(const std::string& schema, const std::string& role) {
+  drop_role(role);
   exec("CREATE ROLE " + role + " LOGIN SUPERUSER PASSWORD 'secret-" + role + "'");
   auto config = test_config(schema);
   config["username"] = role;
@@ -44,8 +49,8 @@ nlohmann::json own_role_config(const std::string& schema, const std::string& rol
   return config;
 }
 
-std::vector<std::string> write_args(const std::string& schema, const nlohmann::json& config,
-                                    const nlohmann::json& catalog) {
+std::vector<std::string> write_args(const std::string& schema, const nlohmann::ordered_json& config,
+                                    const nlohmann::ordered_json& catalog) {
   return {"write", "--config", write_temp_file(schema + "-config.json", config.dump()), "--catalog",
           write_temp_file(schema + "-catalog.json", catalog.dump())};
 }
@@ -80,7 +85,7 @@ TEST_CASE("no STATE is emitted when the connection dies before the commit", "[wr
   CHECK(protocol_violations(result.stdout_lines).empty());
   for (const auto& line : result.stdout_lines) CHECK(line.find("secret-it_state_lost_user") == std::string::npos);
   CHECK(query_rows("SELECT count(*) FROM it_state_lost.users") == Rows{{"0"}});
-  exec("DROP ROLE IF EXISTS it_state_lost_user");
+  drop_role("it_state_lost_user");
 }
 
 TEST_CASE("a connection dropped mid-batch is retried on a new one: rows once, state once", "[write][state]") {
@@ -108,5 +113,5 @@ TEST_CASE("a connection dropped mid-batch is retried on a new one: rows once, st
   REQUIRE(emitted.size() == 1);
   CHECK(emitted[0]["destinationStats"]["recordCount"] == 1000.0);
   CHECK(query_rows("SELECT count(*), count(DISTINCT id) FROM it_state_retry.users") == Rows{{"1000", "1000"}});
-  exec("DROP ROLE IF EXISTS it_state_retry_user");
+  drop_role("it_state_retry_user");
 }

@@ -53,17 +53,17 @@ std::vector<std::string> split_lines(const std::string& text) {
 
 } // namespace
 
-std::vector<nlohmann::json> RunResult::messages(const std::string& type) const {
-  std::vector<nlohmann::json> found;
+std::vector<nlohmann::ordered_json> RunResult::messages(const std::string& type) const {
+  std::vector<nlohmann::ordered_json> found;
   for (const auto& line : stdout_lines) {
-    auto message = nlohmann::json::parse(line);
+    auto message = nlohmann::ordered_json::parse(line);
     if (message.value("type", "") == type) found.push_back(std::move(message));
   }
   return found;
 }
 
-std::vector<nlohmann::json> RunResult::trace_errors() const {
-  std::vector<nlohmann::json> found;
+std::vector<nlohmann::ordered_json> RunResult::trace_errors() const {
+  std::vector<nlohmann::ordered_json> found;
   for (auto& message : messages("TRACE"))
     if (message["trace"].value("type", "") == "ERROR") found.push_back(message["trace"]["error"]);
   return found;
@@ -268,7 +268,7 @@ RunResult ConnectorProcess::wait() {
   return result;
 }
 
-nlohmann::json test_config(const std::string& schema) {
+nlohmann::ordered_json test_config(const std::string& schema) {
   return {{"host", env_or("PGDEST_TEST_HOST", "127.0.0.1")},
           {"port", std::stoi(env_or("PGDEST_TEST_PORT", "5432"))},
           {"database", env_or("PGDEST_TEST_DATABASE", "pgdest")},
@@ -315,11 +315,11 @@ std::string fixture_text(const std::string& name) {
   return kept;
 }
 
-nlohmann::json fixture_json(const std::string& name) { return nlohmann::json::parse(fixture_text(name)); }
+nlohmann::ordered_json fixture_json(const std::string& name) { return nlohmann::ordered_json::parse(fixture_text(name)); }
 
-nlohmann::json configure_catalog(const nlohmann::json& catalog, const std::string& destination_sync_mode,
+nlohmann::ordered_json configure_catalog(const nlohmann::ordered_json& catalog, const std::string& destination_sync_mode,
                                  long generation_id, long minimum_generation_id) {
-  nlohmann::json configured = {{"streams", nlohmann::json::array()}};
+  nlohmann::ordered_json configured = {{"streams", nlohmann::ordered_json::array()}};
   for (const auto& stream : catalog["streams"]) {
     configured["streams"].push_back(
         {{"stream", stream},

@@ -18,9 +18,9 @@ struct RunResult {
   std::string stderr_text;
 
   // Parsed stdout lines of the given AirbyteMessage type ("STATE", "TRACE", "LOG", ...).
-  std::vector<nlohmann::json> messages(const std::string& type) const;
+  std::vector<nlohmann::ordered_json> messages(const std::string& type) const;
   // The TRACE error messages.
-  std::vector<nlohmann::json> trace_errors() const;
+  std::vector<nlohmann::ordered_json> trace_errors() const;
 };
 
 // Runs build/destination-postgres with `args`, feeding `stdin_text`; waits for it to exit.
@@ -51,7 +51,7 @@ private:
 
 // A config for the test server (PGDEST_TEST_* environment, see scripts/pg-sandbox), writing into
 // `schema`.
-nlohmann::json test_config(const std::string& schema);
+nlohmann::ordered_json test_config(const std::string& schema);
 
 // A connection to the test server as the superuser test role.
 pqxx::connection test_connection();
@@ -67,10 +67,10 @@ std::string read_text_file(const std::string& path);
 
 // A file of ../shared/fixtures/airbyte, with `//` comment lines dropped.
 std::string fixture_text(const std::string& name);
-nlohmann::json fixture_json(const std::string& name);
+nlohmann::ordered_json fixture_json(const std::string& name);
 
 // Wraps a plain catalog's streams into a configured catalog.
-nlohmann::json configure_catalog(const nlohmann::json& catalog, const std::string& destination_sync_mode,
+nlohmann::ordered_json configure_catalog(const nlohmann::ordered_json& catalog, const std::string& destination_sync_mode,
                                  long generation_id = 0, long minimum_generation_id = 0);
 
 // Checks every line against ../shared/protocol/airbyte_protocol.schema.json; returns the

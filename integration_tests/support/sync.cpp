@@ -3,8 +3,8 @@
 
 namespace pgdest::testing {
 
-RunResult run_write(const std::string& schema, const nlohmann::json& catalog, const std::string& messages,
-                    const nlohmann::json& config_overrides) {
+RunResult run_write(const std::string& schema, const nlohmann::ordered_json& catalog, const std::string& messages,
+                    const nlohmann::ordered_json& config_overrides) {
   auto config = test_config(schema);
   config.update(config_overrides);
   auto config_path = write_temp_file(schema + "-config.json", config.dump());
@@ -12,12 +12,12 @@ RunResult run_write(const std::string& schema, const nlohmann::json& catalog, co
   return run_connector({"write", "--config", config_path, "--catalog", catalog_path}, messages);
 }
 
-std::string complete_statuses(const nlohmann::json& configured_catalog) {
+std::string complete_statuses(const nlohmann::ordered_json& configured_catalog) {
   std::string lines;
   for (const auto& configured : configured_catalog["streams"]) {
-    nlohmann::json descriptor = {{"name", configured["stream"]["name"]}};
+    nlohmann::ordered_json descriptor = {{"name", configured["stream"]["name"]}};
     if (configured["stream"].contains("namespace")) descriptor["namespace"] = configured["stream"]["namespace"];
-    nlohmann::json trace = {{"type", "TRACE"},
+    nlohmann::ordered_json trace = {{"type", "TRACE"},
                             {"trace",
                              {{"type", "STREAM_STATUS"},
                               {"emitted_at", 1700000000000},
@@ -27,8 +27,8 @@ std::string complete_statuses(const nlohmann::json& configured_catalog) {
   return lines;
 }
 
-std::vector<nlohmann::json> states(const RunResult& result) {
-  std::vector<nlohmann::json> found;
+std::vector<nlohmann::ordered_json> states(const RunResult& result) {
+  std::vector<nlohmann::ordered_json> found;
   for (auto& message : result.messages("STATE")) found.push_back(message["state"]);
   return found;
 }

@@ -9,14 +9,14 @@
 namespace pgdest::testing {
 
 // Runs `write` with the test server's config for `schema` and the given configured catalog.
-RunResult run_write(const std::string& schema, const nlohmann::json& catalog, const std::string& messages,
-                    const nlohmann::json& config_overrides = nlohmann::json::object());
+RunResult run_write(const std::string& schema, const nlohmann::ordered_json& catalog, const std::string& messages,
+                    const nlohmann::ordered_json& config_overrides = nlohmann::ordered_json::object());
 
 // A STREAM_STATUS COMPLETE line for each stream of the configured catalog.
-std::string complete_statuses(const nlohmann::json& configured_catalog);
+std::string complete_statuses(const nlohmann::ordered_json& configured_catalog);
 
 // The STATE messages a run printed.
-std::vector<nlohmann::json> states(const RunResult& result);
+std::vector<nlohmann::ordered_json> states(const RunResult& result);
 
 // "column:type" for each column of a table, in table order.
 std::vector<std::string> column_types(const std::string& schema, const std::string& table);

@@ -97,12 +97,20 @@ std::vector<std::string> RecordEncoder::copy_columns() const {
 }
 
 void RecordEncoder::encode(ondemand::object data, const RecordEnvelope& envelope, CopyBuffer& out) {
-  const std::int64_t extracted_at = extracted_at_micros(envelope.emitted_at_ms);
+  fill(data);
+  finish(envelope, out);
+}
+
+void RecordEncoder::fill(ondemand::object data) {
   for (auto& slot : slots_) {
     slot.present = false;
   }
   scratch_.clear();
   read_fields(data);
+}
+
+void RecordEncoder::finish(const RecordEnvelope& envelope, CopyBuffer& out) {
+  const std::int64_t extracted_at = extracted_at_micros(envelope.emitted_at_ms);
   write_row(extracted_at, envelope.source_changes, out);
 }
 

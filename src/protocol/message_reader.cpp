@@ -21,7 +21,7 @@ void check(simdjson::error_code error, std::string_view what) {
 }
 
 template <typename T, typename R> T get(R&& result, std::string_view what) {
-  T value;
+  T value{};
   check(std::forward<R>(result).get(value), what);
   return value;
 }
@@ -77,32 +77,77 @@ ReadResult MessageReader::read_next(std::chrono::milliseconds wait) {
   return result;
 }
 
+namespace {
+// The field that carries the body of a message of this type, or empty for types we skip.
+std::string_view body_field(std::string_view type) {
+  if (type == "RECORD") return "record";
+  if (type == "STATE") return "state";
+  if (type == "TRACE") return "trace";
+  return {}; // LOG, CONTROL and the rest are not for a destination.
+}
+} // namespace
+
 void MessageReader::dispatch(const Line& line) {
   auto document = get<simdjson::ondemand::document>(parser_.iterate(line.text.data(), line.text.size(), line.capacity),
                                                     "not JSON");
   auto message = get<simdjson::ondemand::object>(document.get_object(), "not a JSON object");
-  auto type = get<std::string_view>(message.find_field_unordered("type").get_string(),
-                                    "\"type\" is missing or not a string");
-  if (type == "RECORD") {
-    read_record(get<simdjson::ondemand::object>(message.find_field_unordered("record").get_object(),
-                                                "a RECORD needs a \"record\" object"),
-                line);
-  } else if (type == "STATE") {
-    read_state(get<simdjson::ondemand::value>(message.find_field_unordered("state"), "a STATE needs a \"state\" object"),
-               line);
-  } else if (type == "TRACE") {
-    read_stream_status(
-        get<simdjson::ondemand::object>(message.find_field_unordered("trace").get_object(), "a TRACE needs a \"trace\" object"));
-  } else {
-    return; // LOG, CONTROL and the rest are not for a destination.
+  // Iterating the whole object (rather than looking fields up) makes On-Demand check that it is
+  // closed; what follows it is checked at the end.
+  std::optional<std::string_view> type;
+  bool body_read = false;
+  for (auto field_result : message) {
+    auto field = get<simdjson::ondemand::field>(std::move(field_result), "invalid message");
+    auto key = get<std::string_view>(field.unescaped_key(), "invalid message key");
+    if (key == "type") {
+      type = get<std::string_view>(field.value().get_string(), "\"type\" must be a string");
+      continue;
+    }
+    if (!type) {
+      if (key == "record" || key == "state" || key == "trace") return dispatch_any_order(line);
+      continue;
+    }
+    if (key != body_field(*type) || body_read) continue;
+    body_read = true;
+    if (*type == "RECORD")
+      read_record(get<simdjson::ondemand::object>(field.value().get_object(), "\"record\" must be an object"), line);
+    else if (*type == "STATE")
+      read_state(field.value(), line);
+    else
+      read_stream_status(get<simdjson::ondemand::object>(field.value().get_object(), "\"trace\" must be an object"));
   }
-  if (!document.at_end()) throw InputError("unexpected content after the message");
+  if (!type) throw InputError("\"type\" is missing");
+  if (!body_read && !body_field(*type).empty())
+    throw InputError(fmt::format("a {} message needs a \"{}\" object", *type, body_field(*type)));
+  const char* rest = nullptr;
+  if (!document.current_location().get(rest)) throw InputError("unexpected text after the message");
+}
+
+// The rare message whose body comes before its type.
+void MessageReader::dispatch_any_order(const Line& line) {
+  auto document = get<simdjson::ondemand::document>(parser_.iterate(line.text.data(), line.text.size(), line.capacity),
+                                                    "not JSON");
+  auto message = get<simdjson::ondemand::object>(document.get_object(), "not a JSON object");
+  std::string type(get<std::string_view>(message.find_field_unordered("type").get_string(),
+                                         "\"type\" is missing or not a string"));
+  auto body = body_field(type);
+  if (body.empty()) return;
+  auto value = get<simdjson::ondemand::value>(message.find_field_unordered(body),
+                                              fmt::format("a {} message needs a \"{}\" object", type, body));
+  if (type == "RECORD")
+    read_record(get<simdjson::ondemand::object>(value.get_object(), "\"record\" must be an object"), line);
+  else if (type == "STATE")
+    read_state(value, line);
+  else
+    read_stream_status(get<simdjson::ondemand::object>(value.get_object(), "\"trace\" must be an object"));
 }
 
 void MessageReader::read_record(simdjson::ondemand::object record, const Line& line) {
-  // One pass in the usual field order (stream/namespace before data); anything else is re-read.
+  // One pass in the usual field order (stream and namespace before data); a record whose stream
+  // is only known after its data is re-read with lookups.
   std::optional<std::string_view> name;
   std::optional<std::string_view> stream_namespace;
+  bool namespace_seen = false;
+  std::optional<std::string_view> assumed_namespace; // of the stream selected before `namespace`
   std::optional<std::int64_t> emitted_at;
   bool data_seen = false;
   changes_.clear();
@@ -114,12 +159,13 @@ void MessageReader::read_record(simdjson::ondemand::object record, const Line& l
       name = get<std::string_view>(value.get_string(), "record.stream must be a string");
     } else if (key == "namespace") {
       stream_namespace = optional_string(value, "record.namespace must be a string");
-      if (data_seen && stream_namespace && !stream_namespace->empty()) return read_record_any_order(line);
+      namespace_seen = true;
     } else if (key == "emitted_at") {
       emitted_at = read_emitted_at(value);
     } else if (key == "data") {
       if (!name) return read_record_any_order(line);
-      handler_.record_begin(stream_namespace, *name);
+      auto selected = handler_.record_begin(stream_namespace, *name, namespace_seen);
+      if (!namespace_seen) assumed_namespace = selected;
       handler_.record_data(get<simdjson::ondemand::object>(value.get_object(), "record.data must be an object"));
       data_seen = true;
     } else if (key == "meta") {
@@ -129,6 +175,7 @@ void MessageReader::read_record(simdjson::ondemand::object record, const Line& l
   if (!name) throw InputError("record.stream is missing");
   if (!data_seen) throw InputError("record.data is missing");
   if (!emitted_at) throw InputError("record.emitted_at is missing");
+  if (assumed_namespace && *assumed_namespace != stream_namespace.value_or("")) return read_record_any_order(line);
   ++records_read_;
   handler_.record_end(*emitted_at, changes_);
 }
@@ -150,7 +197,8 @@ void MessageReader::read_record_any_order(const Line& line) {
                                                                    "record.emitted_at is missing"));
   changes_.clear();
   if (!record.find_field_unordered("meta").get(value)) read_meta_changes(value);
-  handler_.record_begin(stream_namespace ? std::optional<std::string_view>(*stream_namespace) : std::nullopt, name);
+  handler_.record_begin(stream_namespace ? std::optional<std::string_view>(*stream_namespace) : std::nullopt, name,
+                        true);
   handler_.record_data(get<simdjson::ondemand::object>(record.find_field_unordered("data").get_object(),
                                                        "record.data is missing or not an object"));
   ++records_read_;
@@ -178,7 +226,8 @@ void MessageReader::read_state(simdjson::ondemand::value state_value, const Line
   message.fields = "{";
   for (auto field_result : state) {
     auto field = get<simdjson::ondemand::field>(std::move(field_result), "invalid state");
-    auto escaped_key = get<std::string_view>(field.escaped_key(), "invalid state key");
+    std::string_view raw_key;
+    bool key_is_plain = encode::raw_key(field, raw_key);
     auto key = std::string(get<std::string_view>(field.unescaped_key(), "invalid state key"));
     auto value = field.value();
     auto raw = get<std::string_view>(simdjson::to_json_string(value), "invalid state value");
@@ -195,10 +244,23 @@ void MessageReader::read_state(simdjson::ondemand::value state_value, const Line
         message.stream = descriptor_from(parsed["stream_descriptor"]);
     }
     if (message.fields.size() > 1) message.fields += ',';
-    message.fields += '"';
-    message.fields += escaped_key;
-    message.fields += "\":";
-    message.fields += minified(raw);
+    if (key_is_plain) {
+      message.fields += '"';
+      message.fields += raw_key;
+      message.fields += '"';
+    } else {
+      encode::append_json_string(key, message.fields);
+    }
+    message.fields += ':';
+    std::string text = minified(raw);
+    // Some sources send GLOBAL states without the required stream_states; an empty list says the
+    // same and keeps our output valid.
+    if (key == "global") {
+      auto parsed = nlohmann::json::parse(text, nullptr, false);
+      if (parsed.is_object() && !parsed.contains("stream_states"))
+        text.insert(text.size() - 1, parsed.empty() ? "\"stream_states\":[]" : ",\"stream_states\":[]");
+    }
+    message.fields += text;
   }
   if (message.type == StateType::STREAM && !message.stream)
     throw InputError("a STREAM state needs stream.stream_descriptor");

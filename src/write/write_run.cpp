@@ -35,6 +35,8 @@ WriteRun::WriteRun(const config::DestinationConfig& config, std::vector<catalog:
   for (std::size_t i = 0; i < plans_.size(); ++i) {
     const auto& descriptor = plans_[i].descriptor;
     stream_by_key_[stream_key(descriptor.stream_namespace.value_or(""), descriptor.name)] = i;
+    auto [entry, inserted] = stream_by_name_.emplace(descriptor.name, static_cast<long>(i));
+    if (!inserted) entry->second = -1;
   }
 }
 
@@ -102,15 +104,24 @@ void WriteRun::run(int input_fd) {
   reader_ = nullptr;
 }
 
-void WriteRun::record_begin(std::optional<std::string_view> stream_namespace, std::string_view name) {
+std::string_view WriteRun::record_begin(std::optional<std::string_view> stream_namespace, std::string_view name,
+                                        bool namespace_known) {
   auto found = stream_by_key_.find(stream_key(stream_namespace.value_or(""), name));
-  if (found == stream_by_key_.end()) {
-    protocol::StreamDescriptor stream{stream_namespace ? std::optional<std::string>(*stream_namespace) : std::nullopt,
-                                      std::string(name)};
-    throw SystemError(fmt::format("Input line {} has a record for stream \"{}\", which is not in the catalog.",
-                                  reader_->line_number(), stream.display()));
+  if (found != stream_by_key_.end()) {
+    current_ = found->second;
+  } else {
+    // The namespace may come after the data: a name that only one stream has will do for now.
+    auto by_name = namespace_known ? stream_by_name_.end() : stream_by_name_.find(std::string(name));
+    if (by_name == stream_by_name_.end() || by_name->second < 0) {
+      protocol::StreamDescriptor stream{
+          stream_namespace ? std::optional<std::string>(*stream_namespace) : std::nullopt, std::string(name)};
+      throw SystemError(fmt::format("Input line {} has a record for stream \"{}\", which is not in the catalog.",
+                                    reader_->line_number(), stream.display()));
+    }
+    current_ = static_cast<std::size_t>(by_name->second);
   }
-  current_ = found->second;
+  const auto& selected = plans_[current_].descriptor.stream_namespace;
+  return selected ? std::string_view(*selected) : std::string_view();
 }
 
 void WriteRun::record_data(simdjson::ondemand::object data) { loaders_[current_]->encoder.fill(data); }

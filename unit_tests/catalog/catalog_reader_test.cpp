@@ -10,10 +10,13 @@ using Json = nlohmann::ordered_json;
 namespace {
 
 Json stream(const std::string& mode, long generation = 1, long minimum = 0) {
-  return Json::parse(R"({"stream":{"name":"Users","namespace":"Sales Team","json_schema":{"type":"object",
+  auto configured = Json::parse(R"({"stream":{"name":"Users","namespace":"Sales Team","json_schema":{"type":"object",
      "properties":{"id":{"type":"integer"},"updated_at":{"type":"string","format":"date-time"}}}},
-     "sync_mode":"incremental","primary_key":[["id"]],"cursor_field":["updated_at"],"sync_id":7})")
-      .update({{"destination_sync_mode", mode}, {"generation_id", generation}, {"minimum_generation_id", minimum}});
+     "sync_mode":"incremental","primary_key":[["id"]],"cursor_field":["updated_at"],"sync_id":7})");
+  configured["destination_sync_mode"] = mode;
+  configured["generation_id"] = generation;
+  configured["minimum_generation_id"] = minimum;
+  return configured;
 }
 
 std::string error_of(const Json& catalog) {

@@ -50,6 +50,12 @@ public:
   // Appends one row to `out`. On MalformedJson nothing is left in `out`.
   void encode(simdjson::ondemand::object data, const RecordEnvelope& envelope, CopyBuffer& out);
 
+  // The same in two steps, for messages whose emitted_at or meta come after data: fill() reads
+  // and coerces the values (throws MalformedJson), finish() appends the row. fill() again before
+  // finish() starts the record over.
+  void fill(simdjson::ondemand::object data);
+  void finish(const RecordEnvelope& envelope, CopyBuffer& out);
+
   // Names of properties present in data but not declared, each returned once over the encoder's
   // life (for "logged once per stream and field"); at most kMaxTrackedUndeclared names in all.
   std::vector<std::string> take_new_undeclared_fields();

@@ -31,8 +31,12 @@ enum class StreamStatus { STARTED, RUNNING, COMPLETE, INCOMPLETE };
 class MessageHandler {
 public:
   virtual ~MessageHandler() = default;
-  // Selects the record's stream; throws for a stream that is not in the catalog.
-  virtual void record_begin(std::optional<std::string_view> stream_namespace, std::string_view name) = 0;
+  // Selects the record's stream and returns the selected stream's namespace; throws for a
+  // stream that is not in the catalog. `namespace_known` is false when the record's namespace
+  // field may still follow its data: the handler then guesses by name, and the reader re-reads
+  // the line if the guess turns out wrong.
+  virtual std::string_view record_begin(std::optional<std::string_view> stream_namespace, std::string_view name,
+                                        bool namespace_known) = 0;
   // The record's `data`; may be called again for the same record if the line has to be re-read.
   virtual void record_data(simdjson::ondemand::object data) = 0;
   // `source_changes`: the record's own meta.changes items as compact JSON, comma separated.
@@ -53,6 +57,7 @@ public:
 
 private:
   void dispatch(const Line& line);
+  void dispatch_any_order(const Line& line);
   void read_record(simdjson::ondemand::object record, const Line& line);
   void read_record_any_order(const Line& line);
   void read_state(simdjson::ondemand::value state, const Line& line);

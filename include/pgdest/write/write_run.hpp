@@ -36,7 +36,8 @@ public:
   void run(int input_fd);
 
 private:
-  void record_begin(std::optional<std::string_view> stream_namespace, std::string_view name) override;
+  std::string_view record_begin(std::optional<std::string_view> stream_namespace, std::string_view name,
+                                bool namespace_known) override;
   void record_data(simdjson::ondemand::object data) override;
   void record_end(std::int64_t emitted_at_ms, std::string_view source_changes) override;
   void state(protocol::StateMessage message) override;
@@ -60,6 +61,7 @@ private:
   std::unique_ptr<load::CopyPipeline> pipeline_;
   std::vector<std::unique_ptr<load::StreamLoader>> loaders_;
   std::unordered_map<std::string, std::size_t> stream_by_key_;
+  std::unordered_map<std::string, long> stream_by_name_; // -1 when several namespaces share the name
   state::StateTracker tracker_;
   protocol::MessageReader* reader_ = nullptr;
 
