@@ -126,6 +126,7 @@ void CopyPipeline::begin_if_needed() {
   auto rows = connection_->query("SELECT txid_current()::text", {}, "starting a transaction");
   transaction_id_ = rows.at(0).at(0).value_or("");
   in_transaction_ = true;
+  for (const auto& statement : transaction_setup_) connection_->execute(statement, "starting a transaction");
 }
 
 void CopyPipeline::end_copy() {

@@ -1,83 +1,162 @@
-// Creates or adapts a stream's table: CREATE SCHEMA/TABLE, ADD COLUMN, the extracted_at index.
+// Creates or adapts a stream's tables: CREATE SCHEMA/TABLE, ADD COLUMN, type changes, indexes,
+// and the staging table of a refresh (resumed when it holds rows of the same generation).
 #include "pgdest/load/table_preparer.hpp"
 
 #include <map>
-#include <optional>
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include "pgdest/postgres/sql_builder.hpp"
 #include "pgdest/schema/table_namer.hpp"
+#include "pgdest/schema/type_evolution.hpp"
 
 namespace pgdest::load {
 namespace {
 
-using schema::ColumnType;
+using postgres::Identifier;
+using postgres::TableRef;
 
-// format_type() spellings of the types rows can be encoded as.
-std::optional<ColumnType> column_type_from_sql(const std::string& sql_type) {
-  auto starts = [&](const char* prefix) { return sql_type.rfind(prefix, 0) == 0; };
-  if (sql_type == "text" || starts("character varying")) return ColumnType::varchar;
-  if (sql_type == "date") return ColumnType::date;
-  if (starts("timestamp") && sql_type.find("with time zone") != std::string::npos &&
-      sql_type.find("without") == std::string::npos)
-    return ColumnType::timestamptz;
-  if (starts("timestamp")) return ColumnType::timestamp;
-  if (starts("time") && sql_type.find("without") == std::string::npos) return ColumnType::timetz;
-  if (starts("time")) return ColumnType::time;
-  if (sql_type == "bigint") return ColumnType::bigint;
-  if (sql_type == "numeric") return ColumnType::numeric;
-  if (sql_type == "boolean") return ColumnType::boolean;
-  if (sql_type == "jsonb") return ColumnType::jsonb;
-  return std::nullopt;
+std::map<std::string, std::string> existing_columns(postgres::PgConnection& connection, const TableRef& table) {
+  std::map<std::string, std::string> columns;
+  for (const auto& row : connection.query(postgres::sql::select_columns(), {table.schema.name(), table.table.name()},
+                                          "reading the columns of " + table.quoted()))
+    columns[row[0].value_or("")] = row[1].value_or("");
+  return columns;
+}
+
+// Brings an existing column to the wanted type if that loses nothing; returns the type it has after.
+schema::ColumnType evolve_column(postgres::PgConnection& connection, const TableRef& table,
+                                 const schema::Column& column, const std::string& existing_type) {
+  auto decision = schema::decide_type_change(existing_type, column.type, Identifier(column.name).quoted());
+  using Action = schema::TypeDecision::Action;
+  if (decision.action == Action::convert) {
+    try {
+      connection.execute(postgres::sql::alter_column_type(table, column.name, decision.type, decision.using_expression),
+                         "changing the type of column \"" + column.name + "\" of " + table.quoted());
+      spdlog::info("Column \"{}\" of {} changed from {} to {}.", column.name, table.quoted(), existing_type,
+                   schema::sql_type(decision.type));
+      return decision.type;
+    } catch (const Error& error) {
+      // Typically a view depends on the column: keep the column as it is rather than fail.
+      auto kept = schema::column_type_from_sql(existing_type);
+      if (!kept) throw;
+      spdlog::warn("Column \"{}\" of {} keeps its type {} ({}); new values are stored as that type.", column.name,
+                   table.quoted(), existing_type, error.what());
+      return *kept;
+    }
+  }
+  if (decision.action == Action::unsupported)
+    throw ConfigError(fmt::format("Column \"{}\" of table {} has type {}, which this destination cannot write. "
+                                  "Change it to {} or drop the column.",
+                                  column.name, table.quoted(), existing_type, schema::sql_type(column.type)));
+  if (decision.type != column.type)
+    spdlog::info("Column \"{}\" of {} keeps its wider type {}; values are stored as that type.", column.name,
+                 table.quoted(), existing_type);
+  return decision.type;
+}
+
+// Creates the table, or adds missing columns and adapts types; returns the columns as they are.
+std::vector<schema::Column> ensure_table(postgres::PgConnection& connection, const TableRef& table,
+                                         std::vector<schema::Column> columns) {
+  auto existing = existing_columns(connection, table);
+  if (existing.empty()) {
+    connection.execute(postgres::sql::create_schema(table.schema), "creating schema " + table.schema.quoted());
+    connection.execute(postgres::sql::create_table(table, columns), "creating table " + table.quoted());
+    spdlog::info("Created table {}.", table.quoted());
+    return columns;
+  }
+  std::string missing;
+  for (const auto& meta : postgres::sql::meta_columns())
+    if (existing.count(meta.name) == 0) missing += (missing.empty() ? "" : ", ") + std::string(meta.name);
+  if (!missing.empty())
+    throw ConfigError(fmt::format("Table {} exists but was not made by this destination (it has no {}). Rename or "
+                                  "drop it, or sync this stream into another schema.",
+                                  table.quoted(), missing));
+  for (auto& column : columns) {
+    auto found = existing.find(column.name);
+    if (found == existing.end()) {
+      connection.execute(postgres::sql::add_column(table, column), "adding column \"" + column.name + "\" to " +
+                                                                        table.quoted());
+      spdlog::info("Added column \"{}\" ({}) to {}.", column.name, schema::sql_type(column.type), table.quoted());
+    } else {
+      column.type = evolve_column(connection, table, column, found->second);
+    }
+  }
+  return columns;
+}
+
+void ensure_extracted_at_index(postgres::PgConnection& connection, const TableRef& table) {
+  // Any index led by _airbyte_extracted_at will do (an earlier connector may have named it differently).
+  auto indexes = connection.query(postgres::sql::select_indexes_on_column(),
+                                  {table.schema.name(), table.table.name(), "_airbyte_extracted_at"},
+                                  "reading the indexes of " + table.quoted());
+  if (!indexes.empty()) return;
+  Identifier index(schema::derived_name(table.table.name(), "_extracted_at_idx"));
+  connection.execute(postgres::sql::create_index(index, table, {"_airbyte_extracted_at"}),
+                     "creating an index on " + table.quoted());
+}
+
+// The dedup key index; rebuilt when the primary key changed.
+void ensure_key_index(postgres::PgConnection& connection, const TableRef& table, const std::vector<std::string>& key) {
+  Identifier index(schema::derived_name(table.table.name(), "_pk_idx"));
+  std::vector<std::string> indexed;
+  for (const auto& row : connection.query(postgres::sql::select_index_columns(), {table.schema.name(), index.name()},
+                                          "reading the indexes of " + table.quoted()))
+    indexed.push_back(row[0].value_or(""));
+  if (indexed == key) return;
+  if (!indexed.empty()) {
+    connection.execute(postgres::sql::drop_index(table.schema, index), "dropping the old key index of " + table.quoted());
+    spdlog::info("The primary key of {} changed: rebuilding its key index.", table.quoted());
+  }
+  connection.execute(postgres::sql::create_index(index, table, key), "creating the key index of " + table.quoted());
+}
+
+std::vector<std::string> column_names(const std::vector<std::string>& source_names,
+                                      const std::vector<schema::Column>& columns) {
+  std::vector<std::string> names;
+  for (const auto& source : source_names)
+    for (const auto& column : columns)
+      if (column.source_name == source) names.push_back(column.name);
+  return names;
 }
 
 } // namespace
 
-PreparedTable prepare_table(postgres::PgConnection& connection, const catalog::StreamPlan& plan) {
-  postgres::TableRef table{postgres::Identifier(plan.table_schema), postgres::Identifier(plan.table_name)};
-  const std::string context = "preparing table " + table.quoted();
-  PreparedTable prepared;
-  prepared.columns = plan.columns;
+TableRef staging_table_for(const catalog::StreamPlan& plan) {
+  return {Identifier(plan.table_schema), Identifier(schema::derived_name(plan.table_name, "_airbyte_tmp"))};
+}
 
-  auto existing_rows = connection.query(postgres::sql::select_columns(), {plan.table_schema, plan.table_name}, context);
-  if (existing_rows.empty()) {
-    connection.execute(postgres::sql::create_schema(table.schema), "creating schema " + table.schema.quoted());
-    connection.execute(postgres::sql::create_table(table, plan.columns), "creating table " + table.quoted());
-    prepared.created = true;
-  } else {
-    std::map<std::string, std::string> existing;
-    for (const auto& row : existing_rows) existing[row[0].value_or("")] = row[1].value_or("");
-    std::string missing;
-    for (const auto& meta : postgres::sql::meta_columns())
-      if (existing.count(meta.name) == 0) missing += (missing.empty() ? "" : ", ") + std::string(meta.name);
-    if (!missing.empty())
-      throw ConfigError(fmt::format("Table {} exists but was not made by this destination (it has no {}). Rename or "
-                                    "drop it, or sync this stream into another schema.",
-                                    table.quoted(), missing));
-    for (auto& column : prepared.columns) {
-      auto found = existing.find(column.name);
-      if (found == existing.end()) {
-        connection.execute(postgres::sql::add_column(table, column), context);
-        continue;
-      }
-      auto type = column_type_from_sql(found->second);
-      if (!type)
-        throw ConfigError(fmt::format("Column \"{}\" of table {} has type {}, which this destination cannot write. "
-                                      "Change it to {} or drop it.",
-                                      column.name, table.quoted(), found->second, schema::sql_type(column.type)));
-      column.type = *type;
+StreamTables prepare_stream_tables(postgres::PgConnection& connection, const catalog::StreamPlan& plan) {
+  StreamTables tables{{Identifier(plan.table_schema), Identifier(plan.table_name)}, std::nullopt, {}};
+  tables.columns = ensure_table(connection, tables.final_table, plan.columns);
+  ensure_extracted_at_index(connection, tables.final_table);
+
+  if (plan.replaces_rows()) {
+    auto staging = staging_table_for(plan);
+    tables.columns = ensure_table(connection, staging, tables.columns);
+    auto generation = connection.query(postgres::sql::select_any_generation(staging), {},
+                                       "reading the staging table " + staging.quoted());
+    if (!generation.empty() && generation[0][0].value_or("") != std::to_string(plan.generation_id)) {
+      // Rows of an earlier refresh that never finished: this generation starts over.
+      connection.execute(postgres::sql::truncate_table(staging), "emptying the staging table " + staging.quoted());
+      spdlog::info("Staging table {} held rows of generation {}; emptied for generation {}.", staging.quoted(),
+                   generation[0][0].value_or(""), plan.generation_id);
+    } else if (!generation.empty()) {
+      spdlog::info("Resuming the refresh of generation {} into staging table {}.", plan.generation_id,
+                   staging.quoted());
     }
+    tables.staging = staging;
   }
 
-  // Any index led by _airbyte_extracted_at will do (an earlier connector may have named it differently).
-  auto indexes = connection.query(postgres::sql::select_indexes_on_column(),
-                                  {plan.table_schema, plan.table_name, "_airbyte_extracted_at"}, context);
-  if (indexes.empty()) {
-    postgres::Identifier index(schema::derived_name(plan.table_name, "_extracted_at_idx"));
-    connection.execute(postgres::sql::create_index(index, table, {"_airbyte_extracted_at"}), context);
+  if (plan.mode == catalog::DestinationSyncMode::append_dedup) {
+    auto key = column_names(plan.primary_key, tables.columns);
+    if (key.size() != plan.primary_key.size())
+      throw ConfigError(fmt::format("The primary key of stream \"{}\" names a field that is not in its schema.",
+                                    plan.descriptor.display()));
+    ensure_key_index(connection, tables.load_target(), key);
   }
-  return prepared;
+  return tables;
 }
 
 } // namespace pgdest::load

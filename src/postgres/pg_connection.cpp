@@ -6,6 +6,7 @@
 #include <memory>
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include "pgdest/postgres/error_classifier.hpp"
 
@@ -23,6 +24,12 @@ std::string trimmed(const char* text) {
   return out;
 }
 
+// Server notices ("table already exists, skipping") would go to stderr; warnings become logs.
+void forward_warnings(void*, const char* message) {
+  std::string text = trimmed(message);
+  if (text.rfind("WARNING", 0) == 0) spdlog::warn("PostgreSQL: {}", text);
+}
+
 } // namespace
 
 PgConnection::PgConnection(const std::string& conninfo_with_password, const std::string& endpoint) {
@@ -34,6 +41,7 @@ PgConnection::PgConnection(const std::string& conninfo_with_password, const std:
     connection_ = nullptr;
     throw to_error(diagnosis, "Could not connect to PostgreSQL at " + endpoint);
   }
+  PQsetNoticeProcessor(connection_, forward_warnings, nullptr);
 }
 
 PgConnection::~PgConnection() {

@@ -55,6 +55,94 @@ std::string copy_binary_from_stdin(const TableRef& table, const std::vector<std:
   return fmt::format("COPY {} ({}) FROM STDIN WITH (FORMAT binary)", table.quoted(), quoted_list(columns));
 }
 
+std::string truncate_table(const TableRef& table) { return "TRUNCATE TABLE " + table.quoted(); }
+
+std::string drop_table(const TableRef& table) { return "DROP TABLE IF EXISTS " + table.quoted(); }
+
+std::string drop_index(const Identifier& schema, const Identifier& index) {
+  return fmt::format("DROP INDEX IF EXISTS {}.{}", schema.quoted(), index.quoted());
+}
+
+std::string insert_select(const TableRef& to, const TableRef& from, const std::vector<std::string>& columns) {
+  auto list = quoted_list(columns);
+  return fmt::format("INSERT INTO {} ({}) SELECT {} FROM {}", to.quoted(), list, list, from.quoted());
+}
+
+std::string alter_column_type(const TableRef& table, const std::string& column, schema::ColumnType type,
+                              const std::string& using_expression) {
+  std::string sql = fmt::format("ALTER TABLE {} ALTER COLUMN {} TYPE {}", table.quoted(), Identifier(column).quoted(),
+                                schema::sql_type(type));
+  if (!using_expression.empty()) sql += " USING " + using_expression;
+  return sql;
+}
+
+std::string create_batch_table(const Identifier& batch, const TableRef& like) {
+  // ON COMMIT DELETE ROWS: each transaction starts with an empty batch, also after a reconnect.
+  return fmt::format("CREATE TEMP TABLE IF NOT EXISTS {} ({} bigserial, LIKE {}) ON COMMIT DELETE ROWS",
+                     batch.quoted(), Identifier(batch_sequence_column).quoted(), like.quoted());
+}
+
+namespace {
+
+// `left.k = right.k AND ...`, or IS NOT DISTINCT FROM when NULL key parts must match each other.
+std::string key_match(const std::vector<std::string>& key, const char* left, const char* right, bool null_safe) {
+  std::string out;
+  for (const auto& column : key) {
+    if (!out.empty()) out += " AND ";
+    auto quoted = Identifier(column).quoted();
+    out += fmt::format("{}.{} {} {}.{}", left, quoted, null_safe ? "IS NOT DISTINCT FROM" : "=", right, quoted);
+  }
+  return out;
+}
+
+// True when the target row t is newer than the batch row w: greater cursor (NULL lowest), then
+// later _airbyte_extracted_at. Never NULL, so NOT(...) is its exact opposite.
+std::string target_is_newer(const std::string& cursor) {
+  const std::string extracted = "t.\"_airbyte_extracted_at\" > w.\"_airbyte_extracted_at\"";
+  if (cursor.empty()) return extracted;
+  auto c = Identifier(cursor).quoted();
+  return fmt::format("(CASE WHEN t.{0} IS NULL AND w.{0} IS NULL THEN {1} WHEN t.{0} IS NULL THEN false "
+                     "WHEN w.{0} IS NULL THEN true WHEN t.{0} <> w.{0} THEN t.{0} > w.{0} ELSE {1} END)",
+                     c, extracted);
+}
+
+} // namespace
+
+std::vector<std::string> merge_batch(const MergeSpec& merge) {
+  auto key = quoted_list(merge.key);
+  auto winners = "pg_temp." + merge.winners.quoted();
+  std::string order = key;
+  if (!merge.cursor.empty()) order += ", " + Identifier(merge.cursor).quoted() + " DESC NULLS LAST";
+  order += fmt::format(", \"_airbyte_extracted_at\" DESC, {} DESC", Identifier(batch_sequence_column).quoted());
+  auto target = merge.target.quoted();
+  auto newer = target_is_newer(merge.cursor);
+  auto deletes = [&](bool null_safe) {
+    auto match = key_match(merge.key, "t", "w", null_safe);
+    return fmt::format("DELETE FROM {0} t USING {1} w WHERE {2} AND NOT {3}; "
+                       "DELETE FROM {1} w USING {0} t WHERE {2} AND {3};",
+                       target, winners, match, newer);
+  };
+  std::string any_null_key;
+  for (const auto& column : merge.key)
+    any_null_key += (any_null_key.empty() ? "" : " OR ") + Identifier(column).quoted() + " IS NULL";
+  std::vector<std::string> statements = {
+      "DROP TABLE IF EXISTS " + winners,
+      // DISTINCT ON treats NULL key parts as equal: such keys dedup together.
+      fmt::format("CREATE TEMP TABLE {} ON COMMIT DROP AS SELECT DISTINCT ON ({}) * FROM pg_temp.{} ORDER BY {}",
+                  merge.winners.quoted(), key, merge.batch.quoted(), order),
+      "ANALYZE " + winners,
+      // Equality keeps the index usable; the NULL-safe form, which cannot use it, runs only for a
+      // batch that has NULL key parts.
+      fmt::format("DO $merge$ BEGIN IF EXISTS (SELECT 1 FROM {} WHERE {}) THEN {} ELSE {} END IF; END $merge$",
+                  winners, any_null_key, deletes(true), deletes(false)),
+  };
+  auto columns = quoted_list(merge.columns);
+  std::string insert = fmt::format("INSERT INTO {} ({}) SELECT {} FROM {}", target, columns, columns, winners);
+  if (!merge.deleted_at.empty()) insert += " WHERE " + Identifier(merge.deleted_at).quoted() + " IS NULL";
+  statements.push_back(insert);
+  return statements;
+}
+
 std::string select_columns() {
   return "SELECT a.attname, format_type(a.atttypid, a.atttypmod) "
          "FROM pg_catalog.pg_attribute a "
@@ -72,6 +160,19 @@ std::string select_indexes_on_column() {
          "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
          "JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum = i.indkey[0] "
          "WHERE n.nspname = $1 AND c.relname = $2 AND a.attname = $3";
+}
+
+std::string select_index_columns() {
+  return "SELECT a.attname FROM pg_catalog.pg_index i "
+         "JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid "
+         "JOIN pg_catalog.pg_namespace n ON n.oid = ic.relnamespace "
+         "JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, position) ON true "
+         "JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum "
+         "WHERE n.nspname = $1 AND ic.relname = $2 ORDER BY k.position";
+}
+
+std::string select_any_generation(const TableRef& table) {
+  return fmt::format("SELECT \"_airbyte_generation_id\"::text FROM {} LIMIT 1", table.quoted());
 }
 
 } // namespace pgdest::postgres::sql

@@ -11,7 +11,6 @@
 
 #include "pgdest/load/table_preparer.hpp"
 #include "pgdest/postgres/connection_options.hpp"
-#include "pgdest/postgres/sql_builder.hpp"
 
 namespace pgdest::write {
 namespace {
@@ -51,30 +50,61 @@ void WriteRun::set_up() {
   for (const auto& warning : config_.warnings) spdlog::warn("{}", warning);
   auto options = std::make_shared<postgres::ConnectionOptions>(config_);
   for (const auto& warning : options->warnings()) spdlog::warn("{}", warning);
-  auto connect = [options] { return std::make_unique<postgres::PgConnection>(options->conninfo_with_password(), options->endpoint());
+  auto connect = [options] {
+    return std::make_unique<postgres::PgConnection>(options->conninfo_with_password(), options->endpoint());
   };
   auto connection = connect();
-  for (const auto& plan : plans_) {
-    if (plan.replaces_rows() || plan.mode == catalog::DestinationSyncMode::append_dedup)
-      throw ConfigError(fmt::format("Stream \"{}\" uses {}{}, which this version does not support yet; use append.",
-                                    plan.descriptor.display(), catalog::to_wire(plan.mode),
-                                    plan.replaces_rows() ? " (a truncate refresh)" : ""));
-  }
-  std::vector<load::PreparedTable> prepared;
-  for (const auto& plan : plans_) {
-    prepared.push_back(load::prepare_table(*connection, plan));
-    spdlog::info("Stream {} ({}) → table \"{}\".\"{}\"{}", plan.descriptor.display(), catalog::to_wire(plan.mode),
-                 plan.table_schema, plan.table_name, prepared.back().created ? " (created)" : "");
-  }
-  pipeline_ = std::make_unique<load::CopyPipeline>(std::move(connection), connect);
+  std::vector<std::string> transaction_setup;
   for (std::size_t i = 0; i < plans_.size(); ++i) {
     const auto& plan = plans_[i];
-    postgres::TableRef table{postgres::Identifier(plan.table_schema), postgres::Identifier(plan.table_name)};
-    auto loader = std::make_unique<load::StreamLoader>(plan, prepared[i].columns, 0);
-    loader->target = pipeline_->add_target(
-        postgres::sql::copy_binary_from_stdin(table, loader->encoder.copy_columns()), table.quoted());
+    auto loader = std::make_unique<load::StreamLoader>(plan, load::prepare_stream_tables(*connection, plan));
+    const auto& target = loader->tables.load_target();
+    spdlog::info("Stream {} ({}{}) → {}{}", plan.descriptor.display(), catalog::to_wire(plan.mode),
+                 plan.replaces_rows() ? ", replacing old rows when complete" : "", loader->tables.final_table.quoted(),
+                 loader->tables.staging ? " via " + loader->tables.staging->quoted() : "");
+    if (plan.mode == catalog::DestinationSyncMode::append_dedup) {
+      // Rows go to a session-private batch table and are merged into the target at each commit.
+      postgres::Identifier batch("_airbyte_batch_" + std::to_string(i));
+      transaction_setup.push_back(postgres::sql::create_batch_table(batch, target));
+      loader->merge_sql = postgres::sql::merge_batch(merge_spec(*loader, batch, i));
+    }
     loaders_.push_back(std::move(loader));
   }
+  pipeline_ = std::make_unique<load::CopyPipeline>(std::move(connection), connect);
+  pipeline_->set_transaction_setup(std::move(transaction_setup));
+  for (std::size_t i = 0; i < loaders_.size(); ++i) {
+    auto& loader = *loaders_[i];
+    postgres::TableRef copy_into = loader.tables.load_target();
+    if (!loader.merge_sql.empty())
+      copy_into = {postgres::Identifier("pg_temp"), postgres::Identifier("_airbyte_batch_" + std::to_string(i))};
+    loader.target = pipeline_->add_target(postgres::sql::copy_binary_from_stdin(copy_into, loader.encoder.copy_columns()),
+                                          loader.tables.load_target().quoted());
+  }
+}
+
+postgres::sql::MergeSpec WriteRun::merge_spec(const load::StreamLoader& loader, const postgres::Identifier& batch,
+                                              std::size_t index) const {
+  const auto& plan = *loader.plan;
+  auto name_of = [&](const std::string& source) {
+    for (const auto& column : loader.tables.columns)
+      if (column.source_name == source) return column.name;
+    return std::string();
+  };
+  std::vector<std::string> key;
+  for (const auto& part : plan.primary_key) key.push_back(name_of(part));
+  std::string cursor = plan.cursor.empty() ? std::string() : name_of(plan.cursor.front());
+  if (!plan.cursor.empty() && cursor.empty())
+    spdlog::warn("Stream {}: cursor field \"{}\" is not in the schema; rows are ordered by extraction time only.",
+                 plan.descriptor.display(), plan.cursor.front());
+  std::string deleted_at;
+  if (config_.cdc_deletion_mode == config::CdcDeletionMode::hard_delete) deleted_at = name_of("_ab_cdc_deleted_at");
+  return {loader.tables.load_target(),
+          batch,
+          postgres::Identifier("_airbyte_winners_" + std::to_string(index)),
+          key,
+          cursor,
+          loader.encoder.copy_columns(),
+          deleted_at};
 }
 
 void WriteRun::run(int input_fd) {
@@ -162,6 +192,7 @@ void WriteRun::after_record(load::StreamLoader& loader) {
 
 void WriteRun::send_rows(load::StreamLoader& loader) {
   if (loader.rows.size() == 0) return;
+  loader.rows_in_transaction = true;
   if (uncommitted_bytes_ == 0) transaction_started_ = Clock::now();
   std::size_t bytes = loader.rows.size();
   unsent_bytes_ -= bytes;
@@ -175,7 +206,12 @@ void WriteRun::commit_all() {
   spdlog::debug("Committing {} records ({:.1f} MiB).", tracker_.records_read() - commit_requested_,
                 mib(uncommitted_bytes_));
   commit_requested_ = tracker_.records_read();
-  pipeline_->commit(commit_requested_);
+  std::vector<std::string> merges;
+  for (auto& loader : loaders_) {
+    if (loader->rows_in_transaction) merges.insert(merges.end(), loader->merge_sql.begin(), loader->merge_sql.end());
+    loader->rows_in_transaction = false;
+  }
+  pipeline_->commit(commit_requested_, std::move(merges));
   uncommitted_bytes_ = 0;
 }
 
@@ -216,8 +252,14 @@ void WriteRun::finish() {
   release_states();
   report_progress(true);
   std::vector<std::string> incomplete;
-  for (const auto& loader : loaders_)
-    if (!loader->complete) incomplete.push_back("\"" + loader->plan->descriptor.display() + "\"");
+  for (const auto& loader : loaders_) {
+    if (!loader->complete) {
+      incomplete.push_back("\"" + loader->plan->descriptor.display() + "\"");
+      continue;
+    }
+    if (loader->tables.staging) replace_rows(*loader);
+  }
+  pipeline_->drain();
   if (!incomplete.empty()) {
     std::string names;
     for (const auto& name : incomplete) names += (names.empty() ? "" : ", ") + name;
@@ -225,6 +267,21 @@ void WriteRun::finish() {
                                   "are kept; the next sync carries on from the last state.",
                                   names));
   }
+}
+
+void WriteRun::replace_rows(const load::StreamLoader& loader) {
+  // One transaction: readers see the old rows until it commits, then the new ones. The final
+  // table itself stays, and with it its views, grants, comments and owner.
+  const auto& final_table = loader.tables.final_table;
+  const auto& staging = *loader.tables.staging;
+  std::vector<std::string> statements = {
+      postgres::sql::truncate_table(final_table),
+      postgres::sql::insert_select(final_table, staging, loader.encoder.copy_columns()),
+      postgres::sql::drop_table(staging),
+  };
+  spdlog::info("Stream {} is complete: replacing the rows of {} with those of {}.", loader.plan->descriptor.display(),
+               final_table.quoted(), staging.quoted());
+  pipeline_->commit(commit_requested_, std::move(statements));
 }
 
 void WriteRun::report_progress(bool final) {

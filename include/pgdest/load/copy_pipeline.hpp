@@ -37,6 +37,10 @@ public:
   CopyPipeline(const CopyPipeline&) = delete;
   CopyPipeline& operator=(const CopyPipeline&) = delete;
 
+  // Statements run at the start of every transaction (also when one is replayed on a new
+  // connection), e.g. creating session-private tables. Call before sending rows.
+  void set_transaction_setup(std::vector<std::string> statements) { transaction_setup_ = std::move(statements); }
+
   // Registers a COPY target (its `COPY ... FROM STDIN WITH (FORMAT binary)` text); returns its id.
   std::size_t add_target(std::string copy_sql, std::string description);
 
@@ -85,6 +89,7 @@ private:
   ConnectionFactory reconnect_;
   PipelineLimits limits_;
   std::vector<Target> targets_;
+  std::vector<std::string> transaction_setup_;
 
   mutable std::mutex mutex_;
   std::condition_variable changed_;

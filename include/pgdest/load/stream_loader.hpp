@@ -7,18 +7,22 @@
 #include "pgdest/catalog/stream_plan.hpp"
 #include "pgdest/encode/copy_buffer.hpp"
 #include "pgdest/encode/record_encoder.hpp"
+#include "pgdest/load/table_preparer.hpp"
 
 namespace pgdest::load {
 
 struct StreamLoader {
-  StreamLoader(const catalog::StreamPlan& stream_plan, std::vector<schema::Column> columns, std::size_t copy_target)
-      : plan(&stream_plan), encoder(std::move(columns), stream_plan.generation_id, stream_plan.sync_id),
-        target(copy_target) {}
+  StreamLoader(const catalog::StreamPlan& stream_plan, StreamTables stream_tables)
+      : plan(&stream_plan), tables(std::move(stream_tables)),
+        encoder(tables.columns, stream_plan.generation_id, stream_plan.sync_id) {}
 
   const catalog::StreamPlan* plan;
+  StreamTables tables;
   encode::RecordEncoder encoder;
-  encode::CopyBuffer rows;
-  std::size_t target;
+  encode::CopyBuffer rows;            // encoded, not yet handed to the pipeline
+  std::size_t target = 0;             // the pipeline's COPY target
+  std::vector<std::string> merge_sql; // dedup: run before each commit that carries rows
+  bool rows_in_transaction = false;   // rows went to the pipeline since the last commit
   std::uint64_t records = 0;
   bool complete = false;
 };

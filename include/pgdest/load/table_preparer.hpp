@@ -1,20 +1,30 @@
 #pragma once
-// Makes a stream's table ready before rows arrive: schema, table, missing columns, index; and
-// tells which column types the rows must be encoded as.
+// Makes a stream's tables ready before rows arrive: schema, final table, staging table for a
+// refresh, new columns, type changes, indexes; and tells which types rows are encoded as.
+#include <optional>
 #include <vector>
 
 #include "pgdest/catalog/stream_plan.hpp"
+#include "pgdest/postgres/identifier.hpp"
 #include "pgdest/postgres/pg_connection.hpp"
 #include "pgdest/schema/column.hpp"
 
 namespace pgdest::load {
 
-struct PreparedTable {
-  // The plan's columns with the types the table really has (an existing column keeps its type).
+struct StreamTables {
+  postgres::TableRef final_table;
+  // For a refresh: where rows go until they replace the final table's rows.
+  std::optional<postgres::TableRef> staging;
+  // The plan's columns with the types rows must be encoded as (those of the table they go to).
   std::vector<schema::Column> columns;
-  bool created = false;
+
+  // The table rows are copied (or merged) into.
+  const postgres::TableRef& load_target() const { return staging ? *staging : final_table; }
 };
 
-PreparedTable prepare_table(postgres::PgConnection& connection, const catalog::StreamPlan& plan);
+StreamTables prepare_stream_tables(postgres::PgConnection& connection, const catalog::StreamPlan& plan);
+
+// The name of a stream's staging table (same schema as the final table).
+postgres::TableRef staging_table_for(const catalog::StreamPlan& plan);
 
 } // namespace pgdest::load

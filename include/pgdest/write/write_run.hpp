@@ -13,6 +13,7 @@
 #include "pgdest/load/copy_pipeline.hpp"
 #include "pgdest/load/stream_loader.hpp"
 #include "pgdest/protocol/message_reader.hpp"
+#include "pgdest/postgres/sql_builder.hpp"
 #include "pgdest/protocol/message_writer.hpp"
 #include "pgdest/state/state_tracker.hpp"
 
@@ -44,6 +45,9 @@ private:
   void stream_status(const protocol::StreamDescriptor& stream, protocol::StreamStatus status) override;
 
   void set_up();
+  postgres::sql::MergeSpec merge_spec(const load::StreamLoader& loader, const postgres::Identifier& batch,
+                                      std::size_t index) const;
+  void replace_rows(const load::StreamLoader& loader);
   long stream_index(const protocol::StreamDescriptor& stream) const;
   void send_rows(load::StreamLoader& loader);
   void commit_all();
