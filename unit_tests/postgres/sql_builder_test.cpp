@@ -41,3 +41,54 @@ TEST_CASE("catalog queries take names as parameters, never as text", "[sql]") {
   CHECK(sql::select_columns().find("$2") != std::string::npos);
   CHECK(sql::select_indexes_on_column().find("$3") != std::string::npos);
 }
+
+TEST_CASE("refresh statements: truncate, copy the staging rows, drop the staging table", "[sql]") {
+  TableRef final_table{Identifier("s"), Identifier("t")};
+  TableRef staging{Identifier("s"), Identifier("t_airbyte_tmp")};
+  CHECK(sql::truncate_table(final_table) == "TRUNCATE TABLE \"s\".\"t\"");
+  CHECK(sql::insert_select(final_table, staging, {"a", "b"}) ==
+        "INSERT INTO \"s\".\"t\" (\"a\", \"b\") SELECT \"a\", \"b\" FROM \"s\".\"t_airbyte_tmp\"");
+  CHECK(sql::drop_table(staging) == "DROP TABLE IF EXISTS \"s\".\"t_airbyte_tmp\"");
+  CHECK(sql::alter_column_type(final_table, "c", ColumnType::jsonb, "to_jsonb(\"c\")") ==
+        "ALTER TABLE \"s\".\"t\" ALTER COLUMN \"c\" TYPE jsonb USING to_jsonb(\"c\")");
+}
+
+TEST_CASE("a dedup batch table is private to the session and emptied at commit", "[sql]") {
+  CHECK(sql::create_batch_table(Identifier("_airbyte_batch_0"), {Identifier("s"), Identifier("t")}) ==
+        "CREATE TEMP TABLE IF NOT EXISTS \"_airbyte_batch_0\" (\"_airbyte_batch_seq\" bigserial, LIKE "
+        "\"s\".\"t\") ON COMMIT DELETE ROWS");
+}
+
+TEST_CASE("merge: newest row per key by cursor (NULL lowest), extraction time, arrival", "[sql]") {
+  sql::MergeSpec merge{{Identifier("s"), Identifier("t")}, Identifier("b"), Identifier("w"), {"id"}, "c",
+                       {"_airbyte_raw_id", "id", "c"}, "_ab_cdc_deleted_at"};
+  auto statements = sql::merge_batch(merge);
+  REQUIRE(statements.size() == 5);
+  CHECK(statements[0] == "DROP TABLE IF EXISTS pg_temp.\"w\"");
+  CHECK(statements[1] == "CREATE TEMP TABLE \"w\" ON COMMIT DROP AS SELECT DISTINCT ON (\"id\") * FROM "
+                         "pg_temp.\"b\" ORDER BY \"id\", \"c\" DESC NULLS LAST, \"_airbyte_extracted_at\" DESC, "
+                         "\"_airbyte_batch_seq\" DESC");
+  CHECK(statements[2] == "ANALYZE pg_temp.\"w\"");
+  const std::string newer =
+      "(CASE WHEN t.\"c\" IS NULL AND w.\"c\" IS NULL THEN t.\"_airbyte_extracted_at\" > w.\"_airbyte_extracted_at\" "
+      "WHEN t.\"c\" IS NULL THEN false WHEN w.\"c\" IS NULL THEN true WHEN t.\"c\" <> w.\"c\" THEN t.\"c\" > w.\"c\" "
+      "ELSE t.\"_airbyte_extracted_at\" > w.\"_airbyte_extracted_at\" END)";
+  CHECK(statements[3] ==
+        "DO $merge$ BEGIN IF EXISTS (SELECT 1 FROM pg_temp.\"w\" WHERE \"id\" IS NULL) THEN "
+        "DELETE FROM \"s\".\"t\" t USING pg_temp.\"w\" w WHERE t.\"id\" IS NOT DISTINCT FROM w.\"id\" AND NOT " +
+            newer + "; DELETE FROM pg_temp.\"w\" w USING \"s\".\"t\" t WHERE t.\"id\" IS NOT DISTINCT FROM w.\"id\" AND " +
+            newer + "; ELSE DELETE FROM \"s\".\"t\" t USING pg_temp.\"w\" w WHERE t.\"id\" = w.\"id\" AND NOT " + newer +
+            "; DELETE FROM pg_temp.\"w\" w USING \"s\".\"t\" t WHERE t.\"id\" = w.\"id\" AND " + newer +
+            "; END IF; END $merge$");
+  CHECK(statements[4] == "INSERT INTO \"s\".\"t\" (\"_airbyte_raw_id\", \"id\", \"c\") SELECT \"_airbyte_raw_id\", "
+                         "\"id\", \"c\" FROM pg_temp.\"w\" WHERE \"_ab_cdc_deleted_at\" IS NULL");
+}
+
+TEST_CASE("merge without a cursor orders by extraction time and arrival only", "[sql]") {
+  sql::MergeSpec merge{{Identifier("s"), Identifier("t")}, Identifier("b"), Identifier("w"), {"k1", "k2"}, "", {"k1"}, ""};
+  auto statements = sql::merge_batch(merge);
+  CHECK(statements[1].find("ORDER BY \"k1\", \"k2\", \"_airbyte_extracted_at\" DESC") != std::string::npos);
+  CHECK(statements[3].find("t.\"k1\" = w.\"k1\" AND t.\"k2\" = w.\"k2\" AND NOT t.\"_airbyte_extracted_at\" > "
+                           "w.\"_airbyte_extracted_at\"") != std::string::npos);
+  CHECK(statements[4] == "INSERT INTO \"s\".\"t\" (\"k1\") SELECT \"k1\" FROM pg_temp.\"w\"");
+}
