@@ -71,79 +71,13 @@ std::vector<nlohmann::ordered_json> RunResult::trace_errors() const {
 
 RunResult run_connector(const std::vector<std::string>& args, const std::string& stdin_text,
                         const std::map<std::string, std::string>& extra_env) {
-  int in_pipe[2], out_pipe[2], err_pipe[2];
-  if (pipe(in_pipe) != 0 || pipe(out_pipe) != 0 || pipe(err_pipe) != 0)
-    throw std::runtime_error("pipe failed");
-  pid_t pid = fork();
-  if (pid < 0) throw std::runtime_error("fork failed");
-  if (pid == 0) {
-    dup2(in_pipe[0], 0);
-    dup2(out_pipe[1], 1);
-    dup2(err_pipe[1], 2);
-    for (int fd : {in_pipe[0], in_pipe[1], out_pipe[0], out_pipe[1], err_pipe[0], err_pipe[1]}) close(fd);
-    for (const auto& [key, value] : extra_env) setenv(key.c_str(), value.c_str(), 1);
-    std::vector<char*> argv;
-    std::string binary = PGDEST_BINARY;
-    argv.push_back(binary.data());
-    std::vector<std::string> copies = args;
-    for (auto& arg : copies) argv.push_back(arg.data());
-    argv.push_back(nullptr);
-    execv(binary.c_str(), argv.data());
-    _exit(127);
+  ConnectorProcess connector(args, extra_env);
+  // A connector that stops reading early (an error) closes its stdin: the rest is not needed.
+  try {
+    connector.write_stdin(stdin_text);
+  } catch (const std::runtime_error&) {
   }
-  close(in_pipe[0]);
-  close(out_pipe[1]);
-  close(err_pipe[1]);
-  signal(SIGPIPE, SIG_IGN);
-  fcntl(in_pipe[1], F_SETFL, O_NONBLOCK);
-
-  std::string out, err;
-  size_t written = 0;
-  bool stdin_open = true;
-  if (stdin_text.empty()) {
-    close(in_pipe[1]);
-    stdin_open = false;
-  }
-  bool out_open = true, err_open = true;
-  char buffer[65536];
-  while (out_open || err_open) {
-    std::vector<pollfd> fds;
-    if (out_open) fds.push_back({out_pipe[0], POLLIN, 0});
-    if (err_open) fds.push_back({err_pipe[0], POLLIN, 0});
-    if (stdin_open) fds.push_back({in_pipe[1], POLLOUT, 0});
-    if (poll(fds.data(), fds.size(), -1) < 0) continue;
-    for (const auto& fd : fds) {
-      if (fd.revents == 0) continue;
-      if (fd.fd == in_pipe[1]) {
-        ssize_t n = write(in_pipe[1], stdin_text.data() + written, stdin_text.size() - written);
-        if (n > 0) written += static_cast<size_t>(n);
-        if (n < 0 && errno != EAGAIN) written = stdin_text.size();
-        if (written == stdin_text.size()) {
-          close(in_pipe[1]);
-          stdin_open = false;
-        }
-        continue;
-      }
-      ssize_t n = read(fd.fd, buffer, sizeof buffer);
-      std::string& sink = fd.fd == out_pipe[0] ? out : err;
-      if (n > 0) {
-        sink.append(buffer, static_cast<size_t>(n));
-      } else {
-        (fd.fd == out_pipe[0] ? out_open : err_open) = false;
-        close(fd.fd);
-      }
-    }
-  }
-  if (stdin_open) close(in_pipe[1]);
-  int status = 0;
-  rusage usage{};
-  wait4(pid, &status, 0, &usage);
-  RunResult result;
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  result.max_rss_kib = usage.ru_maxrss;
-  result.stdout_lines = split_lines(out);
-  result.stderr_text = err;
-  return result;
+  return connector.wait();
 }
 
 struct ConnectorProcess::State {
@@ -157,7 +91,9 @@ struct ConnectorProcess::State {
   bool done = false;
 };
 
-ConnectorProcess::ConnectorProcess(const std::vector<std::string>& args) : state_(std::make_unique<State>()) {
+ConnectorProcess::ConnectorProcess(const std::vector<std::string>& args,
+                                   const std::map<std::string, std::string>& extra_env)
+    : state_(std::make_unique<State>()) {
   int in_pipe[2], out_pipe[2], err_pipe[2];
   if (pipe(in_pipe) != 0 || pipe(out_pipe) != 0 || pipe(err_pipe) != 0) throw std::runtime_error("pipe failed");
   pid_t pid = fork();
@@ -167,6 +103,7 @@ ConnectorProcess::ConnectorProcess(const std::vector<std::string>& args) : state
     dup2(out_pipe[1], 1);
     dup2(err_pipe[1], 2);
     for (int fd : {in_pipe[0], in_pipe[1], out_pipe[0], out_pipe[1], err_pipe[0], err_pipe[1]}) close(fd);
+    for (const auto& [key, value] : extra_env) setenv(key.c_str(), value.c_str(), 1);
     std::vector<char*> argv;
     std::string binary = PGDEST_BINARY;
     argv.push_back(binary.data());

@@ -30,7 +30,8 @@ RunResult run_connector(const std::vector<std::string>& args, const std::string&
 // The connector running in the background, for tests that act while it runs.
 class ConnectorProcess {
 public:
-  explicit ConnectorProcess(const std::vector<std::string>& args);
+  explicit ConnectorProcess(const std::vector<std::string>& args,
+                            const std::map<std::string, std::string>& extra_env = {});
   ~ConnectorProcess();
   ConnectorProcess(const ConnectorProcess&) = delete;
   ConnectorProcess& operator=(const ConnectorProcess&) = delete;
