@@ -423,3 +423,31 @@ TEST_CASE("update and soft_delete modes and inconsistent generations are config 
   REQUIRE(result.trace_errors().size() == 1);
   CHECK(result.trace_errors()[0]["failure_type"] == "config_error");
 }
+
+TEST_CASE("a limit on an existing column is lifted rather than failing the load", "[modes][evolution]") {
+  auto schema = fresh_schema("it_limits");
+  StreamSpec spec;
+  spec.mode = "append";
+  spec.schema = Json::parse(R"({"type":"object","properties":{"tag":{"type":"string"},"n":{"type":"number"}}})");
+  require_ok(sync(schema, catalog_of(spec), record("users", R"({"tag":"a","n":1})")));
+  exec("ALTER TABLE it_limits.users ALTER COLUMN tag TYPE varchar(3), ALTER COLUMN n TYPE numeric(5,2)");
+  require_ok(sync(schema, catalog_of(spec), record("users", R"({"tag":"abcdef","n":123456.789})", 2000)));
+  CHECK(query_rows("SELECT tag, n FROM it_limits.users ORDER BY _airbyte_extracted_at") ==
+        Rows{{"a", "1.00"}, {"abcdef", "123456.789"}});
+}
+
+TEST_CASE("a user with only USAGE and CREATE on an existing schema can write", "[modes][privileges]") {
+  auto schema = fresh_schema("it_schema_only");
+  exec("DO $$ BEGIN IF EXISTS (SELECT FROM pg_roles WHERE rolname = 'it_schema_only_user') THEN "
+       "EXECUTE 'DROP OWNED BY it_schema_only_user CASCADE'; EXECUTE 'DROP ROLE it_schema_only_user'; END IF; END $$");
+  exec("CREATE ROLE it_schema_only_user LOGIN PASSWORD 'pw'; CREATE SCHEMA it_schema_only; "
+       "GRANT USAGE, CREATE ON SCHEMA it_schema_only TO it_schema_only_user");
+  StreamSpec spec;
+  Json config = {{"username", "it_schema_only_user"}, {"password", "pw"}};
+  require_ok(sync(schema, catalog_of(spec), records_for("sync1_messages.jsonl", "users"), true, config));
+  spec.mode = "overwrite";
+  spec.generation = spec.minimum_generation = 2;
+  require_ok(sync(schema, catalog_of(spec), records_for("sync2_messages.jsonl", "users"), true, config));
+  CHECK(query_rows("SELECT count(*) FROM it_schema_only.users") == Rows{{"3"}});
+  exec("DROP SCHEMA it_schema_only CASCADE; DROP ROLE it_schema_only_user");
+}

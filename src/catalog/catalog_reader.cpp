@@ -2,6 +2,7 @@
 #include "pgdest/catalog/catalog_reader.hpp"
 
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -22,21 +23,23 @@ std::int64_t integer_field(const Json& stream, const char* key, const std::strin
   return stream[key].get<std::int64_t>();
 }
 
-// Airbyte key paths are lists of names; only top-level columns can be keys here.
-std::vector<std::string> top_level_path(const Json& path, const std::string& who, const char* what) {
+// A primary key is a list of paths (["a"], ["b"]); only top-level fields can be keys here.
+// Returns nullopt when a path is nested.
+std::optional<std::vector<std::string>> key_columns(const Json& key) {
   std::vector<std::string> names;
-  if (!path.is_array()) return names;
-  for (const auto& element : path) {
-    if (element.is_string()) { // a cursor is a single path: ["updated_at"]
-      names.push_back(element.get<std::string>());
-      continue;
-    }
-    if (!element.is_array() || element.size() != 1 || !element[0].is_string())
-      throw ConfigError(fmt::format("The {} of stream {} must name top-level fields; nested paths are not supported.",
-                                    what, who));
-    names.push_back(element[0].get<std::string>());
+  if (!key.is_array()) return names;
+  for (const auto& path : key) {
+    if (!path.is_array() || path.size() != 1 || !path[0].is_string()) return std::nullopt;
+    names.push_back(path[0].get<std::string>());
   }
   return names;
+}
+
+// A cursor is one path (["updated_at"]); nullopt when it is nested.
+std::optional<std::vector<std::string>> cursor_column(const Json& cursor) {
+  if (!cursor.is_array() || cursor.empty()) return std::vector<std::string>{};
+  if (cursor.size() != 1 || !cursor[0].is_string()) return std::nullopt;
+  return std::vector<std::string>{cursor[0].get<std::string>()};
 }
 
 DestinationSyncMode sync_mode(const Json& stream, const std::string& who) {
@@ -70,10 +73,22 @@ StreamPlan read_stream(const Json& configured) {
     throw ConfigError(fmt::format("Stream {} has minimum_generation_id {} and generation_id {}: the minimum must be 0 "
                                   "(keep old rows) or equal to generation_id (replace them).",
                                   who, plan.minimum_generation_id, plan.generation_id));
-  if (configured.contains("primary_key")) plan.primary_key = top_level_path(configured["primary_key"], who, "primary key");
-  if (configured.contains("cursor_field")) plan.cursor = top_level_path(configured["cursor_field"], who, "cursor");
-  if (plan.mode == DestinationSyncMode::append_dedup && plan.primary_key.empty())
-    throw ConfigError(fmt::format("Stream {} uses append_dedup but has no primary key.", who));
+  // Keys and cursors matter only for dedup; other modes ignore what they cannot use.
+  auto key = key_columns(configured.value("primary_key", Json::array()));
+  auto cursor = cursor_column(configured.value("cursor_field", Json::array()));
+  if (plan.mode == DestinationSyncMode::append_dedup) {
+    if (!key)
+      throw ConfigError(fmt::format("The primary key of stream {} must name top-level fields; nested paths are not "
+                                    "supported.",
+                                    who));
+    if (!cursor)
+      throw ConfigError(fmt::format("The cursor of stream {} must be a top-level field; nested paths are not "
+                                    "supported.",
+                                    who));
+    if (key->empty()) throw ConfigError(fmt::format("Stream {} uses append_dedup but has no primary key.", who));
+  }
+  if (key) plan.primary_key = *key;
+  if (cursor) plan.cursor = *cursor;
   const Json empty_schema = Json::object();
   plan.columns = schema::map_columns(stream.contains("json_schema") ? stream["json_schema"] : empty_schema);
   return plan;

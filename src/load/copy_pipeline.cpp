@@ -2,6 +2,7 @@
 #include "pgdest/load/copy_pipeline.hpp"
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include "pgdest/encode/copy_buffer.hpp"
 
@@ -122,6 +123,7 @@ void CopyPipeline::worker() {
 void CopyPipeline::begin_if_needed() {
   if (in_transaction_) return;
   connection_->execute("BEGIN", "starting a transaction");
+  transaction_started_ = std::chrono::steady_clock::now();
   // Kept so that, if the connection drops during COMMIT, we can ask whether it landed.
   auto rows = connection_->query("SELECT txid_current()::text", {}, "starting a transaction");
   transaction_id_ = rows.at(0).at(0).value_or("");
@@ -199,11 +201,18 @@ void CopyPipeline::perform_with_retry(Job& job) {
   }
 }
 
-// After a lost connection: did the COMMIT we sent take effect? txid_status answers exactly.
+// After a lost connection: did the COMMIT we sent take effect? txid_status answers exactly, once
+// the old session has ended.
 bool CopyPipeline::commit_landed() {
   if (transaction_id_.empty()) return false;
-  auto rows = connection_->query("SELECT txid_status($1::bigint)", {transaction_id_}, "checking a commit");
-  return !rows.empty() && rows[0][0].value_or("") == "committed";
+  for (int check = 0; check < 300; ++check) {
+    auto rows = connection_->query("SELECT txid_status($1::bigint)", {transaction_id_}, "checking a commit");
+    auto status = rows.empty() ? std::string() : rows[0][0].value_or("");
+    if (status != "in progress") return status == "committed";
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  throw SystemError("Lost the connection while committing, and the server still shows that commit in progress "
+                    "after 30 s; stopping rather than risk loading rows twice.");
 }
 
 void CopyPipeline::replay_transaction() {
@@ -212,10 +221,16 @@ void CopyPipeline::replay_transaction() {
 
 void CopyPipeline::finish_job(Job& job) {
   if (job.kind == Job::Kind::copy) {
+    transaction_bytes_ += job.rows.size();
     transaction_jobs_.push_back(std::move(job));
     return;
   }
   if (job.kind != Job::Kind::commit) return;
+  if (transaction_bytes_ > 0 || !job.statements.empty())
+    spdlog::info("Committed {} records ({:.1f} MiB of rows) in {:.2f} s.", job.records - committed_records(),
+                 static_cast<double>(transaction_bytes_) / (1024.0 * 1024.0),
+                 std::chrono::duration<double>(std::chrono::steady_clock::now() - transaction_started_).count());
+  transaction_bytes_ = 0;
   committed_records_.store(job.records, std::memory_order_release);
   transaction_id_.clear();
   std::lock_guard<std::mutex> lock(mutex_);

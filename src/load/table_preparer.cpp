@@ -38,18 +38,19 @@ schema::ColumnType evolve_column(postgres::PgConnection& connection, const Table
                    schema::sql_type(decision.type));
       return decision.type;
     } catch (const Error& error) {
-      // Typically a view depends on the column: keep the column as it is rather than fail.
+      // Typically a view depends on the column: keep the column as it is rather than fail, if rows
+      // can be written to it as it is.
       auto kept = schema::column_type_from_sql(existing_type);
-      if (!kept) throw;
+      if (!kept)
+        throw ConfigError(fmt::format("Column \"{}\" of table {} has type {}, which this destination cannot write, "
+                                      "and changing it to {} failed: {}",
+                                      column.name, table.quoted(), existing_type, schema::sql_type(decision.type),
+                                      error.what()));
       spdlog::warn("Column \"{}\" of {} keeps its type {} ({}); new values are stored as that type.", column.name,
                    table.quoted(), existing_type, error.what());
       return *kept;
     }
   }
-  if (decision.action == Action::unsupported)
-    throw ConfigError(fmt::format("Column \"{}\" of table {} has type {}, which this destination cannot write. "
-                                  "Change it to {} or drop the column.",
-                                  column.name, table.quoted(), existing_type, schema::sql_type(column.type)));
   if (decision.type != column.type)
     spdlog::info("Column \"{}\" of {} keeps its wider type {}; values are stored as that type.", column.name,
                  table.quoted(), existing_type);
@@ -61,7 +62,11 @@ std::vector<schema::Column> ensure_table(postgres::PgConnection& connection, con
                                          std::vector<schema::Column> columns) {
   auto existing = existing_columns(connection, table);
   if (existing.empty()) {
-    connection.execute(postgres::sql::create_schema(table.schema), "creating schema " + table.schema.quoted());
+    // CREATE SCHEMA IF NOT EXISTS needs CREATE on the database even when the schema exists.
+    if (connection.query(postgres::sql::select_schema(), {table.schema.name()}, "looking up schema " +
+                                                                                     table.schema.quoted())
+            .empty())
+      connection.execute(postgres::sql::create_schema(table.schema), "creating schema " + table.schema.quoted());
     connection.execute(postgres::sql::create_table(table, columns), "creating table " + table.quoted());
     spdlog::info("Created table {}.", table.quoted());
     return columns;

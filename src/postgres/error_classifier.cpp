@@ -232,7 +232,7 @@ Error classify_error(const std::exception& error, const std::string& context) {
 
 Error to_error(const FailureDiagnosis& d, const std::string& context) {
   std::string message = context + ": " + d.server_text;
-  if (!message.empty() && message.back() != '.')
+  if (!message.empty() && message.back() != '.' && message.back() != '?' && message.back() != '!')
     message.push_back('.');
   std::string hint = advice(d.cause);
   if (!hint.empty())

@@ -143,6 +143,8 @@ std::vector<std::string> merge_batch(const MergeSpec& merge) {
   return statements;
 }
 
+std::string select_schema() { return "SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = $1"; }
+
 std::string select_columns() {
   return "SELECT a.attname, format_type(a.atttypid, a.atttypmod) "
          "FROM pg_catalog.pg_attribute a "

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <thread>
 #include <utility>
 
 #include <fmt/format.h>
@@ -51,9 +52,12 @@ void WriteRun::set_up() {
   auto options = std::make_shared<postgres::ConnectionOptions>(config_);
   for (const auto& warning : options->warnings()) spdlog::warn("{}", warning);
   auto connect = [options] {
-    return std::make_unique<postgres::PgConnection>(options->conninfo_with_password(), options->endpoint());
+    auto connection = std::make_unique<postgres::PgConnection>(options->conninfo_with_password(), options->endpoint());
+    // Conversions between dates, timestamps and text must not depend on the server's time zone.
+    connection->execute("SET TIME ZONE 'UTC'", "setting up the session");
+    return connection;
   };
-  auto connection = connect();
+  auto connection = connect_with_retry(connect);
   std::vector<std::string> transaction_setup;
   for (std::size_t i = 0; i < plans_.size(); ++i) {
     const auto& plan = plans_[i];
@@ -105,6 +109,19 @@ postgres::sql::MergeSpec WriteRun::merge_spec(const load::StreamLoader& loader, 
           cursor,
           loader.encoder.copy_columns(),
           deleted_at};
+}
+
+std::unique_ptr<postgres::PgConnection> WriteRun::connect_with_retry(
+    const std::function<std::unique_ptr<postgres::PgConnection>()>& connect) {
+  for (int attempt = 1;; ++attempt) {
+    try {
+      return connect();
+    } catch (const Error& error) {
+      if (error.failure_type() != FailureType::transient_error || attempt >= 4) throw;
+      spdlog::warn("{} Trying again in {} s.", error.what(), attempt * 2);
+      std::this_thread::sleep_for(std::chrono::seconds(attempt * 2));
+    }
+  }
 }
 
 void WriteRun::run(int input_fd) {
@@ -169,10 +186,9 @@ void WriteRun::record_end(std::int64_t emitted_at_ms, std::string_view source_ch
 }
 
 void WriteRun::after_record(load::StreamLoader& loader) {
-  if (loader.records == 1 || (loader.records & 0xFFFF) == 0)
-    for (const auto& field : loader.encoder.take_new_undeclared_fields())
-      spdlog::info("Stream {}: field \"{}\" is not in the stream's schema and is not stored.",
-                   loader.plan->descriptor.display(), field);
+  for (const auto& field : loader.encoder.take_new_undeclared_fields())
+    spdlog::info("Stream {}: field \"{}\" is not in the stream's schema and is not stored.",
+                 loader.plan->descriptor.display(), field);
   if (loader.rows.size() >= policy_.stream_chunk_bytes) send_rows(loader);
   if (unsent_bytes_ >= policy_.buffered_bytes_limit) {
     auto largest = std::max_element(loaders_.begin(), loaders_.end(),
@@ -180,7 +196,7 @@ void WriteRun::after_record(load::StreamLoader& loader) {
     send_rows(**largest);
   }
   if (uncommitted_bytes_ >= policy_.commit_bytes) commit_all();
-  if ((tracker_.records_read() & 0x3FF) == 0) {
+  if ((tracker_.records_read() & 0xF) == 0) {
     auto now = Clock::now();
     if (commit_requested_ < tracker_.records_read() && now - transaction_started_ >= policy_.commit_interval)
       commit_all();
@@ -203,8 +219,6 @@ void WriteRun::send_rows(load::StreamLoader& loader) {
 void WriteRun::commit_all() {
   for (auto& loader : loaders_) send_rows(*loader);
   if (commit_requested_ == tracker_.records_read()) return;
-  spdlog::debug("Committing {} records ({:.1f} MiB).", tracker_.records_read() - commit_requested_,
-                mib(uncommitted_bytes_));
   commit_requested_ = tracker_.records_read();
   std::vector<std::string> merges;
   for (auto& loader : loaders_) {

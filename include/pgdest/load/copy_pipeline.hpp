@@ -106,7 +106,8 @@ private:
   long open_copy_ = -1;        // target of the COPY in progress
   std::string transaction_id_; // txid_current() of the open transaction
   std::vector<Job> transaction_jobs_; // kept until commit, for a retry
-  std::size_t transaction_bytes_ = 0;
+  std::size_t transaction_bytes_ = 0; // rows sent in the open transaction
+  std::chrono::steady_clock::time_point transaction_started_;
 
   std::thread thread_;
 };

@@ -52,6 +52,8 @@ struct MergeSpec {
 // the batch, not the target (an index on the key serves every lookup).
 std::vector<std::string> merge_batch(const MergeSpec& merge);
 
+// Parameters: $1 schema. One row when the schema exists.
+std::string select_schema();
 // Parameters: $1 schema, $2 table. Rows: column name, type as format_type() spells it.
 std::string select_columns();
 // Parameters: $1 schema, $2 table, $3 column. Rows: one per index whose first column is $3.

@@ -3,6 +3,7 @@
 // release states once committed, and finish the streams.
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -45,6 +46,8 @@ private:
   void stream_status(const protocol::StreamDescriptor& stream, protocol::StreamStatus status) override;
 
   void set_up();
+  static std::unique_ptr<postgres::PgConnection> connect_with_retry(
+      const std::function<std::unique_ptr<postgres::PgConnection>()>& connect);
   postgres::sql::MergeSpec merge_spec(const load::StreamLoader& loader, const postgres::Identifier& batch,
                                       std::size_t index) const;
   void replace_rows(const load::StreamLoader& loader);

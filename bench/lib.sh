@@ -1,0 +1,74 @@
+# Shared by bench/run and bench/merge (sourced, not run): the server, psql, timing, workload files.
+# Expects $root (the repository), $reuse and $keep (0/1) to be set by the caller.
+python=/usr/bin/python3
+bench=$root/bench
+bin=${PGDEST_BIN:-$root/build/destination-postgres}
+gen=$root/../shared/bench/gen_messages.py
+
+bench_check_tools() {
+  [ -x "$bin" ] || { echo "$0: $bin is missing; build first (scripts/setup)" >&2; exit 1; }
+  [ -f "$gen" ] || { echo "$0: the generator $gen is missing" >&2; exit 1; }
+  [ -x /usr/bin/time ] || { echo "$0: /usr/bin/time is missing (apt-get install time)" >&2; exit 1; }
+  command -v psql >/dev/null || { echo "$0: psql is missing (apt-get install postgresql-client)" >&2; exit 1; }
+}
+
+# Starts a durable throwaway server (or takes the PGDEST_TEST_* one with reuse=1) and exports the
+# PG* variables psql uses; bench_stop_server (from the EXIT trap) stops and deletes it.
+sandbox=
+bench_start_server() {
+  if [ "$reuse" = 1 ]; then
+    : "${PGDEST_TEST_HOST:?--reuse-server needs the PGDEST_TEST_* variables (source scripts/pg-sandbox DIR/env)}"
+  else
+    sandbox=$(mktemp -d /tmp/pgdest-bench-pg.XXXXXX)
+    local port
+    port=$("$root/scripts/free-port" 55700)
+    PGSANDBOX_DURABLE=1 "$root/scripts/pg-sandbox" start "$sandbox" "$port" >/dev/null
+    # shellcheck disable=SC1091
+    source "$sandbox/env"
+    [ "$keep" = 1 ] && echo "server kept running: source $sandbox/env; stop it with scripts/pg-sandbox stop $sandbox" >&2
+  fi
+  export PGHOST=$PGDEST_TEST_HOST PGPORT=$PGDEST_TEST_PORT PGDATABASE=$PGDEST_TEST_DATABASE \
+    PGUSER=$PGDEST_TEST_USER PGPASSWORD=$PGDEST_TEST_PASSWORD PGSSLMODE=prefer
+  datadir=$(q -c "SHOW data_directory" 2>/dev/null || true)
+}
+bench_stop_server() {
+  if [ -n "$sandbox" ] && [ "$keep" = 0 ]; then
+    "$root/scripts/pg-sandbox" stop "$sandbox" || true
+    rm -rf "$sandbox"
+  fi
+}
+
+write_config() { # file schema
+  cat > "$1" <<JSON
+{"host": "$PGHOST", "port": $PGPORT, "database": "$PGDATABASE", "schema": "$2",
+ "username": "$PGUSER", "password": "$PGPASSWORD", "ssl_mode": {"mode": "prefer"}}
+JSON
+}
+
+q() { psql -X -q -v ON_ERROR_STOP=1 -At "$@"; }
+
+# CPU seconds the server has used so far ("nan" if its processes cannot be read).
+server_cpu() {
+  if [ -n "${datadir:-}" ] && [ -r "$datadir/postmaster.pid" ]; then $python "$bench/server_cpu.py" "$datadir"; else echo nan; fi
+}
+wal_lsn() { q -c "SELECT pg_current_wal_lsn()"; }
+wal_bytes() { q -c "SELECT pg_wal_lsn_diff('$2', '$1')::bigint"; }
+
+# timed TIMEFILE CMD...: TIMEFILE's last line is "wall-s peak-RSS-KiB user-s sys-s".
+timed() {
+  local tf=$1; shift
+  /usr/bin/time -f '%e %M %U %S' -o "$tf" "$@"
+}
+
+# append_complete CATALOG MESSAGES: one TRACE STREAM_STATUS COMPLETE per stream of the catalog.
+append_complete() {
+  $python - "$1" >> "$2" <<'PY'
+import json, sys
+for s in json.load(open(sys.argv[1]))["streams"]:
+    d = {"name": s["stream"]["name"]}
+    if "namespace" in s["stream"]:
+        d["namespace"] = s["stream"]["namespace"]
+    print(json.dumps({"type": "TRACE", "trace": {"type": "STREAM_STATUS", "emitted_at": 1700000000000,
+                      "stream_status": {"stream_descriptor": d, "status": "COMPLETE"}}}, separators=(",", ":")))
+PY
+}
