@@ -72,3 +72,6 @@ for s in json.load(open(sys.argv[1]))["streams"]:
                       "stream_status": {"stream_descriptor": d, "status": "COMPLETE"}}}, separators=(",", ":")))
 PY
 }
+
+# CPU seconds the whole machine has been busy (user, nice, system, irq, softirq; all CPUs).
+machine_cpu() { awk -v tick="$(getconf CLK_TCK)" '/^cpu / { printf "%.2f\n", ($2 + $3 + $4 + $7 + $8) / tick; exit }' /proc/stat; }

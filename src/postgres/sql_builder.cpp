@@ -106,41 +106,54 @@ std::string target_is_newer(const std::string& cursor) {
                      c, extracted);
 }
 
+std::string prefixed_list(const char* alias, const std::vector<std::string>& names) {
+  std::string out;
+  for (const auto& name : names) {
+    if (!out.empty()) out += ", ";
+    out += std::string(alias) + "." + Identifier(name).quoted();
+  }
+  return out;
+}
+
 } // namespace
 
 std::vector<std::string> merge_batch(const MergeSpec& merge) {
   auto key = quoted_list(merge.key);
-  auto winners = "pg_temp." + merge.winners.quoted();
-  std::string order = key;
-  if (!merge.cursor.empty()) order += ", " + Identifier(merge.cursor).quoted() + " DESC NULLS LAST";
-  order += fmt::format(", \"_airbyte_extracted_at\" DESC, {} DESC", Identifier(batch_sequence_column).quoted());
+  auto batch = "pg_temp." + merge.batch.quoted();
+  auto sequence = Identifier(batch_sequence_column).quoted();
+  std::string order;
+  if (!merge.cursor.empty()) order += Identifier(merge.cursor).quoted() + " DESC NULLS LAST, ";
+  order += "\"_airbyte_extracted_at\" DESC, " + sequence + " DESC";
   auto target = merge.target.quoted();
   auto newer = target_is_newer(merge.cursor);
-  auto deletes = [&](bool null_safe) {
+  auto columns = quoted_list(merge.columns);
+  std::string keep_deleted;
+  if (!merge.deleted_at.empty()) keep_deleted = " AND w." + Identifier(merge.deleted_at).quoted() + " IS NULL";
+  // Target rows the batch's row replaces go; then the batch rows that no newer target row beats
+  // come in.
+  auto merge_into_target = [&](bool null_safe) {
     auto match = key_match(merge.key, "t", "w", null_safe);
     return fmt::format("DELETE FROM {0} t USING {1} w WHERE {2} AND NOT {3}; "
-                       "DELETE FROM {1} w USING {0} t WHERE {2} AND {3};",
-                       target, winners, match, newer);
+                       "INSERT INTO {0} ({4}) SELECT {5} FROM {1} w WHERE NOT EXISTS "
+                       "(SELECT 1 FROM {0} t WHERE {2}){6};",
+                       target, batch, match, newer, columns, prefixed_list("w", merge.columns), keep_deleted);
   };
   std::string any_null_key;
   for (const auto& column : merge.key)
     any_null_key += (any_null_key.empty() ? "" : " OR ") + Identifier(column).quoted() + " IS NULL";
-  std::vector<std::string> statements = {
-      "DROP TABLE IF EXISTS " + winners,
-      // DISTINCT ON treats NULL key parts as equal: such keys dedup together.
-      fmt::format("CREATE TEMP TABLE {} ON COMMIT DROP AS SELECT DISTINCT ON ({}) * FROM pg_temp.{} ORDER BY {}",
-                  merge.winners.quoted(), key, merge.batch.quoted(), order),
-      "ANALYZE " + winners,
-      // Equality keeps the index usable; the NULL-safe form, which cannot use it, runs only for a
-      // batch that has NULL key parts.
-      fmt::format("DO $merge$ BEGIN IF EXISTS (SELECT 1 FROM {} WHERE {}) THEN {} ELSE {} END IF; END $merge$",
-                  winners, any_null_key, deletes(true), deletes(false)),
+  return {
+      // Only the newest row per key stays in the batch. PARTITION BY puts NULL key parts together:
+      // such keys dedup as one.
+      fmt::format("DELETE FROM {0} WHERE {1} IN (SELECT {1} FROM (SELECT {1}, row_number() OVER (PARTITION BY {2} "
+                  "ORDER BY {3}) AS position FROM {0}) ranked WHERE position > 1)",
+                  batch, sequence, key, order),
+      // The planner must know how small the batch is next to the target.
+      fmt::format("ANALYZE {} ({})", batch, key),
+      // Equality keeps the key index usable; the NULL-safe form, which cannot use it, runs only
+      // for a batch that has NULL key parts.
+      fmt::format("DO $merge$ BEGIN IF EXISTS (SELECT 1 FROM {} WHERE {}) THEN {} ELSE {} END IF; END $merge$", batch,
+                  any_null_key, merge_into_target(true), merge_into_target(false)),
   };
-  auto columns = quoted_list(merge.columns);
-  std::string insert = fmt::format("INSERT INTO {} ({}) SELECT {} FROM {}", target, columns, columns, winners);
-  if (!merge.deleted_at.empty()) insert += " WHERE " + Identifier(merge.deleted_at).quoted() + " IS NULL";
-  statements.push_back(insert);
-  return statements;
 }
 
 std::string select_schema() { return "SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = $1"; }

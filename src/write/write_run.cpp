@@ -54,7 +54,9 @@ void WriteRun::set_up() {
   auto connect = [options] {
     auto connection = std::make_unique<postgres::PgConnection>(options->conninfo_with_password(), options->endpoint());
     // Conversions between dates, timestamps and text must not depend on the server's time zone.
-    connection->execute("SET TIME ZONE 'UTC'", "setting up the session");
+    // Dedup batches are sorted and kept in session memory rather than spilled to disk.
+    connection->execute("SET TIME ZONE 'UTC'; SET work_mem = '128MB'; SET temp_buffers = '128MB'",
+                        "setting up the session");
     return connection;
   };
   auto connection = connect_with_retry(connect);
@@ -70,7 +72,7 @@ void WriteRun::set_up() {
       // Rows go to a session-private batch table and are merged into the target at each commit.
       postgres::Identifier batch("_airbyte_batch_" + std::to_string(i));
       transaction_setup.push_back(postgres::sql::create_batch_table(batch, target));
-      loader->merge_sql = postgres::sql::merge_batch(merge_spec(*loader, batch, i));
+      loader->merge_sql = postgres::sql::merge_batch(merge_spec(*loader, batch));
     }
     loaders_.push_back(std::move(loader));
   }
@@ -86,8 +88,8 @@ void WriteRun::set_up() {
   }
 }
 
-postgres::sql::MergeSpec WriteRun::merge_spec(const load::StreamLoader& loader, const postgres::Identifier& batch,
-                                              std::size_t index) const {
+postgres::sql::MergeSpec WriteRun::merge_spec(const load::StreamLoader& loader,
+                                              const postgres::Identifier& batch) const {
   const auto& plan = *loader.plan;
   auto name_of = [&](const std::string& source) {
     for (const auto& column : loader.tables.columns)
@@ -104,7 +106,6 @@ postgres::sql::MergeSpec WriteRun::merge_spec(const load::StreamLoader& loader, 
   if (config_.cdc_deletion_mode == config::CdcDeletionMode::hard_delete) deleted_at = name_of("_ab_cdc_deleted_at");
   return {loader.tables.load_target(),
           batch,
-          postgres::Identifier("_airbyte_winners_" + std::to_string(index)),
           key,
           cursor,
           loader.encoder.copy_columns(),

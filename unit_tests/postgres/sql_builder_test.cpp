@@ -60,35 +60,35 @@ TEST_CASE("a dedup batch table is private to the session and emptied at commit",
 }
 
 TEST_CASE("merge: newest row per key by cursor (NULL lowest), extraction time, arrival", "[sql]") {
-  sql::MergeSpec merge{{Identifier("s"), Identifier("t")}, Identifier("b"), Identifier("w"), {"id"}, "c",
-                       {"_airbyte_raw_id", "id", "c"}, "_ab_cdc_deleted_at"};
+  sql::MergeSpec merge{{Identifier("s"), Identifier("t")}, Identifier("b"), {"id"}, "c", {"_airbyte_raw_id", "id", "c"},
+                       "_ab_cdc_deleted_at"};
   auto statements = sql::merge_batch(merge);
-  REQUIRE(statements.size() == 5);
-  CHECK(statements[0] == "DROP TABLE IF EXISTS pg_temp.\"w\"");
-  CHECK(statements[1] == "CREATE TEMP TABLE \"w\" ON COMMIT DROP AS SELECT DISTINCT ON (\"id\") * FROM "
-                         "pg_temp.\"b\" ORDER BY \"id\", \"c\" DESC NULLS LAST, \"_airbyte_extracted_at\" DESC, "
-                         "\"_airbyte_batch_seq\" DESC");
-  CHECK(statements[2] == "ANALYZE pg_temp.\"w\"");
+  REQUIRE(statements.size() == 3);
+  CHECK(statements[0] == "DELETE FROM pg_temp.\"b\" WHERE \"_airbyte_batch_seq\" IN (SELECT \"_airbyte_batch_seq\" FROM "
+                         "(SELECT \"_airbyte_batch_seq\", row_number() OVER (PARTITION BY \"id\" ORDER BY \"c\" DESC NULLS "
+                         "LAST, \"_airbyte_extracted_at\" DESC, \"_airbyte_batch_seq\" DESC) AS position FROM pg_temp.\"b\") "
+                         "ranked WHERE position > 1)");
+  CHECK(statements[1] == "ANALYZE pg_temp.\"b\" (\"id\")");
   const std::string newer =
       "(CASE WHEN t.\"c\" IS NULL AND w.\"c\" IS NULL THEN t.\"_airbyte_extracted_at\" > w.\"_airbyte_extracted_at\" "
       "WHEN t.\"c\" IS NULL THEN false WHEN w.\"c\" IS NULL THEN true WHEN t.\"c\" <> w.\"c\" THEN t.\"c\" > w.\"c\" "
       "ELSE t.\"_airbyte_extracted_at\" > w.\"_airbyte_extracted_at\" END)";
-  CHECK(statements[3] ==
-        "DO $merge$ BEGIN IF EXISTS (SELECT 1 FROM pg_temp.\"w\" WHERE \"id\" IS NULL) THEN "
-        "DELETE FROM \"s\".\"t\" t USING pg_temp.\"w\" w WHERE t.\"id\" IS NOT DISTINCT FROM w.\"id\" AND NOT " +
-            newer + "; DELETE FROM pg_temp.\"w\" w USING \"s\".\"t\" t WHERE t.\"id\" IS NOT DISTINCT FROM w.\"id\" AND " +
-            newer + "; ELSE DELETE FROM \"s\".\"t\" t USING pg_temp.\"w\" w WHERE t.\"id\" = w.\"id\" AND NOT " + newer +
-            "; DELETE FROM pg_temp.\"w\" w USING \"s\".\"t\" t WHERE t.\"id\" = w.\"id\" AND " + newer +
-            "; END IF; END $merge$");
-  CHECK(statements[4] == "INSERT INTO \"s\".\"t\" (\"_airbyte_raw_id\", \"id\", \"c\") SELECT \"_airbyte_raw_id\", "
-                         "\"id\", \"c\" FROM pg_temp.\"w\" WHERE \"_ab_cdc_deleted_at\" IS NULL");
+  auto merge_sql = [&](const std::string& match) {
+    return "DELETE FROM \"s\".\"t\" t USING pg_temp.\"b\" w WHERE " + match + " AND NOT " + newer +
+           "; INSERT INTO \"s\".\"t\" (\"_airbyte_raw_id\", \"id\", \"c\") SELECT w.\"_airbyte_raw_id\", w.\"id\", w.\"c\" "
+           "FROM pg_temp.\"b\" w WHERE NOT EXISTS (SELECT 1 FROM \"s\".\"t\" t WHERE " + match +
+           ") AND w.\"_ab_cdc_deleted_at\" IS NULL;";
+  };
+  CHECK(statements[2] == "DO $merge$ BEGIN IF EXISTS (SELECT 1 FROM pg_temp.\"b\" WHERE \"id\" IS NULL) THEN " +
+                             merge_sql("t.\"id\" IS NOT DISTINCT FROM w.\"id\"") + " ELSE " +
+                             merge_sql("t.\"id\" = w.\"id\"") + " END IF; END $merge$");
 }
 
 TEST_CASE("merge without a cursor orders by extraction time and arrival only", "[sql]") {
-  sql::MergeSpec merge{{Identifier("s"), Identifier("t")}, Identifier("b"), Identifier("w"), {"k1", "k2"}, "", {"k1"}, ""};
+  sql::MergeSpec merge{{Identifier("s"), Identifier("t")}, Identifier("b"), {"k1", "k2"}, "", {"k1"}, ""};
   auto statements = sql::merge_batch(merge);
-  CHECK(statements[1].find("ORDER BY \"k1\", \"k2\", \"_airbyte_extracted_at\" DESC") != std::string::npos);
-  CHECK(statements[3].find("t.\"k1\" = w.\"k1\" AND t.\"k2\" = w.\"k2\" AND NOT t.\"_airbyte_extracted_at\" > "
+  CHECK(statements[0].find("PARTITION BY \"k1\", \"k2\" ORDER BY \"_airbyte_extracted_at\" DESC") != std::string::npos);
+  CHECK(statements[2].find("t.\"k1\" = w.\"k1\" AND t.\"k2\" = w.\"k2\" AND NOT t.\"_airbyte_extracted_at\" > "
                            "w.\"_airbyte_extracted_at\"") != std::string::npos);
-  CHECK(statements[4] == "INSERT INTO \"s\".\"t\" (\"k1\") SELECT \"k1\" FROM pg_temp.\"w\"");
+  CHECK(statements[2].find("IS NULL;") == std::string::npos);
 }

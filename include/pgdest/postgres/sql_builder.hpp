@@ -41,15 +41,15 @@ std::string create_batch_table(const Identifier& batch, const TableRef& like);
 struct MergeSpec {
   TableRef target;
   Identifier batch;                 // a table made by create_batch_table, in pg_temp
-  Identifier winners;               // a scratch name in pg_temp for the batch's newest rows
   std::vector<std::string> key;     // primary key columns
   std::string cursor;               // cursor column, or empty
   std::vector<std::string> columns; // the columns to insert
   std::string deleted_at;           // "_ab_cdc_deleted_at" when rows with it set must be deleted
 };
 // Statements that leave one row per key in the target: the newest of the batch's rows and the
-// target's rows by (cursor, NULL lowest; _airbyte_extracted_at; arrival). Their cost grows with
-// the batch, not the target (an index on the key serves every lookup).
+// target's rows by (cursor, NULL lowest; _airbyte_extracted_at; arrival). They dedup the batch in
+// place first. Their cost grows with the batch, not the target (an index on the key serves every
+// lookup).
 std::vector<std::string> merge_batch(const MergeSpec& merge);
 
 // Parameters: $1 schema. One row when the schema exists.

@@ -48,8 +48,7 @@ private:
   void set_up();
   static std::unique_ptr<postgres::PgConnection> connect_with_retry(
       const std::function<std::unique_ptr<postgres::PgConnection>()>& connect);
-  postgres::sql::MergeSpec merge_spec(const load::StreamLoader& loader, const postgres::Identifier& batch,
-                                      std::size_t index) const;
+  postgres::sql::MergeSpec merge_spec(const load::StreamLoader& loader, const postgres::Identifier& batch) const;
   void replace_rows(const load::StreamLoader& loader);
   long stream_index(const protocol::StreamDescriptor& stream) const;
   void send_rows(load::StreamLoader& loader);
