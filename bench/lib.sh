@@ -75,3 +75,6 @@ PY
 
 # CPU seconds the whole machine has been busy (user, nice, system, irq, softirq; all CPUs).
 machine_cpu() { awk -v tick="$(getconf CLK_TCK)" '/^cpu / { printf "%.2f\n", ($2 + $3 + $4 + $7 + $8) / tick; exit }' /proc/stat; }
+
+# binary_identity: the binary's build time and checksum (others may rebuild it during a run).
+binary_identity() { printf '%s, built %s, sha256 %s' "$bin" "$(date -u -r "$bin" '+%Y-%m-%d %H:%M:%S UTC')" "$(sha256sum "$bin" | cut -c1-12)"; }

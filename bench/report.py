@@ -35,8 +35,8 @@ def summarise(runs):
              "json_mb": int(reps[0]["ours"]["json_bytes"]) / 1e6,
              "rows": int(reps[0]["ours"]["rows"]), "copy_mb": int(reps[0]["limit"]["copy_bytes"] or 0) / 1e6}
         for side in ("ours", "limit"):
-            for field in ("seconds", "rss_kib", "cpu_s", "server_cpu_s", "wal_bytes"):
-                s[side + "_" + field] = med([float(r[side][field]) for r in reps])
+            for field in ("seconds", "rss_kib", "cpu_s", "server_cpu_s", "wal_bytes", "other_cpu_s", "load1"):
+                s[side + "_" + field] = med([float(r[side].get(field) or "nan") for r in reps])
         s["ratio"] = med([float(r["ours"]["seconds"]) / float(r["limit"]["seconds"]) for r in reps])
         s["ratios"] = [float(r["ours"]["seconds"]) / float(r["limit"]["seconds"]) for r in reps]
         out[name] = s
@@ -52,7 +52,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("tsv")
     ap.add_argument("--chart-data", action="store_true")
-    for opt in ("date", "machine", "pg", "settings", "tls", "spec-ms", "binary", "notes"):
+    for opt in ("date", "machine", "pg", "settings", "tls", "spec-ms", "binary", "encode", "notes"):
         ap.add_argument("--" + opt, default="")
     a = ap.parse_args()
     s = summarise(load(a.tsv))
@@ -60,7 +60,10 @@ def main():
     if a.chart_data:
         print("# workload\tours_records_s\tlimit_records_s\tours_mb_s\tlimit_mb_s\tratio")
         for name, w in s.items():
-            print(f"\"{LABEL.get(name, name)}\"\t{w['records'] / w['ours_seconds']:.1f}\t{w['records'] / w['limit_seconds']:.1f}"
+            n = w["records"]
+            short = {"1m": f"{n / 1e6:g}M append", "dedup": f"{n / 1e6:g}M dedup", "8streams": f"{n / 1e6:g}M, 8 streams",
+                     "10m": f"{n / 1e6:g}M append", "big": f"{w['json_mb']:.0f} MB record"}.get(name, name)
+            print(f"\"{short}\"\t{w['records'] / w['ours_seconds']:.1f}\t{w['records'] / w['limit_seconds']:.1f}"
                   f"\t{w['json_mb'] / w['ours_seconds']:.2f}\t{w['json_mb'] / w['limit_seconds']:.2f}\t{w['ratio']:.2f}")
         return
 
@@ -69,7 +72,7 @@ def main():
     p()
     p(f"- machine: {a.machine}")
     p(f"- server: {a.pg}; {a.settings}; TLS {a.tls}")
-    p(f"- binary: `{a.binary}`")
+    p(f"- binary: {a.binary}")
     reps = sorted({w["reps"] for w in s.values()})
     if reps and reps != [1]:
         p(f"- repetitions per workload: {', '.join(map(str, reps))} (medians; ratio = median of the side-by-side ratios)")
@@ -110,20 +113,21 @@ def main():
         p(f"| {LABEL.get(name, name)} | {w['ratio']:.2f} | ≤ {target:.2f} | {'met' if ok else 'MISSED'}{extra} | "
           f"{rss:.0f} | ≤ {RSS_TARGET_MIB} | {'met' if rss <= RSS_TARGET_MIB else 'MISSED'} |")
     p(f"| `spec` | | | | | | {a.spec_ms} (target < 20 ms) |")
-    p("| JSON parse only, 1M file | | | | | | not measured: the binary has no parse-only mode |")
+    p(f"| JSON parse only, 1M file | | | | | | {a.encode or 'not measured'} |")
     p()
     p("### Where the time goes")
     p()
-    p("CPU seconds (user + system) during each run: our process, the PostgreSQL server (postmaster, backends and "
-      "background processes), psql; and the WAL each run wrote.")
+    p("CPU seconds (user + system) during each run: the client (our process, or psql for the limit), the "
+      "PostgreSQL server (postmaster, backends, background processes), and everything else on the machine (other "
+      "users' work: noise); the 1-minute load average as the run started; the WAL the run wrote.")
     p()
-    p("| workload | our wall s | our CPU s | server CPU s (ours) | limit wall s | psql CPU s | server CPU s (limit) | "
-      "WAL MB ours / limit | rows | binary COPY MB |")
-    p("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    p("| workload | run | wall s | client CPU s | server CPU s | other CPU s | load | WAL MB | rows |")
+    p("|---|---|---:|---:|---:|---:|---:|---:|---:|")
     for name, w in s.items():
-        p(f"| {LABEL.get(name, name)} | {w['ours_seconds']:.2f} | {w['ours_cpu_s']:.2f} | {w['ours_server_cpu_s']:.2f} | "
-          f"{w['limit_seconds']:.2f} | {w['limit_cpu_s']:.2f} | {w['limit_server_cpu_s']:.2f} | "
-          f"{w['ours_wal_bytes'] / 1e6:.0f} / {w['limit_wal_bytes'] / 1e6:.0f} | {fmt_int(w['rows'])} | {w['copy_mb']:.0f} |")
+        for side, who in (("ours", "our write"), ("limit", "the limit")):
+            p(f"| {LABEL.get(name, name)} | {who} | {w[side + '_seconds']:.2f} | {w[side + '_cpu_s']:.2f} | "
+              f"{w[side + '_server_cpu_s']:.2f} | {w[side + '_other_cpu_s']:.2f} | {w[side + '_load1']:.2f} | "
+              f"{w[side + '_wal_bytes'] / 1e6:.0f} | {fmt_int(w['rows'])} |")
     if any(w["reps"] > 1 for w in s.values()):
         p()
         p("Ratios per repetition: " + "; ".join(f"{LABEL.get(n, n)}: " + ", ".join(f"{r:.2f}" for r in w["ratios"])

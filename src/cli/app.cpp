@@ -16,6 +16,7 @@
 #include "pgdest/protocol/log_sink.hpp"
 #include "pgdest/protocol/message_writer.hpp"
 #include "pgdest/resources.hpp"
+#include "pgdest/write/encode_run.hpp"
 #include "pgdest/write/write_run.hpp"
 
 namespace pgdest::cli {
@@ -57,6 +58,10 @@ int run(int argc, char** argv) {
   auto* check = app.add_subcommand("check", "Check that the destination can be reached and written to");
   check->add_option("--config", config_path, "config.json")->required();
   auto* write = app.add_subcommand("write", "Load the messages on stdin");
+  // Not part of the protocol: parse and encode stdin as `write` would, without a database.
+  auto* encode = app.add_subcommand("encode", "Parse and encode the messages on stdin without loading them "
+                                              "(measures the client side of write)");
+  encode->add_option("--catalog", catalog_path, "configured_catalog.json")->required();
   write->add_option("--config", config_path, "config.json")->required();
   write->add_option("--catalog", catalog_path, "configured_catalog.json")->required();
 
@@ -72,6 +77,7 @@ int run(int argc, char** argv) {
     if (*spec) out.spec(resources::spec_json());
     else if (*check) check_command(config_path, out);
     else if (*write) write_command(config_path, catalog_path, out);
+    else if (*encode) write::encode_only(catalog::load_catalog_file(catalog_path, "public"), STDIN_FILENO, out);
     return 0;
   } catch (const Error& error) {
     out.trace_error(error);

@@ -79,9 +79,10 @@ TEST_CASE("merge: newest row per key by cursor (NULL lowest), extraction time, a
            "FROM pg_temp.\"b\" w WHERE NOT EXISTS (SELECT 1 FROM \"s\".\"t\" t WHERE " + match +
            ") AND w.\"_ab_cdc_deleted_at\" IS NULL;";
   };
-  CHECK(statements[2] == "DO $merge$ BEGIN IF EXISTS (SELECT 1 FROM pg_temp.\"b\" WHERE \"id\" IS NULL) THEN " +
+  CHECK(statements[2] == "DO $merge$ BEGIN SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off; IF EXISTS (SELECT 1 FROM pg_temp.\"b\" WHERE \"id\" IS NULL) THEN " +
                              merge_sql("t.\"id\" IS NOT DISTINCT FROM w.\"id\"") + " ELSE " +
-                             merge_sql("t.\"id\" = w.\"id\"") + " END IF; END $merge$");
+                             merge_sql("t.\"id\" = w.\"id\"") +
+                             " END IF; RESET enable_hashjoin; RESET enable_mergejoin; END $merge$");
 }
 
 TEST_CASE("merge without a cursor orders by extraction time and arrival only", "[sql]") {

@@ -1,0 +1,14 @@
+#pragma once
+// Reads and encodes messages exactly as `write` does, without a database: for measuring what
+// parsing and encoding cost on their own.
+#include <vector>
+
+#include "pgdest/catalog/stream_plan.hpp"
+#include "pgdest/protocol/message_writer.hpp"
+
+namespace pgdest::write {
+
+// Encodes every record of `input_fd` into rows that are then dropped; logs the counts and time.
+void encode_only(const std::vector<catalog::StreamPlan>& plans, int input_fd, protocol::MessageWriter& out);
+
+} // namespace pgdest::write

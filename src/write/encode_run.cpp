@@ -1,0 +1,77 @@
+// The `encode` command: the write path's reading and encoding with the rows thrown away.
+#include "pgdest/write/encode_run.hpp"
+
+#include <chrono>
+#include <memory>
+#include <unordered_map>
+
+#include <fmt/format.h>
+
+#include "pgdest/encode/copy_buffer.hpp"
+#include "pgdest/encode/record_encoder.hpp"
+#include "pgdest/error.hpp"
+#include "pgdest/protocol/message_reader.hpp"
+
+namespace pgdest::write {
+namespace {
+
+class Encoder : public protocol::MessageHandler {
+public:
+  explicit Encoder(const std::vector<catalog::StreamPlan>& plans) {
+    for (std::size_t i = 0; i < plans.size(); ++i) {
+      encoders_.push_back(
+          std::make_unique<encode::RecordEncoder>(plans[i].columns, plans[i].generation_id, plans[i].sync_id));
+      by_name_[plans[i].descriptor.name] = i;
+    }
+  }
+
+  std::string_view record_begin(std::optional<std::string_view>, std::string_view name, bool) override {
+    auto found = by_name_.find(std::string(name));
+    if (found == by_name_.end())
+      throw SystemError(fmt::format("A record for stream \"{}\", which is not in the catalog.", name));
+    current_ = found->second;
+    return {};
+  }
+  void record_data(simdjson::ondemand::object data) override { encoders_[current_]->fill(data); }
+  void record_end(std::int64_t emitted_at_ms, std::string_view source_changes) override {
+    encoders_[current_]->finish({emitted_at_ms, source_changes}, rows_);
+    ++records_;
+    if (rows_.size() >= (4u << 20)) {
+      bytes_ += rows_.size();
+      rows_.clear();
+    }
+  }
+  void state(protocol::StateMessage) override { ++states_; }
+  void stream_status(const protocol::StreamDescriptor&, protocol::StreamStatus) override {}
+
+  std::uint64_t records() const { return records_; }
+  std::uint64_t states() const { return states_; }
+  std::uint64_t bytes() const { return bytes_ + rows_.size(); }
+
+private:
+  std::vector<std::unique_ptr<encode::RecordEncoder>> encoders_;
+  std::unordered_map<std::string, std::size_t> by_name_;
+  encode::CopyBuffer rows_;
+  std::size_t current_ = 0;
+  std::uint64_t records_ = 0;
+  std::uint64_t states_ = 0;
+  std::uint64_t bytes_ = 0;
+};
+
+} // namespace
+
+void encode_only(const std::vector<catalog::StreamPlan>& plans, int input_fd, protocol::MessageWriter& out) {
+  auto started = std::chrono::steady_clock::now();
+  Encoder encoder(plans);
+  protocol::LineReader lines(input_fd);
+  protocol::MessageReader reader(lines, encoder);
+  while (reader.read_next(std::chrono::milliseconds(1000)) != protocol::ReadResult::end_of_input) {
+  }
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  out.log(protocol::LogLevel::INFO,
+          fmt::format("Encoded {} records and read {} states from {:.1f} MB of input into {:.1f} MB of rows in {:.3f} s.",
+                      encoder.records(), encoder.states(), static_cast<double>(lines.bytes_read()) / 1e6,
+                      static_cast<double>(encoder.bytes()) / 1e6, seconds));
+}
+
+} // namespace pgdest::write
