@@ -150,13 +150,15 @@ std::vector<std::string> merge_batch(const MergeSpec& merge) {
       // The planner must know how small the batch is next to the target.
       fmt::format("ANALYZE {} ({})", batch, key),
       // Equality keeps the key index usable; the NULL-safe form, which cannot use it, runs only
-      // for a batch that has NULL key parts. Lookups go through the key index, one per batch row,
-      // so the cost follows the batch: a hash or merge join would read the whole target each
-      // time, and that is what the planner picks for a target it has no statistics on.
-      fmt::format("DO $merge$ BEGIN SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off; "
-                  "IF EXISTS (SELECT 1 FROM {} WHERE {}) THEN {} ELSE {} END IF; "
+      // for a batch that has NULL key parts. Against a target much larger than the batch, lookups
+      // go through the key index, one per batch row, so the cost follows the batch: a hash or
+      // merge join would read the whole target, and the planner picks one even for a small batch
+      // (more so for a target it has no statistics on). Names are normalised: no quotes inside.
+      fmt::format("DO $merge$ BEGIN IF pg_relation_size('{0}') > 4 * pg_relation_size('{1}') THEN "
+                  "SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off; END IF; "
+                  "IF EXISTS (SELECT 1 FROM {1} WHERE {2}) THEN {3} ELSE {4} END IF; "
                   "RESET enable_hashjoin; RESET enable_mergejoin; END $merge$",
-                  batch, any_null_key, merge_into_target(true), merge_into_target(false)),
+                  target, batch, any_null_key, merge_into_target(true), merge_into_target(false)),
   };
 }
 

@@ -79,7 +79,8 @@ TEST_CASE("merge: newest row per key by cursor (NULL lowest), extraction time, a
            "FROM pg_temp.\"b\" w WHERE NOT EXISTS (SELECT 1 FROM \"s\".\"t\" t WHERE " + match +
            ") AND w.\"_ab_cdc_deleted_at\" IS NULL;";
   };
-  CHECK(statements[2] == "DO $merge$ BEGIN SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off; IF EXISTS (SELECT 1 FROM pg_temp.\"b\" WHERE \"id\" IS NULL) THEN " +
+  CHECK(statements[2] == "DO $merge$ BEGIN IF pg_relation_size('\"s\".\"t\"') > 4 * pg_relation_size('pg_temp.\"b\"') "
+                         "THEN SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off; END IF; IF EXISTS (SELECT 1 FROM pg_temp.\"b\" WHERE \"id\" IS NULL) THEN " +
                              merge_sql("t.\"id\" IS NOT DISTINCT FROM w.\"id\"") + " ELSE " +
                              merge_sql("t.\"id\" = w.\"id\"") +
                              " END IF; RESET enable_hashjoin; RESET enable_mergejoin; END $merge$");
