@@ -266,3 +266,18 @@ TEST_CASE("200,000 generated records load in bounded memory with 20 states back"
   CHECK(result.max_rss_kib < 256 * 1024);
 #endif
 }
+
+TEST_CASE("regression: the first commit waits for a trigger instead of firing after 16 records", "[write]") {
+  auto schema = fresh_schema("it_first_commit");
+  auto catalog = users_catalog();
+  std::string messages;
+  for (int id = 0; id < 1000; ++id) messages += record("users", "{\"id\":" + std::to_string(id) + "}");
+  auto result = run_write(schema, catalog, messages + stream_state("users", 1000) + complete_statuses(catalog));
+  REQUIRE(result.exit_code == 0);
+  std::vector<std::string> commits;
+  for (const auto& log : result.messages("LOG")) {
+    std::string text = log["log"]["message"];
+    if (text.rfind("Committed ", 0) == 0) commits.push_back(text.substr(0, text.find(" records")));
+  }
+  CHECK(commits == std::vector<std::string>{"Committed 1000"});
+}

@@ -57,6 +57,10 @@ std::string copy_binary_from_stdin(const TableRef& table, const std::vector<std:
 
 std::string truncate_table(const TableRef& table) { return "TRUNCATE TABLE " + table.quoted(); }
 
+std::string analyze(const TableRef& table, const std::vector<std::string>& columns) {
+  return fmt::format("ANALYZE {} ({})", table.quoted(), quoted_list(columns));
+}
+
 std::string drop_table(const TableRef& table) { return "DROP TABLE IF EXISTS " + table.quoted(); }
 
 std::string drop_index(const Identifier& schema, const Identifier& index) {

@@ -183,6 +183,7 @@ void WriteRun::record_end(std::int64_t emitted_at_ms, std::string_view source_ch
   total_bytes_ += added;
   ++loader.records;
   tracker_.record_read(current_);
+  if (tracker_.records_read() == commit_requested_ + 1) first_uncommitted_at_ = Clock::now();
   after_record(loader);
 }
 
@@ -199,7 +200,7 @@ void WriteRun::after_record(load::StreamLoader& loader) {
   if (uncommitted_bytes_ >= policy_.commit_bytes) commit_all();
   if ((tracker_.records_read() & 0xF) == 0) {
     auto now = Clock::now();
-    if (commit_requested_ < tracker_.records_read() && now - transaction_started_ >= policy_.commit_interval)
+    if (commit_requested_ < tracker_.records_read() && now - first_uncommitted_at_ >= policy_.commit_interval)
       commit_all();
     if (now - last_progress_ >= std::chrono::seconds(progress_on_terminal_ ? 1 : 10)) report_progress(false);
     pipeline_->check();
@@ -210,7 +211,6 @@ void WriteRun::after_record(load::StreamLoader& loader) {
 void WriteRun::send_rows(load::StreamLoader& loader) {
   if (loader.rows.size() == 0) return;
   loader.rows_in_transaction = true;
-  if (uncommitted_bytes_ == 0) transaction_started_ = Clock::now();
   std::size_t bytes = loader.rows.size();
   unsent_bytes_ -= bytes;
   uncommitted_bytes_ += bytes;
@@ -255,7 +255,7 @@ void WriteRun::stream_status(const protocol::StreamDescriptor& stream, protocol:
 void WriteRun::on_idle() {
   // Quiet input: commit what was read so its states can leave now rather than later.
   if (commit_requested_ < tracker_.records_read() &&
-      Clock::now() - transaction_started_ >= policy_.idle_commit)
+      Clock::now() - first_uncommitted_at_ >= policy_.idle_commit)
     commit_all();
   pipeline_->check();
   release_states();
@@ -266,6 +266,7 @@ void WriteRun::finish() {
   pipeline_->drain();
   release_states();
   report_progress(true);
+  analyze_grown_targets();
   std::vector<std::string> incomplete;
   for (const auto& loader : loaders_) {
     if (!loader->complete) {
@@ -281,6 +282,22 @@ void WriteRun::finish() {
     throw SystemError(fmt::format("The input ended before these streams reported COMPLETE: {}. Their committed rows "
                                   "are kept; the next sync carries on from the last state.",
                                   names));
+  }
+}
+
+void WriteRun::analyze_grown_targets() {
+  // The planner needs statistics on a dedup table's key to merge the next sync's batches through
+  // the key index; autovacuum may take a while to gather them after a large load.
+  for (const auto& loader : loaders_) {
+    if (loader->merge_sql.empty() || loader->records < 10000) continue;
+    auto sql = postgres::sql::analyze(loader->tables.load_target(), merge_spec(*loader, postgres::Identifier("")).key);
+    pipeline_->run([&](postgres::PgConnection& connection) {
+      try {
+        connection.execute(sql, "updating statistics of " + loader->tables.load_target().quoted());
+      } catch (const Error& error) {
+        spdlog::warn("{} (the sync goes on).", error.what());
+      }
+    });
   }
 }
 

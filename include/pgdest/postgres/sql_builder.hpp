@@ -23,6 +23,7 @@ std::string add_column(const TableRef& table, const schema::Column& column);
 std::string copy_binary_from_stdin(const TableRef& table, const std::vector<std::string>& columns);
 
 std::string truncate_table(const TableRef& table);
+std::string analyze(const TableRef& table, const std::vector<std::string>& columns);
 std::string drop_table(const TableRef& table);
 std::string drop_index(const Identifier& schema, const Identifier& index);
 // INSERT INTO `to` (columns) SELECT columns FROM `from`.

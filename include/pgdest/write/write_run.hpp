@@ -50,6 +50,7 @@ private:
       const std::function<std::unique_ptr<postgres::PgConnection>()>& connect);
   postgres::sql::MergeSpec merge_spec(const load::StreamLoader& loader, const postgres::Identifier& batch) const;
   void replace_rows(const load::StreamLoader& loader);
+  void analyze_grown_targets();
   long stream_index(const protocol::StreamDescriptor& stream) const;
   void send_rows(load::StreamLoader& loader);
   void commit_all();
@@ -76,7 +77,7 @@ private:
   std::size_t uncommitted_bytes_ = 0;    // rows sent since the last commit
   std::uint64_t commit_requested_ = 0;   // records covered by the last commit asked for
   std::uint64_t total_bytes_ = 0;
-  std::chrono::steady_clock::time_point transaction_started_;
+  std::chrono::steady_clock::time_point first_uncommitted_at_; // when the oldest uncommitted record was read
   std::chrono::steady_clock::time_point started_;
   std::chrono::steady_clock::time_point last_progress_;
   bool progress_on_terminal_ = false;
