@@ -289,7 +289,7 @@ void WriteRun::analyze_grown_targets() {
   // The planner needs statistics on a dedup table's key to merge the next sync's batches through
   // the key index; autovacuum may take a while to gather them after a large load.
   for (const auto& loader : loaders_) {
-    if (loader->merge_sql.empty() || loader->records < 10000) continue;
+    if (loader->merge_sql.empty() || loader->records < 100000) continue;
     auto sql = postgres::sql::analyze(loader->tables.load_target(), merge_spec(*loader, postgres::Identifier("")).key);
     pipeline_->run([&](postgres::PgConnection& connection) {
       try {
