@@ -1,5 +1,6 @@
 // Exact decimal text → PostgreSQL binary numeric (base 10000) and int64.
 #include "pgdest/encode/numeric_encoder.hpp"
+#include "pgdest/encode/text_scan.hpp"
 
 #include <limits>
 
@@ -18,19 +19,7 @@ bool is_digit(char c) {
   return c >= '0' && c <= '9';
 }
 
-bool is_space(char c) {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
-}
 
-std::string_view trim_space(std::string_view text) {
-  while (!text.empty() && is_space(text.front())) {
-    text.remove_prefix(1);
-  }
-  while (!text.empty() && is_space(text.back())) {
-    text.remove_suffix(1);
-  }
-  return text;
-}
 
 bool equals_nan(std::string_view text) {
   return text.size() == 3 && (text[0] | 0x20) == 'n' && (text[1] | 0x20) == 'a' &&

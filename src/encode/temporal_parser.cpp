@@ -1,5 +1,6 @@
 // Strict ISO-8601 / PostgreSQL-style date/time text → PostgreSQL binary date, time and timestamps.
 #include "pgdest/encode/temporal_parser.hpp"
+#include "pgdest/encode/text_scan.hpp"
 
 namespace pgdest::encode {
 
@@ -28,9 +29,6 @@ bool is_digit(char c) {
   return c >= '0' && c <= '9';
 }
 
-bool is_space(char c) {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
-}
 
 char lower(char c) {
   return c >= 'A' && c <= 'Z' ? static_cast<char>(c + ('a' - 'A')) : c;
@@ -88,15 +86,6 @@ private:
   std::size_t at_ = 0;
 };
 
-std::string_view trim_space(std::string_view text) {
-  while (!text.empty() && is_space(text.front())) {
-    text.remove_prefix(1);
-  }
-  while (!text.empty() && is_space(text.back())) {
-    text.remove_suffix(1);
-  }
-  return text;
-}
 
 bool is_leap_year(std::int64_t year) {
   return year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
