@@ -19,8 +19,8 @@ TEST_CASE("spec prints one valid SPEC message", "[cli]") {
 }
 
 TEST_CASE("bad arguments print usage on stderr and exit 2; --help and --version work", "[cli]") {
-  for (const auto& args : std::vector<std::vector<std::string>>{{}, {"frobnicate"}, {"write", "--config", "x"},
-                                                                 {"check"}}) {
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {}, {"frobnicate"}, {"write", "--config", "x"}, {"check"}}) {
     auto result = run_connector(args);
     CHECK(result.exit_code == 2);
     CHECK(result.stdout_lines.empty());
@@ -35,7 +35,8 @@ TEST_CASE("bad arguments print usage on stderr and exit 2; --help and --version 
   CHECK(version.stderr_text.find("0.1.0") != std::string::npos);
 }
 
-TEST_CASE("an unreadable or invalid config or catalog is a config_error TRACE and exit 1", "[cli]") {
+TEST_CASE("an unreadable or invalid config or catalog is a config_error TRACE and exit 1",
+          "[cli]") {
   auto good_config = write_temp_file("cli-config.json", test_config("it_cli").dump());
   auto good_catalog = write_temp_file("cli-catalog.json", R"({"streams":[]})");
   struct Case {
@@ -45,7 +46,8 @@ TEST_CASE("an unreadable or invalid config or catalog is a config_error TRACE an
       {"/nonexistent/config.json", good_catalog, ""},
       {write_temp_file("cli-bad-config.json", "{not json"), good_catalog, ""},
       {write_temp_file("cli-no-host.json", R"({"database":"d","username":"u"})"), good_catalog, ""},
-      {good_config, "/nonexistent/catalog.json", "Cannot read the catalog file /nonexistent/catalog.json."},
+      {good_config, "/nonexistent/catalog.json",
+       "Cannot read the catalog file /nonexistent/catalog.json."},
       {good_config, write_temp_file("cli-bad-catalog.json", "[]"),
        "The catalog must be a JSON object with a \"streams\" array."},
   };
@@ -56,19 +58,23 @@ TEST_CASE("an unreadable or invalid config or catalog is a config_error TRACE an
     CHECK(protocol_violations(result.stdout_lines) == "");
     REQUIRE(result.trace_errors().size() == 1);
     CHECK(result.trace_errors()[0]["failure_type"] == "config_error");
-    if (!c.message.empty()) CHECK(result.trace_errors()[0]["message"] == c.message);
+    if (!c.message.empty())
+      CHECK(result.trace_errors()[0]["message"] == c.message);
   }
 }
 
-TEST_CASE("the password never appears in any output, even when the server rejects it", "[cli][secrets]") {
+TEST_CASE("the password never appears in any output, even when the server rejects it",
+          "[cli][secrets]") {
   auto config = test_config("it_cli_secret");
   config["password"] = "hunter2-do-not-print";
   auto config_path = write_temp_file("cli-secret.json", config.dump());
   auto catalog_path = write_temp_file("cli-secret-catalog.json", R"({"streams":[]})");
   for (const auto& args : std::vector<std::vector<std::string>>{
-           {"check", "--config", config_path}, {"write", "--config", config_path, "--catalog", catalog_path}}) {
+           {"check", "--config", config_path},
+           {"write", "--config", config_path, "--catalog", catalog_path}}) {
     auto result = run_connector(args);
-    for (const auto& line : result.stdout_lines) CHECK(line.find("hunter2") == std::string::npos);
+    for (const auto& line : result.stdout_lines)
+      CHECK(line.find("hunter2") == std::string::npos);
     CHECK(result.stderr_text.find("hunter2") == std::string::npos);
     CHECK_FALSE(result.stdout_lines.empty());
   }

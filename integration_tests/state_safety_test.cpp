@@ -13,18 +13,21 @@ nlohmann::ordered_json users_catalog() {
   return configure_catalog(
       {{"streams",
         {{{"name", "users"},
-          {"json_schema", {{"type", "object"}, {"properties", {{"id", {{"type", "integer"}}}}}}}}}}},
+          {"json_schema",
+           {{"type", "object"}, {"properties", {{"id", {{"type", "integer"}}}}}}}}}}},
       "append");
 }
 
 std::string records_and_state(int count) {
   std::string text;
   for (int id = 1; id <= count; ++id)
-    text += R"({"type":"RECORD","record":{"stream":"users","emitted_at":1700000000000,"data":{"id":)" +
-            std::to_string(id) + "}}}\n";
-  text += R"({"type":"STATE","state":{"type":"STREAM","stream":{"stream_descriptor":{"name":"users"},)"
-          R"("stream_state":{"cursor":)" +
-          std::to_string(count) + "}}}}\n";
+    text +=
+        R"({"type":"RECORD","record":{"stream":"users","emitted_at":1700000000000,"data":{"id":)" +
+        std::to_string(id) + "}}}\n";
+  text +=
+      R"({"type":"STATE","state":{"type":"STREAM","stream":{"stream_descriptor":{"name":"users"},)"
+      R"("stream_state":{"cursor":)" +
+      std::to_string(count) + "}}}}\n";
   return text;
 }
 
@@ -35,8 +38,10 @@ void exec(const std::string& sql) {
 }
 
 void drop_role(const std::string& role) {
-  exec("DO $$ BEGIN IF EXISTS (SELECT FROM pg_roles WHERE rolname = '" + role + "') THEN "
-       "EXECUTE 'DROP OWNED BY " + role + " CASCADE'; EXECUTE 'DROP ROLE " + role + "'; END IF; END $$");
+  exec("DO $$ BEGIN IF EXISTS (SELECT FROM pg_roles WHERE rolname = '" + role +
+       "') THEN "
+       "EXECUTE 'DROP OWNED BY " +
+       role + " CASCADE'; EXECUTE 'DROP ROLE " + role + "'; END IF; END $$");
 }
 
 // A role of the test's own, so its connections can be found and cut off without touching others.
@@ -74,7 +79,8 @@ TEST_CASE("no STATE is emitted when the connection dies before the commit", "[wr
   // The rows are read and sent, but cannot be committed while the table is locked.
   CHECK_FALSE(connector.wait_for_line("\"type\":\"STATE\"", 3.0));
   exec("ALTER ROLE it_state_lost_user NOLOGIN");
-  exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = 'it_state_lost_user'");
+  exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = "
+       "'it_state_lost_user'");
   lock.commit();
   connector.write_stdin(complete_statuses(catalog));
   auto result = connector.wait();
@@ -83,12 +89,14 @@ TEST_CASE("no STATE is emitted when the connection dies before the commit", "[wr
   CHECK(result.messages("STATE").empty());
   REQUIRE(result.trace_errors().size() == 1);
   CHECK(protocol_violations(result.stdout_lines).empty());
-  for (const auto& line : result.stdout_lines) CHECK(line.find("secret-it_state_lost_user") == std::string::npos);
+  for (const auto& line : result.stdout_lines)
+    CHECK(line.find("secret-it_state_lost_user") == std::string::npos);
   CHECK(query_rows("SELECT count(*) FROM it_state_lost.users") == Rows{{"0"}});
   drop_role("it_state_lost_user");
 }
 
-TEST_CASE("a connection dropped mid-batch is retried on a new one: rows once, state once", "[write][state]") {
+TEST_CASE("a connection dropped mid-batch is retried on a new one: rows once, state once",
+          "[write][state]") {
   auto schema = fresh_schema("it_state_retry");
   auto config = own_role_config(schema, "it_state_retry_user");
   auto catalog = users_catalog();
@@ -102,7 +110,8 @@ TEST_CASE("a connection dropped mid-batch is retried on a new one: rows once, st
   ConnectorProcess connector(write_args(schema, config, catalog));
   connector.write_stdin(records_and_state(1000));
   CHECK_FALSE(connector.wait_for_line("\"type\":\"STATE\"", 2.0));
-  exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = 'it_state_retry_user'");
+  exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = "
+       "'it_state_retry_user'");
   lock.commit();
   CHECK(connector.wait_for_line("\"type\":\"STATE\"", 30.0));
   connector.write_stdin(complete_statuses(catalog));
@@ -112,6 +121,7 @@ TEST_CASE("a connection dropped mid-batch is retried on a new one: rows once, st
   auto emitted = states(result);
   REQUIRE(emitted.size() == 1);
   CHECK(emitted[0]["destinationStats"]["recordCount"] == 1000.0);
-  CHECK(query_rows("SELECT count(*), count(DISTINCT id) FROM it_state_retry.users") == Rows{{"1000", "1000"}});
+  CHECK(query_rows("SELECT count(*), count(DISTINCT id) FROM it_state_retry.users") ==
+        Rows{{"1000", "1000"}});
   drop_role("it_state_retry_user");
 }

@@ -25,26 +25,30 @@ struct StreamSpec {
 Json catalog_of(const std::vector<StreamSpec>& specs) {
   Json catalog = {{"streams", Json::array()}};
   for (const auto& spec : specs) {
-    catalog["streams"].push_back({{"stream", {{"name", spec.name}, {"json_schema", spec.schema}}},
-                                  {"sync_mode", spec.mode == "overwrite" ? "full_refresh" : "incremental"},
-                                  {"destination_sync_mode", spec.mode},
-                                  {"primary_key", spec.primary_key},
-                                  {"cursor_field", spec.cursor},
-                                  {"generation_id", spec.generation},
-                                  {"minimum_generation_id", spec.minimum_generation},
-                                  {"sync_id", 100 + spec.generation}});
+    catalog["streams"].push_back(
+        {{"stream", {{"name", spec.name}, {"json_schema", spec.schema}}},
+         {"sync_mode", spec.mode == "overwrite" ? "full_refresh" : "incremental"},
+         {"destination_sync_mode", spec.mode},
+         {"primary_key", spec.primary_key},
+         {"cursor_field", spec.cursor},
+         {"generation_id", spec.generation},
+         {"minimum_generation_id", spec.minimum_generation},
+         {"sync_id", 100 + spec.generation}});
   }
   return catalog;
 }
 
-Json catalog_of(const StreamSpec& spec) { return catalog_of(std::vector<StreamSpec>{spec}); }
+Json catalog_of(const StreamSpec& spec) {
+  return catalog_of(std::vector<StreamSpec>{spec});
+}
 
 // A fixture of records without a stream field, addressed to `stream`.
 std::string records_for(const std::string& fixture, const std::string& stream) {
   std::string out;
   std::istringstream lines(fixture_text(fixture));
   for (std::string line; std::getline(lines, line);) {
-    if (line.empty()) continue;
+    if (line.empty())
+      continue;
     auto message = Json::parse(line);
     message["record"]["stream"] = stream;
     out += message.dump() + "\n";
@@ -53,23 +57,26 @@ std::string records_for(const std::string& fixture, const std::string& stream) {
 }
 
 std::string record(const std::string& stream, const std::string& data, long emitted_at = 1000) {
-  return R"({"type":"RECORD","record":{"stream":")" + stream + R"(","emitted_at":)" + std::to_string(emitted_at) +
-         R"(,"data":)" + data + "}}\n";
+  return R"({"type":"RECORD","record":{"stream":")" + stream + R"(","emitted_at":)" +
+         std::to_string(emitted_at) + R"(,"data":)" + data + "}}\n";
 }
 
-std::string state_line(int n) { return R"({"type":"STATE","state":{"type":"LEGACY","data":{"n":)" + std::to_string(n) + "}}}\n"; }
+std::string state_line(int n) {
+  return R"({"type":"STATE","state":{"type":"LEGACY","data":{"n":)" + std::to_string(n) + "}}}\n";
+}
 
-RunResult sync(const std::string& schema, const Json& catalog, const std::string& body, bool complete = true,
-               const Json& config = Json::object()) {
-  auto result = run_write(schema, catalog, body + state_line(1) + (complete ? complete_statuses(catalog) : ""),
-                          config);
+RunResult sync(const std::string& schema, const Json& catalog, const std::string& body,
+               bool complete = true, const Json& config = Json::object()) {
+  auto result = run_write(
+      schema, catalog, body + state_line(1) + (complete ? complete_statuses(catalog) : ""), config);
   CHECK(protocol_violations(result.stdout_lines) == "");
   return result;
 }
 
 void require_ok(const RunResult& result) {
   INFO(result.stderr_text);
-  for (const auto& error : result.trace_errors()) INFO(error.dump());
+  for (const auto& error : result.trace_errors())
+    INFO(error.dump());
   REQUIRE(result.exit_code == 0);
 }
 
@@ -80,8 +87,8 @@ Rows users(const std::string& schema, const std::string& table = "users") {
 }
 
 Rows tables_in(const std::string& schema) {
-  return query_rows("SELECT table_name FROM information_schema.tables WHERE table_schema = '" + schema +
-                    "' ORDER BY table_name");
+  return query_rows("SELECT table_name FROM information_schema.tables WHERE table_schema = '" +
+                    schema + "' ORDER BY table_name");
 }
 
 void exec(const std::string& sql) {
@@ -90,21 +97,23 @@ void exec(const std::string& sql) {
   work.exec(sql);
 }
 
-const Rows kSync1Deduped = {
-    {"1", "200", "2000-01-01 00:01:00", "Alice", "Los Angeles", "f", "1"},
-    {"1", "201", "2000-01-01 00:02:00", "Bob", "Boston", "f", "1"},
-    {"2", "200", "2000-01-01 00:03:00", "Charlie", "NULL", "f", "1"},
-    {"3", "200", "2000-01-01 00:04:00", "a\bb\fc\nd\re\tf`~!@#$%^&*()_+-=[]\\{}|'\",./<>?", "NULL", "f", "1"}};
+const Rows kSync1Deduped = {{"1", "200", "2000-01-01 00:01:00", "Alice", "Los Angeles", "f", "1"},
+                            {"1", "201", "2000-01-01 00:02:00", "Bob", "Boston", "f", "1"},
+                            {"2", "200", "2000-01-01 00:03:00", "Charlie", "NULL", "f", "1"},
+                            {"3", "200", "2000-01-01 00:04:00",
+                             "a\bb\fc\nd\re\tf`~!@#$%^&*()_+-=[]\\{}|'\",./<>?", "NULL", "f", "1"}};
 
 } // namespace
 
-TEST_CASE("dedup: sync1 then sync2 keeps the newest row per key and hard-deletes CDC deletions", "[modes][dedup]") {
+TEST_CASE("dedup: sync1 then sync2 keeps the newest row per key and hard-deletes CDC deletions",
+          "[modes][dedup]") {
   auto schema = fresh_schema("it_dedup");
   StreamSpec spec;
   require_ok(sync(schema, catalog_of(spec), records_for("sync1_messages.jsonl", "users")));
   CHECK(users(schema) == kSync1Deduped);
-  CHECK(query_rows("SELECT _airbyte_meta->'changes' FROM it_dedup.users WHERE id1 = 2") ==
-        Rows{{R"([{"field": "address", "change": "NULLED", "reason": "SOURCE_RETRIEVAL_ERROR"}])"}});
+  CHECK(
+      query_rows("SELECT _airbyte_meta->'changes' FROM it_dedup.users WHERE id1 = 2") ==
+      Rows{{R"([{"field": "address", "change": "NULLED", "reason": "SOURCE_RETRIEVAL_ERROR"}])"}});
   spec.generation = 2;
   require_ok(sync(schema, catalog_of(spec), records_for("sync2_messages.jsonl", "users")));
   CHECK(users(schema) == Rows{{"1", "200", "2000-01-02 00:00:00", "Alice", "Seattle", "f", "2"},
@@ -112,15 +121,20 @@ TEST_CASE("dedup: sync1 then sync2 keeps the newest row per key and hard-deletes
                               kSync1Deduped[3]});
 }
 
-TEST_CASE("dedup with soft delete keeps the deleted row with _ab_cdc_deleted_at set", "[modes][dedup]") {
+TEST_CASE("dedup with soft delete keeps the deleted row with _ab_cdc_deleted_at set",
+          "[modes][dedup]") {
   auto schema = fresh_schema("it_dedup_soft");
   StreamSpec spec;
   Json config = {{"cdc_deletion_mode", "Soft delete"}};
-  require_ok(sync(schema, catalog_of(spec), records_for("sync1_messages.jsonl", "users"), true, config));
-  require_ok(sync(schema, catalog_of(spec), records_for("sync2_messages.jsonl", "users"), true, config));
-  CHECK(query_rows("SELECT id1, id2, name, _ab_cdc_deleted_at IS NOT NULL FROM it_dedup_soft.users ORDER BY id1, id2") ==
-        Rows{{"1", "200", "Alice", "f"}, {"1", "201", "NULL", "t"}, {"2", "200", "Charlie", "f"},
-             {"3", "200", kSync1Deduped[3][3], "f"}});
+  require_ok(
+      sync(schema, catalog_of(spec), records_for("sync1_messages.jsonl", "users"), true, config));
+  require_ok(
+      sync(schema, catalog_of(spec), records_for("sync2_messages.jsonl", "users"), true, config));
+  CHECK(query_rows("SELECT id1, id2, name, _ab_cdc_deleted_at IS NOT NULL FROM it_dedup_soft.users "
+                   "ORDER BY id1, id2") == Rows{{"1", "200", "Alice", "f"},
+                                                {"1", "201", "NULL", "t"},
+                                                {"2", "200", "Charlie", "f"},
+                                                {"3", "200", kSync1Deduped[3][3], "f"}});
 }
 
 TEST_CASE("dedup: keys with NULL parts dedup together (sync_null_pk)", "[modes][dedup]") {
@@ -129,7 +143,8 @@ TEST_CASE("dedup: keys with NULL parts dedup together (sync_null_pk)", "[modes][
   CHECK(query_rows("SELECT id1, id2, updated_at AT TIME ZONE 'UTC' FROM it_dedup_null_pk.users") ==
         Rows{{"1", "NULL", "2000-01-03 00:00:00"}});
   // Across syncs too: an older row does not replace the newer one.
-  require_ok(sync(schema, catalog_of(StreamSpec{}), record("users", R"({"id1":1,"id2":null,"updated_at":"1999-01-01T00:00:00Z"})")));
+  require_ok(sync(schema, catalog_of(StreamSpec{}),
+                  record("users", R"({"id1":1,"id2":null,"updated_at":"1999-01-01T00:00:00Z"})")));
   CHECK(query_rows("SELECT id1, id2, updated_at AT TIME ZONE 'UTC' FROM it_dedup_null_pk.users") ==
         Rows{{"1", "NULL", "2000-01-03 00:00:00"}});
 }
@@ -138,7 +153,8 @@ TEST_CASE("dedup with a string key, with no cursor, and NULL cursors lowest", "[
   auto schema = fresh_schema("it_dedup_variants");
   StreamSpec spec;
   spec.name = "by_string";
-  spec.schema = Json::parse(R"({"type":"object","properties":{"k":{"type":"string"},"v":{"type":"integer"},"c":{"type":"integer"}}})");
+  spec.schema = Json::parse(
+      R"({"type":"object","properties":{"k":{"type":"string"},"v":{"type":"integer"},"c":{"type":"integer"}}})");
   spec.primary_key = Json::parse(R"([["k"]])");
   spec.cursor = Json::parse(R"(["c"])");
   StreamSpec no_cursor = spec;
@@ -148,39 +164,52 @@ TEST_CASE("dedup with a string key, with no cursor, and NULL cursors lowest", "[
                      record("by_string", R"({"k":"a","v":2,"c":3})", 2000) +
                      record("by_string", R"({"k":"b","v":3,"c":null})", 1000) +
                      record("by_string", R"({"k":"b","v":4,"c":1})", 500) +
-                     record("no_cursor", R"({"k":"a","v":1})", 1000) + record("no_cursor", R"({"k":"a","v":2})", 3000) +
-                     record("no_cursor", R"({"k":"a","v":3})", 2000) + record("no_cursor", R"({"k":"b","v":4})", 1000) +
+                     record("no_cursor", R"({"k":"a","v":1})", 1000) +
+                     record("no_cursor", R"({"k":"a","v":2})", 3000) +
+                     record("no_cursor", R"({"k":"a","v":3})", 2000) +
+                     record("no_cursor", R"({"k":"b","v":4})", 1000) +
                      record("no_cursor", R"({"k":"b","v":5})", 1000);
   require_ok(sync(schema, catalog_of({spec, no_cursor}), body));
-  CHECK(query_rows("SELECT k, v FROM it_dedup_variants.by_string ORDER BY k") == Rows{{"a", "1"}, {"b", "4"}});
-  CHECK(query_rows("SELECT k, v FROM it_dedup_variants.no_cursor ORDER BY k") == Rows{{"a", "2"}, {"b", "5"}});
+  CHECK(query_rows("SELECT k, v FROM it_dedup_variants.by_string ORDER BY k") ==
+        Rows{{"a", "1"}, {"b", "4"}});
+  CHECK(query_rows("SELECT k, v FROM it_dedup_variants.no_cursor ORDER BY k") ==
+        Rows{{"a", "2"}, {"b", "5"}});
 }
 
 TEST_CASE("dedup after a cursor change and after a key change", "[modes][dedup]") {
   auto schema = fresh_schema("it_dedup_changes");
   StreamSpec spec;
-  spec.schema = Json::parse(R"({"type":"object","properties":{"id":{"type":"integer"},"other":{"type":"integer"},
+  spec.schema = Json::parse(
+      R"({"type":"object","properties":{"id":{"type":"integer"},"other":{"type":"integer"},
       "c1":{"type":"integer"},"c2":{"type":"integer"}}})");
   spec.primary_key = Json::parse(R"([["id"]])");
   spec.cursor = Json::parse(R"(["c1"])");
-  require_ok(sync(schema, catalog_of(spec), record("users", R"({"id":1,"other":1,"c1":10,"c2":1})")));
+  require_ok(
+      sync(schema, catalog_of(spec), record("users", R"({"id":1,"other":1,"c1":10,"c2":1})")));
   spec.cursor = Json::parse(R"(["c2"])");
-  require_ok(sync(schema, catalog_of(spec), record("users", R"({"id":1,"other":2,"c1":1,"c2":2})")));
-  CHECK(query_rows("SELECT id, other, c1, c2 FROM it_dedup_changes.users") == Rows{{"1", "2", "1", "2"}});
+  require_ok(
+      sync(schema, catalog_of(spec), record("users", R"({"id":1,"other":2,"c1":1,"c2":2})")));
+  CHECK(query_rows("SELECT id, other, c1, c2 FROM it_dedup_changes.users") ==
+        Rows{{"1", "2", "1", "2"}});
   spec.primary_key = Json::parse(R"([["other"]])");
   require_ok(sync(schema, catalog_of(spec),
-                  record("users", R"({"id":7,"other":2,"c1":0,"c2":3})") + record("users", R"({"id":8,"other":9,"c1":0,"c2":3})")));
-  CHECK(query_rows("SELECT id, other FROM it_dedup_changes.users ORDER BY other") == Rows{{"7", "2"}, {"8", "9"}});
-  CHECK(query_rows("SELECT indexdef LIKE '%(other)' FROM pg_indexes WHERE schemaname = 'it_dedup_changes' AND "
+                  record("users", R"({"id":7,"other":2,"c1":0,"c2":3})") +
+                      record("users", R"({"id":8,"other":9,"c1":0,"c2":3})")));
+  CHECK(query_rows("SELECT id, other FROM it_dedup_changes.users ORDER BY other") ==
+        Rows{{"7", "2"}, {"8", "9"}});
+  CHECK(query_rows("SELECT indexdef LIKE '%(other)' FROM pg_indexes WHERE schemaname = "
+                   "'it_dedup_changes' AND "
                    "indexname = 'users_pk_idx'") == Rows{{"t"}});
 }
 
-TEST_CASE("mid-sync checkpointing: the table is deduplicated when the first STATE is read", "[modes][dedup]") {
+TEST_CASE("mid-sync checkpointing: the table is deduplicated when the first STATE is read",
+          "[modes][dedup]") {
   auto schema = fresh_schema("it_checkpoint");
   auto catalog = catalog_of(StreamSpec{});
   auto config = test_config(schema);
-  ConnectorProcess connector({"write", "--config", write_temp_file("checkpoint-config.json", config.dump()),
-                              "--catalog", write_temp_file("checkpoint-catalog.json", catalog.dump())});
+  ConnectorProcess connector({"write", "--config",
+                              write_temp_file("checkpoint-config.json", config.dump()), "--catalog",
+                              write_temp_file("checkpoint-catalog.json", catalog.dump())});
   connector.write_stdin(records_for("sync1_messages.jsonl", "users") + state_line(1));
   REQUIRE(connector.wait_for_line("\"type\":\"STATE\"", 30.0));
   CHECK(users(schema) == kSync1Deduped);
@@ -195,10 +224,12 @@ TEST_CASE("append: sync1 then sync2 keeps every row", "[modes][append]") {
   spec.mode = "append";
   require_ok(sync(schema, catalog_of(spec), records_for("sync1_messages.jsonl", "users")));
   require_ok(sync(schema, catalog_of(spec), records_for("sync2_messages.jsonl", "users")));
-  CHECK(query_rows("SELECT count(*), count(DISTINCT _airbyte_raw_id) FROM it_append_two.users") == Rows{{"8", "8"}});
+  CHECK(query_rows("SELECT count(*), count(DISTINCT _airbyte_raw_id) FROM it_append_two.users") ==
+        Rows{{"8", "8"}});
 }
 
-TEST_CASE("truncate refresh: sync2 replaces sync1, also after changing sync mode", "[modes][refresh]") {
+TEST_CASE("truncate refresh: sync2 replaces sync1, also after changing sync mode",
+          "[modes][refresh]") {
   for (const std::string first_mode : {"overwrite", "append", "append_dedup"}) {
     auto schema = fresh_schema("it_refresh");
     StreamSpec spec;
@@ -208,13 +239,15 @@ TEST_CASE("truncate refresh: sync2 replaces sync1, also after changing sync mode
     spec.generation = spec.minimum_generation = 2;
     require_ok(sync(schema, catalog_of(spec), records_for("sync2_messages.jsonl", "users")));
     INFO(first_mode);
-    CHECK(query_rows("SELECT id1, id2, _airbyte_generation_id FROM it_refresh.users ORDER BY id1, id2, updated_at") ==
+    CHECK(query_rows("SELECT id1, id2, _airbyte_generation_id FROM it_refresh.users ORDER BY id1, "
+                     "id2, updated_at") ==
           Rows{{"1", "200", "2"}, {"1", "201", "2"}, {"1", "201", "2"}});
     CHECK(tables_in(schema) == Rows{{"users"}});
   }
 }
 
-TEST_CASE("append_dedup with a truncate refresh dedups into staging, then swaps", "[modes][refresh][dedup]") {
+TEST_CASE("append_dedup with a truncate refresh dedups into staging, then swaps",
+          "[modes][refresh][dedup]") {
   auto schema = fresh_schema("it_dedup_refresh");
   StreamSpec spec;
   require_ok(sync(schema, catalog_of(spec), records_for("sync1_messages.jsonl", "users")));
@@ -224,18 +257,22 @@ TEST_CASE("append_dedup with a truncate refresh dedups into staging, then swaps"
   CHECK(tables_in(schema) == Rows{{"users"}});
 }
 
-TEST_CASE("interrupted truncate refresh keeps the old rows and resumes into its staging table", "[modes][refresh]") {
+TEST_CASE("interrupted truncate refresh keeps the old rows and resumes into its staging table",
+          "[modes][refresh]") {
   for (bool prior_data : {true, false}) {
     auto schema = fresh_schema("it_interrupted");
     StreamSpec spec;
     spec.mode = "overwrite";
-    if (prior_data) require_ok(sync(schema, catalog_of(spec), records_for("sync1_messages.jsonl", "users")));
+    if (prior_data)
+      require_ok(sync(schema, catalog_of(spec), records_for("sync1_messages.jsonl", "users")));
     spec.generation = spec.minimum_generation = 2;
-    auto first = sync(schema, catalog_of(spec), record("users", R"({"id1":10,"id2":1})"), /*complete=*/false);
+    auto first = sync(schema, catalog_of(spec), record("users", R"({"id1":10,"id2":1})"),
+                      /*complete=*/false);
     INFO("prior data: " << prior_data);
     CHECK(first.exit_code == 1);
     CHECK(first.messages("STATE").size() == 1);
-    CHECK(query_rows("SELECT count(*) FROM it_interrupted.users") == Rows{{prior_data ? "5" : "0"}});
+    CHECK(query_rows("SELECT count(*) FROM it_interrupted.users") ==
+          Rows{{prior_data ? "5" : "0"}});
     CHECK(query_rows("SELECT count(*) FROM it_interrupted.users_airbyte_tmp") == Rows{{"1"}});
     require_ok(sync(schema, catalog_of(spec), record("users", R"({"id1":11,"id2":1})")));
     CHECK(query_rows("SELECT id1, _airbyte_generation_id FROM it_interrupted.users ORDER BY id1") ==
@@ -264,7 +301,8 @@ TEST_CASE("a truncate refresh or overwrite with no records clears the stream", "
   CHECK(query_rows("SELECT count(*) FROM it_clear.users") == Rows{{"0"}});
 }
 
-TEST_CASE("views, grants, comments and ownership on a table survive an overwrite", "[modes][refresh]") {
+TEST_CASE("views, grants, comments and ownership on a table survive an overwrite",
+          "[modes][refresh]") {
   auto schema = fresh_schema("it_views");
   StreamSpec spec;
   spec.mode = "overwrite";
@@ -279,16 +317,19 @@ TEST_CASE("views, grants, comments and ownership on a table survive an overwrite
                    "obj_description('it_views.users'::regclass)") == Rows{{"t", "kept"}});
 }
 
-TEST_CASE("schema evolution: new columns appear, lossless type changes convert, a view never fails the sync",
+TEST_CASE("schema evolution: new columns appear, lossless type changes convert, a view never fails "
+          "the sync",
           "[modes][evolution]") {
   for (const std::string mode : {"append", "overwrite", "append_dedup"}) {
     auto schema = fresh_schema("it_evolution");
     StreamSpec spec;
     spec.mode = mode;
-    spec.schema = Json::parse(R"({"type":"object","properties":{"id1":{"type":"integer"},"id2":{"type":"integer"},
+    spec.schema = Json::parse(
+        R"({"type":"object","properties":{"id1":{"type":"integer"},"id2":{"type":"integer"},
         "updated_at":{"type":"string","format":"date-time"},"age":{"type":"integer"},"tag":{"type":"string"},
         "doc":{"type":"string"}}})");
-    require_ok(sync(schema, catalog_of(spec), record("users", R"({"id1":1,"id2":1,"age":30,"tag":"x","doc":"plain"})")));
+    require_ok(sync(schema, catalog_of(spec),
+                    record("users", R"({"id1":1,"id2":1,"age":30,"tag":"x","doc":"plain"})")));
     exec("CREATE VIEW it_evolution.ages AS SELECT age FROM it_evolution.users");
     // age: integer → number (lossless, but a view depends on it: kept); tag: string → integer
     // (kept as varchar); doc: string → object (converted to jsonb); a new column.
@@ -296,21 +337,28 @@ TEST_CASE("schema evolution: new columns appear, lossless type changes convert, 
     spec.schema["properties"]["tag"] = {{"type", "integer"}};
     spec.schema["properties"]["doc"] = {{"type", "object"}};
     spec.schema["properties"]["added"] = {{"type", "boolean"}};
-    if (mode == "overwrite") spec.generation = spec.minimum_generation = 2;
-    require_ok(sync(schema, catalog_of(spec),
-                    record("users", R"({"id1":2,"id2":1,"age":31.5,"tag":7,"doc":{"a":1},"added":true})", 2000)));
+    if (mode == "overwrite")
+      spec.generation = spec.minimum_generation = 2;
+    require_ok(
+        sync(schema, catalog_of(spec),
+             record("users", R"({"id1":2,"id2":1,"age":31.5,"tag":7,"doc":{"a":1},"added":true})",
+                    2000)));
     INFO(mode);
     auto types = column_types(schema, "users");
     CHECK(std::vector<std::string>(types.begin() + 4, types.end()) ==
-          std::vector<std::string>{"id1:bigint", "id2:bigint", "updated_at:timestamp with time zone", "age:bigint",
+          std::vector<std::string>{"id1:bigint", "id2:bigint",
+                                   "updated_at:timestamp with time zone", "age:bigint",
                                    "tag:character varying", "doc:jsonb", "added:boolean"});
-    CHECK(query_rows("SELECT id1, age, tag, doc::text, added, _airbyte_meta->'changes' FROM it_evolution.users ORDER BY id1") ==
-          (mode == "overwrite"
-               ? Rows{{"2", "NULL", "7", R"({"a": 1})", "t",
-                       R"([{"field": "age", "change": "NULLED", "reason": "DESTINATION_SERIALIZATION_ERROR"}])"}}
-               : Rows{{"1", "30", "x", R"("plain")", "NULL", "[]"},
-                      {"2", "NULL", "7", R"({"a": 1})", "t",
-                       R"([{"field": "age", "change": "NULLED", "reason": "DESTINATION_SERIALIZATION_ERROR"}])"}}));
+    CHECK(
+        query_rows("SELECT id1, age, tag, doc::text, added, _airbyte_meta->'changes' FROM "
+                   "it_evolution.users ORDER BY id1") ==
+        (mode == "overwrite"
+             ? Rows{{"2", "NULL", "7", R"({"a": 1})", "t",
+                     R"([{"field": "age", "change": "NULLED", "reason": "DESTINATION_SERIALIZATION_ERROR"}])"}}
+             : Rows{
+                   {"1", "30", "x", R"("plain")", "NULL", "[]"},
+                   {"2", "NULL", "7", R"({"a": 1})", "t",
+                    R"([{"field": "age", "change": "NULLED", "reason": "DESTINATION_SERIALIZATION_ERROR"}])"}}));
   }
 }
 
@@ -322,8 +370,10 @@ TEST_CASE("many streams completing, a stream with no columns, and a sync with no
     StreamSpec spec;
     spec.name = "s" + std::to_string(i);
     spec.mode = i % 3 == 0 ? "append" : i % 3 == 1 ? "overwrite" : "append_dedup";
-    if (spec.mode == "overwrite") spec.generation = spec.minimum_generation = 1;
-    for (int r = 0; r < 5; ++r) body += record(spec.name, R"({"id1":)" + std::to_string(r) + R"(,"id2":1})");
+    if (spec.mode == "overwrite")
+      spec.generation = spec.minimum_generation = 1;
+    for (int r = 0; r < 5; ++r)
+      body += record(spec.name, R"({"id1":)" + std::to_string(r) + R"(,"id2":1})");
     specs.push_back(spec);
   }
   StreamSpec empty_schema;
@@ -353,19 +403,30 @@ TEST_CASE("basic, numeric, container, unknown and union types", "[modes][types]"
       "s":{"type":"string"},"i":{"type":"integer"},"n":{"type":"number"},"b":{"type":"boolean"},
       "o":{"type":"object","properties":{"x":{"type":"string"}}},"a":{"type":"array","items":{"type":"integer"}},
       "u":{"type":["string","integer"]},"unknown":{},"nullable":{"type":["null","integer"]}}})");
-  require_ok(sync(schema, catalog_of(spec),
-                  record("users", R"({"s":"","i":-9223372036854775808,"n":1e-3,"b":false,"o":{"x":"\u0000y"},"a":[1,2],"u":"str","unknown":[null],"nullable":null})") +
-                      record("users", R"({"s":{"k":1},"i":9223372036854775808,"n":"12.50","b":"TRUE","o":"text","a":3,"u":5,"unknown":true,"nullable":4})", 2000)));
+  require_ok(sync(
+      schema, catalog_of(spec),
+      record(
+          "users",
+          R"({"s":"","i":-9223372036854775808,"n":1e-3,"b":false,"o":{"x":"\u0000y"},"a":[1,2],"u":"str","unknown":[null],"nullable":null})") +
+          record(
+              "users",
+              R"({"s":{"k":1},"i":9223372036854775808,"n":"12.50","b":"TRUE","o":"text","a":3,"u":5,"unknown":true,"nullable":4})",
+              2000)));
   auto types = column_types(schema, "users");
   CHECK(std::vector<std::string>(types.begin() + 4, types.end()) ==
-        std::vector<std::string>{"s:character varying", "i:bigint", "n:numeric", "b:boolean", "o:jsonb", "a:jsonb",
-                                 "u:jsonb", "unknown:jsonb", "nullable:bigint"});
-  CHECK(query_rows("SELECT s, i, n, b, o::text, a::text, u::text, unknown::text, nullable, _airbyte_meta->'changes' "
-                   "FROM it_types.users ORDER BY _airbyte_extracted_at") ==
-        Rows{{"", "-9223372036854775808", "0.001", "f", R"({"x": "y"})", "[1, 2]", R"("str")", "[null]", "NULL",
-              R"([{"field": "o", "change": "TRUNCATED", "reason": "DESTINATION_SERIALIZATION_ERROR"}])"},
-             {R"({"k":1})", "NULL", "12.50", "t", R"("text")", "3", "5", "true", "4",
-              R"([{"field": "i", "change": "NULLED", "reason": "DESTINATION_FIELD_SIZE_LIMITATION"}])"}});
+        std::vector<std::string>{"s:character varying", "i:bigint", "n:numeric", "b:boolean",
+                                 "o:jsonb", "a:jsonb", "u:jsonb", "unknown:jsonb",
+                                 "nullable:bigint"});
+  CHECK(
+      query_rows("SELECT s, i, n, b, o::text, a::text, u::text, unknown::text, nullable, "
+                 "_airbyte_meta->'changes' "
+                 "FROM it_types.users ORDER BY _airbyte_extracted_at") ==
+      Rows{
+          {"", "-9223372036854775808", "0.001", "f", R"({"x": "y"})", "[1, 2]", R"("str")",
+           "[null]", "NULL",
+           R"([{"field": "o", "change": "TRUNCATED", "reason": "DESTINATION_SERIALIZATION_ERROR"}])"},
+          {R"({"k":1})", "NULL", "12.50", "t", R"("text")", "3", "5", "true", "4",
+           R"([{"field": "i", "change": "NULLED", "reason": "DESTINATION_FIELD_SIZE_LIMITATION"}])"}});
 }
 
 TEST_CASE("namespaces: each goes to its own normalised schema", "[modes][namespaces]") {
@@ -374,12 +435,19 @@ TEST_CASE("namespaces: each goes to its own normalised schema", "[modes][namespa
   Json catalog = {{"streams", Json::array()}};
   std::string body;
   for (const std::string ns : {"99namespace", "namespace_with_spécial_character", "it_ns_plain"}) {
-    catalog["streams"].push_back({{"stream", {{"name", "data_stream"}, {"namespace", ns},
-                                              {"json_schema", fixture_json("namespace_catalog.json")["streams"][0]["json_schema"]}}},
-                                  {"sync_mode", "incremental"}, {"destination_sync_mode", "append"},
-                                  {"generation_id", 1}, {"minimum_generation_id", 0}, {"sync_id", 1}});
+    catalog["streams"].push_back(
+        {{"stream",
+          {{"name", "data_stream"},
+           {"namespace", ns},
+           {"json_schema", fixture_json("namespace_catalog.json")["streams"][0]["json_schema"]}}},
+         {"sync_mode", "incremental"},
+         {"destination_sync_mode", "append"},
+         {"generation_id", 1},
+         {"minimum_generation_id", 0},
+         {"sync_id", 1}});
     body += R"({"type":"RECORD","record":{"stream":"data_stream","namespace":")" + ns +
-            R"(","emitted_at":1602637589000,"data":{"field1":true}}})" "\n";
+            R"(","emitted_at":1602637589000,"data":{"field1":true}}})"
+            "\n";
   }
   require_ok(sync("public", catalog, body));
   for (const std::string name : {"_99namespace", "namespace_with_special_character", "it_ns_plain"})
@@ -390,7 +458,8 @@ TEST_CASE("funky characters in names, plain and dedup", "[modes][names]") {
   auto schema = fresh_schema("it_funky");
   StreamSpec spec;
   spec.name = "Stream with spaces & ümlauts";
-  spec.schema = Json::parse(R"({"type":"object","properties":{"Key Ü":{"type":"integer"},"1st-value":{"type":"string"},"$cursor":{"type":"integer"}}})");
+  spec.schema = Json::parse(
+      R"({"type":"object","properties":{"Key Ü":{"type":"integer"},"1st-value":{"type":"string"},"$cursor":{"type":"integer"}}})");
   spec.primary_key = Json::parse(R"([["Key Ü"]])");
   spec.cursor = Json::parse(R"(["$cursor"])");
   StreamSpec plain = spec;
@@ -398,14 +467,16 @@ TEST_CASE("funky characters in names, plain and dedup", "[modes][names]") {
   plain.mode = "append";
   std::string body;
   for (const auto& name : {spec.name, plain.name})
-    body += record(name, R"({"Key Ü":1,"1st-value":"old","$cursor":1})") + record(name, R"({"Key Ü":1,"1st-value":"new","$cursor":2})");
+    body += record(name, R"({"Key Ü":1,"1st-value":"old","$cursor":1})") +
+            record(name, R"({"Key Ü":1,"1st-value":"new","$cursor":2})");
   require_ok(sync(schema, catalog_of({spec, plain}), body));
-  CHECK(query_rows("SELECT \"Key_U\", \"_1st_value\", \"_cursor\" FROM it_funky.\"Stream_with_spaces___umlauts\"") ==
-        Rows{{"1", "new", "2"}});
+  CHECK(query_rows("SELECT \"Key_U\", \"_1st_value\", \"_cursor\" FROM "
+                   "it_funky.\"Stream_with_spaces___umlauts\"") == Rows{{"1", "new", "2"}});
   CHECK(query_rows("SELECT count(*) FROM it_funky.\"plain__umlauts\"") == Rows{{"2"}});
 }
 
-TEST_CASE("update and soft_delete modes and inconsistent generations are config errors", "[modes][config]") {
+TEST_CASE("update and soft_delete modes and inconsistent generations are config errors",
+          "[modes][config]") {
   auto schema = fresh_schema("it_mode_errors");
   StreamSpec spec;
   spec.mode = "update";
@@ -414,7 +485,8 @@ TEST_CASE("update and soft_delete modes and inconsistent generations are config 
   REQUIRE(result.trace_errors().size() == 1);
   CHECK(result.trace_errors()[0]["failure_type"] == "config_error");
   CHECK(result.trace_errors()[0]["message"] ==
-        "Stream \"users\" asks for destination sync mode \"update\", which this destination does not support. Choose "
+        "Stream \"users\" asks for destination sync mode \"update\", which this destination does "
+        "not support. Choose "
         "append, overwrite or append_dedup.");
   spec.mode = "append";
   spec.generation = 3;
@@ -424,30 +496,38 @@ TEST_CASE("update and soft_delete modes and inconsistent generations are config 
   CHECK(result.trace_errors()[0]["failure_type"] == "config_error");
 }
 
-TEST_CASE("a limit on an existing column is lifted rather than failing the load", "[modes][evolution]") {
+TEST_CASE("a limit on an existing column is lifted rather than failing the load",
+          "[modes][evolution]") {
   auto schema = fresh_schema("it_limits");
   StreamSpec spec;
   spec.mode = "append";
-  spec.schema = Json::parse(R"({"type":"object","properties":{"tag":{"type":"string"},"n":{"type":"number"}}})");
+  spec.schema = Json::parse(
+      R"({"type":"object","properties":{"tag":{"type":"string"},"n":{"type":"number"}}})");
   require_ok(sync(schema, catalog_of(spec), record("users", R"({"tag":"a","n":1})")));
-  exec("ALTER TABLE it_limits.users ALTER COLUMN tag TYPE varchar(3), ALTER COLUMN n TYPE numeric(5,2)");
-  require_ok(sync(schema, catalog_of(spec), record("users", R"({"tag":"abcdef","n":123456.789})", 2000)));
+  exec("ALTER TABLE it_limits.users ALTER COLUMN tag TYPE varchar(3), ALTER COLUMN n TYPE "
+       "numeric(5,2)");
+  require_ok(
+      sync(schema, catalog_of(spec), record("users", R"({"tag":"abcdef","n":123456.789})", 2000)));
   CHECK(query_rows("SELECT tag, n FROM it_limits.users ORDER BY _airbyte_extracted_at") ==
         Rows{{"a", "1.00"}, {"abcdef", "123456.789"}});
 }
 
-TEST_CASE("a user with only USAGE and CREATE on an existing schema can write", "[modes][privileges]") {
+TEST_CASE("a user with only USAGE and CREATE on an existing schema can write",
+          "[modes][privileges]") {
   auto schema = fresh_schema("it_schema_only");
   exec("DO $$ BEGIN IF EXISTS (SELECT FROM pg_roles WHERE rolname = 'it_schema_only_user') THEN "
-       "EXECUTE 'DROP OWNED BY it_schema_only_user CASCADE'; EXECUTE 'DROP ROLE it_schema_only_user'; END IF; END $$");
+       "EXECUTE 'DROP OWNED BY it_schema_only_user CASCADE'; EXECUTE 'DROP ROLE "
+       "it_schema_only_user'; END IF; END $$");
   exec("CREATE ROLE it_schema_only_user LOGIN PASSWORD 'pw'; CREATE SCHEMA it_schema_only; "
        "GRANT USAGE, CREATE ON SCHEMA it_schema_only TO it_schema_only_user");
   StreamSpec spec;
   Json config = {{"username", "it_schema_only_user"}, {"password", "pw"}};
-  require_ok(sync(schema, catalog_of(spec), records_for("sync1_messages.jsonl", "users"), true, config));
+  require_ok(
+      sync(schema, catalog_of(spec), records_for("sync1_messages.jsonl", "users"), true, config));
   spec.mode = "overwrite";
   spec.generation = spec.minimum_generation = 2;
-  require_ok(sync(schema, catalog_of(spec), records_for("sync2_messages.jsonl", "users"), true, config));
+  require_ok(
+      sync(schema, catalog_of(spec), records_for("sync2_messages.jsonl", "users"), true, config));
   CHECK(query_rows("SELECT count(*) FROM it_schema_only.users") == Rows{{"3"}});
   exec("DROP SCHEMA it_schema_only CASCADE; DROP ROLE it_schema_only_user");
 }

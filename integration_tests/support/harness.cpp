@@ -8,15 +8,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
+#include <condition_variable>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <sstream>
 #include <stdexcept>
-#include <chrono>
-#include <condition_variable>
-#include <mutex>
 #include <thread>
 
 namespace pgdest::testing {
@@ -30,7 +30,8 @@ std::string env_or(const char* name, const char* fallback) {
 std::string temp_dir() {
   static const std::string dir = [] {
     std::string templ = std::filesystem::temp_directory_path() / "pgdest-it-XXXXXX";
-    if (mkdtemp(templ.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+    if (mkdtemp(templ.data()) == nullptr)
+      throw std::runtime_error("mkdtemp failed");
     return templ;
   }();
   return dir;
@@ -38,7 +39,8 @@ std::string temp_dir() {
 
 std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error("cannot read " + path);
+  if (!in)
+    throw std::runtime_error("cannot read " + path);
   std::ostringstream out;
   out << in.rdbuf();
   return out.str();
@@ -47,7 +49,8 @@ std::string read_file(const std::string& path) {
 std::vector<std::string> split_lines(const std::string& text) {
   std::vector<std::string> lines;
   std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  for (std::string line; std::getline(in, line);)
+    lines.push_back(line);
   return lines;
 }
 
@@ -57,7 +60,8 @@ std::vector<nlohmann::ordered_json> RunResult::messages(const std::string& type)
   std::vector<nlohmann::ordered_json> found;
   for (const auto& line : stdout_lines) {
     auto message = nlohmann::ordered_json::parse(line);
-    if (message.value("type", "") == type) found.push_back(std::move(message));
+    if (message.value("type", "") == type)
+      found.push_back(std::move(message));
   }
   return found;
 }
@@ -65,7 +69,8 @@ std::vector<nlohmann::ordered_json> RunResult::messages(const std::string& type)
 std::vector<nlohmann::ordered_json> RunResult::trace_errors() const {
   std::vector<nlohmann::ordered_json> found;
   for (auto& message : messages("TRACE"))
-    if (message["trace"].value("type", "") == "ERROR") found.push_back(message["trace"]["error"]);
+    if (message["trace"].value("type", "") == "ERROR")
+      found.push_back(message["trace"]["error"]);
   return found;
 }
 
@@ -95,20 +100,25 @@ ConnectorProcess::ConnectorProcess(const std::vector<std::string>& args,
                                    const std::map<std::string, std::string>& extra_env)
     : state_(std::make_unique<State>()) {
   int in_pipe[2], out_pipe[2], err_pipe[2];
-  if (pipe(in_pipe) != 0 || pipe(out_pipe) != 0 || pipe(err_pipe) != 0) throw std::runtime_error("pipe failed");
+  if (pipe(in_pipe) != 0 || pipe(out_pipe) != 0 || pipe(err_pipe) != 0)
+    throw std::runtime_error("pipe failed");
   pid_t pid = fork();
-  if (pid < 0) throw std::runtime_error("fork failed");
+  if (pid < 0)
+    throw std::runtime_error("fork failed");
   if (pid == 0) {
     dup2(in_pipe[0], 0);
     dup2(out_pipe[1], 1);
     dup2(err_pipe[1], 2);
-    for (int fd : {in_pipe[0], in_pipe[1], out_pipe[0], out_pipe[1], err_pipe[0], err_pipe[1]}) close(fd);
-    for (const auto& [key, value] : extra_env) setenv(key.c_str(), value.c_str(), 1);
+    for (int fd : {in_pipe[0], in_pipe[1], out_pipe[0], out_pipe[1], err_pipe[0], err_pipe[1]})
+      close(fd);
+    for (const auto& [key, value] : extra_env)
+      setenv(key.c_str(), value.c_str(), 1);
     std::vector<char*> argv;
     std::string binary = PGDEST_BINARY;
     argv.push_back(binary.data());
     std::vector<std::string> copies = args;
-    for (auto& arg : copies) argv.push_back(arg.data());
+    for (auto& arg : copies)
+      argv.push_back(arg.data());
     argv.push_back(nullptr);
     execv(binary.c_str(), argv.data());
     _exit(127);
@@ -126,11 +136,15 @@ ConnectorProcess::ConnectorProcess(const std::vector<std::string>& args,
     char buffer[65536];
     while (out_open || err_open) {
       std::vector<pollfd> fds;
-      if (out_open) fds.push_back({out_fd, POLLIN, 0});
-      if (err_open) fds.push_back({err_fd, POLLIN, 0});
-      if (poll(fds.data(), fds.size(), -1) < 0) continue;
+      if (out_open)
+        fds.push_back({out_fd, POLLIN, 0});
+      if (err_open)
+        fds.push_back({err_fd, POLLIN, 0});
+      if (poll(fds.data(), fds.size(), -1) < 0)
+        continue;
       for (const auto& fd : fds) {
-        if (fd.revents == 0) continue;
+        if (fd.revents == 0)
+          continue;
         ssize_t n = read(fd.fd, buffer, sizeof buffer);
         std::lock_guard<std::mutex> lock(state->mutex);
         if (n > 0) {
@@ -159,13 +173,15 @@ void ConnectorProcess::write_stdin(const std::string& text) {
   size_t written = 0;
   while (written < text.size()) {
     ssize_t n = write(state_->stdin_fd, text.data() + written, text.size() - written);
-    if (n <= 0) throw std::runtime_error("writing to the connector's stdin failed");
+    if (n <= 0)
+      throw std::runtime_error("writing to the connector's stdin failed");
     written += static_cast<size_t>(n);
   }
 }
 
 void ConnectorProcess::close_stdin() {
-  if (state_->stdin_fd >= 0) close(state_->stdin_fd);
+  if (state_->stdin_fd >= 0)
+    close(state_->stdin_fd);
   state_->stdin_fd = -1;
 }
 
@@ -173,7 +189,8 @@ std::vector<std::string> ConnectorProcess::lines() const {
   std::lock_guard<std::mutex> lock(state_->mutex);
   auto all = split_lines(state_->out);
   // The last piece may be a line still being written.
-  if (!state_->out.empty() && state_->out.back() != '\n' && !all.empty()) all.pop_back();
+  if (!state_->out.empty() && state_->out.back() != '\n' && !all.empty())
+    all.pop_back();
   return all;
 }
 
@@ -181,22 +198,27 @@ bool ConnectorProcess::wait_for_line(const std::string& needle, double seconds) 
   auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
   for (;;) {
     for (const auto& line : lines())
-      if (line.find(needle) != std::string::npos) return true;
+      if (line.find(needle) != std::string::npos)
+        return true;
     std::unique_lock<std::mutex> lock(state_->mutex);
-    if (state_->done) return false;
-    if (state_->changed.wait_until(lock, deadline) == std::cv_status::timeout) return false;
+    if (state_->done)
+      return false;
+    if (state_->changed.wait_until(lock, deadline) == std::cv_status::timeout)
+      return false;
   }
 }
 
 RunResult ConnectorProcess::wait() {
   close_stdin();
   RunResult result;
-  if (state_->pid <= 0) return result;
+  if (state_->pid <= 0)
+    return result;
   int status = 0;
   rusage usage{};
   wait4(state_->pid, &status, 0, &usage);
   state_->pid = -1;
-  if (state_->reader.joinable()) state_->reader.join();
+  if (state_->reader.joinable())
+    state_->reader.join();
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   result.max_rss_kib = usage.ru_maxrss;
   std::lock_guard<std::mutex> lock(state_->mutex);
@@ -220,7 +242,8 @@ pqxx::connection test_connection() {
                          " port=" + env_or("PGDEST_TEST_PORT", "5432") +
                          " dbname=" + env_or("PGDEST_TEST_DATABASE", "pgdest") +
                          " user=" + env_or("PGDEST_TEST_USER", "pgdest") +
-                         " password=" + env_or("PGDEST_TEST_PASSWORD", "pgdest") + " sslmode=disable";
+                         " password=" + env_or("PGDEST_TEST_PASSWORD", "pgdest") +
+                         " sslmode=disable";
   return pqxx::connection(conninfo);
 }
 
@@ -239,23 +262,30 @@ std::string write_temp_file(const std::string& name, const std::string& content)
   return path;
 }
 
-std::string read_text_file(const std::string& path) { return read_file(path); }
+std::string read_text_file(const std::string& path) {
+  return read_file(path);
+}
 
 std::string fixture_text(const std::string& name) {
-  std::string text = read_file(std::string(PGDEST_SOURCE_DIR) + "/../shared/fixtures/airbyte/" + name);
+  std::string text =
+      read_file(std::string(PGDEST_SOURCE_DIR) + "/../shared/fixtures/airbyte/" + name);
   std::string kept;
   for (const auto& line : split_lines(text)) {
-    if (line.rfind("//", 0) == 0) continue;
+    if (line.rfind("//", 0) == 0)
+      continue;
     kept += line;
     kept += '\n';
   }
   return kept;
 }
 
-nlohmann::ordered_json fixture_json(const std::string& name) { return nlohmann::ordered_json::parse(fixture_text(name)); }
+nlohmann::ordered_json fixture_json(const std::string& name) {
+  return nlohmann::ordered_json::parse(fixture_text(name));
+}
 
-nlohmann::ordered_json configure_catalog(const nlohmann::ordered_json& catalog, const std::string& destination_sync_mode,
-                                 long generation_id, long minimum_generation_id) {
+nlohmann::ordered_json configure_catalog(const nlohmann::ordered_json& catalog,
+                                         const std::string& destination_sync_mode,
+                                         long generation_id, long minimum_generation_id) {
   nlohmann::ordered_json configured = {{"streams", nlohmann::ordered_json::array()}};
   for (const auto& stream : catalog["streams"]) {
     configured["streams"].push_back(
@@ -271,16 +301,19 @@ nlohmann::ordered_json configure_catalog(const nlohmann::ordered_json& catalog, 
 
 std::string protocol_violations(const std::vector<std::string>& lines) {
   std::string input;
-  for (const auto& line : lines) input += line + "\n";
+  for (const auto& line : lines)
+    input += line + "\n";
   std::string input_path = write_temp_file("validate-input.jsonl", input);
   std::string output_path = temp_dir() + "/validate-output.txt";
   std::string command = "/usr/bin/python3 " + std::string(PGDEST_SOURCE_DIR) +
-                        "/integration_tests/support/validate_messages.py " + std::string(PGDEST_SOURCE_DIR) +
+                        "/integration_tests/support/validate_messages.py " +
+                        std::string(PGDEST_SOURCE_DIR) +
                         "/../shared/protocol/airbyte_protocol.schema.json < " + input_path + " > " +
                         output_path + " 2>&1";
   int status = std::system(command.c_str());
   std::string complaints = read_file(output_path);
-  if (status != 0 && complaints.empty()) complaints = "validator failed to run: " + command;
+  if (status != 0 && complaints.empty())
+    complaints = "validator failed to run: " + command;
   return complaints;
 }
 
@@ -290,7 +323,8 @@ std::vector<std::vector<std::string>> query_rows(const std::string& sql) {
   std::vector<std::vector<std::string>> rows;
   for (const auto& row : work.exec(sql)) {
     std::vector<std::string> values;
-    for (const auto& field : row) values.push_back(field.is_null() ? "NULL" : field.c_str());
+    for (const auto& field : row)
+      values.push_back(field.is_null() ? "NULL" : field.c_str());
     rows.push_back(std::move(values));
   }
   return rows;

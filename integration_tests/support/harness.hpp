@@ -71,8 +71,9 @@ std::string fixture_text(const std::string& name);
 nlohmann::ordered_json fixture_json(const std::string& name);
 
 // Wraps a plain catalog's streams into a configured catalog.
-nlohmann::ordered_json configure_catalog(const nlohmann::ordered_json& catalog, const std::string& destination_sync_mode,
-                                 long generation_id = 0, long minimum_generation_id = 0);
+nlohmann::ordered_json configure_catalog(const nlohmann::ordered_json& catalog,
+                                         const std::string& destination_sync_mode,
+                                         long generation_id = 0, long minimum_generation_id = 0);
 
 // Checks every line against ../shared/protocol/airbyte_protocol.schema.json; returns the
 // validator's complaints, empty when all lines are valid AirbyteMessages.

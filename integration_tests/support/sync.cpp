@@ -3,8 +3,8 @@
 
 namespace pgdest::testing {
 
-RunResult run_write(const std::string& schema, const nlohmann::ordered_json& catalog, const std::string& messages,
-                    const nlohmann::ordered_json& config_overrides) {
+RunResult run_write(const std::string& schema, const nlohmann::ordered_json& catalog,
+                    const std::string& messages, const nlohmann::ordered_json& config_overrides) {
   auto config = test_config(schema);
   config.update(config_overrides);
   auto config_path = write_temp_file(schema + "-config.json", config.dump());
@@ -16,12 +16,14 @@ std::string complete_statuses(const nlohmann::ordered_json& configured_catalog) 
   std::string lines;
   for (const auto& configured : configured_catalog["streams"]) {
     nlohmann::ordered_json descriptor = {{"name", configured["stream"]["name"]}};
-    if (configured["stream"].contains("namespace")) descriptor["namespace"] = configured["stream"]["namespace"];
-    nlohmann::ordered_json trace = {{"type", "TRACE"},
-                            {"trace",
-                             {{"type", "STREAM_STATUS"},
-                              {"emitted_at", 1700000000000},
-                              {"stream_status", {{"stream_descriptor", descriptor}, {"status", "COMPLETE"}}}}}};
+    if (configured["stream"].contains("namespace"))
+      descriptor["namespace"] = configured["stream"]["namespace"];
+    nlohmann::ordered_json trace = {
+        {"type", "TRACE"},
+        {"trace",
+         {{"type", "STREAM_STATUS"},
+          {"emitted_at", 1700000000000},
+          {"stream_status", {{"stream_descriptor", descriptor}, {"status", "COMPLETE"}}}}}};
     lines += trace.dump() + "\n";
   }
   return lines;
@@ -29,7 +31,8 @@ std::string complete_statuses(const nlohmann::ordered_json& configured_catalog) 
 
 std::vector<nlohmann::ordered_json> states(const RunResult& result) {
   std::vector<nlohmann::ordered_json> found;
-  for (auto& message : result.messages("STATE")) found.push_back(message["state"]);
+  for (auto& message : result.messages("STATE"))
+    found.push_back(message["state"]);
   return found;
 }
 
@@ -37,10 +40,12 @@ std::vector<std::string> column_types(const std::string& schema, const std::stri
   auto connection = test_connection();
   pqxx::nontransaction work(connection);
   std::vector<std::string> columns;
-  auto rows = work.exec_params("SELECT column_name, data_type FROM information_schema.columns "
-                               "WHERE table_schema = $1 AND table_name = $2 ORDER BY ordinal_position",
-                               schema, table);
-  for (const auto& row : rows) columns.push_back(std::string(row[0].c_str()) + ":" + row[1].c_str());
+  auto rows =
+      work.exec_params("SELECT column_name, data_type FROM information_schema.columns "
+                       "WHERE table_schema = $1 AND table_name = $2 ORDER BY ordinal_position",
+                       schema, table);
+  for (const auto& row : rows)
+    columns.push_back(std::string(row[0].c_str()) + ":" + row[1].c_str());
   return columns;
 }
 

@@ -9,8 +9,10 @@
 namespace pgdest::testing {
 
 // Runs `write` with the test server's config for `schema` and the given configured catalog.
-RunResult run_write(const std::string& schema, const nlohmann::ordered_json& catalog, const std::string& messages,
-                    const nlohmann::ordered_json& config_overrides = nlohmann::ordered_json::object());
+RunResult
+run_write(const std::string& schema, const nlohmann::ordered_json& catalog,
+          const std::string& messages,
+          const nlohmann::ordered_json& config_overrides = nlohmann::ordered_json::object());
 
 // A STREAM_STATUS COMPLETE line for each stream of the configured catalog.
 std::string complete_statuses(const nlohmann::ordered_json& configured_catalog);

@@ -17,7 +17,8 @@ namespace {
 using Json = nlohmann::ordered_json;
 
 std::int64_t integer_field(const Json& stream, const char* key, const std::string& who) {
-  if (!stream.contains(key) || stream[key].is_null()) return 0;
+  if (!stream.contains(key) || stream[key].is_null())
+    return 0;
   if (!stream[key].is_number_integer())
     throw ConfigError(fmt::format("The catalog's stream {} has a non-integer \"{}\".", who, key));
   return stream[key].get<std::int64_t>();
@@ -27,9 +28,11 @@ std::int64_t integer_field(const Json& stream, const char* key, const std::strin
 // Returns nullopt when a path is nested.
 std::optional<std::vector<std::string>> key_columns(const Json& key) {
   std::vector<std::string> names;
-  if (!key.is_array()) return names;
+  if (!key.is_array())
+    return names;
   for (const auto& path : key) {
-    if (!path.is_array() || path.size() != 1 || !path[0].is_string()) return std::nullopt;
+    if (!path.is_array() || path.size() != 1 || !path[0].is_string())
+      return std::nullopt;
     names.push_back(path[0].get<std::string>());
   }
   return names;
@@ -37,25 +40,33 @@ std::optional<std::vector<std::string>> key_columns(const Json& key) {
 
 // A cursor is one path (["updated_at"]); nullopt when it is nested.
 std::optional<std::vector<std::string>> cursor_column(const Json& cursor) {
-  if (!cursor.is_array() || cursor.empty()) return std::vector<std::string>{};
-  if (cursor.size() != 1 || !cursor[0].is_string()) return std::nullopt;
+  if (!cursor.is_array() || cursor.empty())
+    return std::vector<std::string>{};
+  if (cursor.size() != 1 || !cursor[0].is_string())
+    return std::nullopt;
   return std::vector<std::string>{cursor[0].get<std::string>()};
 }
 
 DestinationSyncMode sync_mode(const Json& stream, const std::string& who) {
   std::string mode = stream.value("destination_sync_mode", "append");
-  if (mode == "append") return DestinationSyncMode::append;
-  if (mode == "overwrite") return DestinationSyncMode::overwrite;
-  if (mode == "append_dedup") return DestinationSyncMode::append_dedup;
+  if (mode == "append")
+    return DestinationSyncMode::append;
+  if (mode == "overwrite")
+    return DestinationSyncMode::overwrite;
+  if (mode == "append_dedup")
+    return DestinationSyncMode::append_dedup;
   if (mode == "update" || mode == "soft_delete")
-    throw ConfigError(fmt::format("Stream {} asks for destination sync mode \"{}\", which this destination does not "
-                                  "support. Choose append, overwrite or append_dedup.",
-                                  who, mode));
-  throw ConfigError(fmt::format("Stream {} has an unknown destination sync mode \"{}\".", who, mode));
+    throw ConfigError(fmt::format(
+        "Stream {} asks for destination sync mode \"{}\", which this destination does not "
+        "support. Choose append, overwrite or append_dedup.",
+        who, mode));
+  throw ConfigError(
+      fmt::format("Stream {} has an unknown destination sync mode \"{}\".", who, mode));
 }
 
 StreamPlan read_stream(const Json& configured) {
-  if (!configured.is_object() || !configured.contains("stream") || !configured["stream"].is_object())
+  if (!configured.is_object() || !configured.contains("stream") ||
+      !configured["stream"].is_object())
     throw ConfigError("Every entry of the catalog's \"streams\" needs a \"stream\" object.");
   const Json& stream = configured["stream"];
   if (!stream.contains("name") || !stream["name"].is_string())
@@ -70,27 +81,34 @@ StreamPlan read_stream(const Json& configured) {
   plan.minimum_generation_id = integer_field(configured, "minimum_generation_id", who);
   plan.sync_id = integer_field(configured, "sync_id", who);
   if (plan.minimum_generation_id != 0 && plan.minimum_generation_id != plan.generation_id)
-    throw ConfigError(fmt::format("Stream {} has minimum_generation_id {} and generation_id {}: the minimum must be 0 "
-                                  "(keep old rows) or equal to generation_id (replace them).",
-                                  who, plan.minimum_generation_id, plan.generation_id));
+    throw ConfigError(fmt::format(
+        "Stream {} has minimum_generation_id {} and generation_id {}: the minimum must be 0 "
+        "(keep old rows) or equal to generation_id (replace them).",
+        who, plan.minimum_generation_id, plan.generation_id));
   // Keys and cursors matter only for dedup; other modes ignore what they cannot use.
   auto key = key_columns(configured.value("primary_key", Json::array()));
   auto cursor = cursor_column(configured.value("cursor_field", Json::array()));
   if (plan.mode == DestinationSyncMode::append_dedup) {
     if (!key)
-      throw ConfigError(fmt::format("The primary key of stream {} must name top-level fields; nested paths are not "
-                                    "supported.",
-                                    who));
+      throw ConfigError(fmt::format(
+          "The primary key of stream {} must name top-level fields; nested paths are not "
+          "supported.",
+          who));
     if (!cursor)
-      throw ConfigError(fmt::format("The cursor of stream {} must be a top-level field; nested paths are not "
-                                    "supported.",
-                                    who));
-    if (key->empty()) throw ConfigError(fmt::format("Stream {} uses append_dedup but has no primary key.", who));
+      throw ConfigError(
+          fmt::format("The cursor of stream {} must be a top-level field; nested paths are not "
+                      "supported.",
+                      who));
+    if (key->empty())
+      throw ConfigError(fmt::format("Stream {} uses append_dedup but has no primary key.", who));
   }
-  if (key) plan.primary_key = *key;
-  if (cursor) plan.cursor = *cursor;
+  if (key)
+    plan.primary_key = *key;
+  if (cursor)
+    plan.cursor = *cursor;
   const Json empty_schema = Json::object();
-  plan.columns = schema::map_columns(stream.contains("json_schema") ? stream["json_schema"] : empty_schema);
+  plan.columns =
+      schema::map_columns(stream.contains("json_schema") ? stream["json_schema"] : empty_schema);
   return plan;
 }
 
@@ -116,11 +134,13 @@ std::vector<StreamPlan> read_catalog(const Json& catalog, const std::string& def
     auto plan = read_stream(configured);
     for (const auto& other : plans)
       if (other.descriptor == plan.descriptor)
-        throw ConfigError(fmt::format("The catalog lists stream \"{}\" twice.", plan.descriptor.display()));
+        throw ConfigError(
+            fmt::format("The catalog lists stream \"{}\" twice.", plan.descriptor.display()));
     plans.push_back(std::move(plan));
   }
   std::vector<schema::StreamName> names;
-  for (const auto& plan : plans) names.push_back({plan.descriptor.stream_namespace, plan.descriptor.name});
+  for (const auto& plan : plans)
+    names.push_back({plan.descriptor.stream_namespace, plan.descriptor.name});
   auto tables = schema::resolve_table_names(names, default_schema);
   for (std::size_t i = 0; i < plans.size(); ++i) {
     plans[i].table_schema = tables[i].schema;
@@ -129,13 +149,16 @@ std::vector<StreamPlan> read_catalog(const Json& catalog, const std::string& def
   return plans;
 }
 
-std::vector<StreamPlan> load_catalog_file(const std::string& path, const std::string& default_schema) {
+std::vector<StreamPlan> load_catalog_file(const std::string& path,
+                                          const std::string& default_schema) {
   std::ifstream in(path);
-  if (!in) throw ConfigError(fmt::format("Cannot read the catalog file {}.", path));
+  if (!in)
+    throw ConfigError(fmt::format("Cannot read the catalog file {}.", path));
   std::stringstream text;
   text << in.rdbuf();
   Json catalog = Json::parse(text.str(), nullptr, false);
-  if (catalog.is_discarded()) throw ConfigError(fmt::format("The catalog file {} is not valid JSON.", path));
+  if (catalog.is_discarded())
+    throw ConfigError(fmt::format("The catalog file {} is not valid JSON.", path));
   return read_catalog(catalog, default_schema);
 }
 

@@ -30,12 +30,14 @@ void check_command(const std::string& config_path, protocol::MessageWriter& out)
     out.connection_status(false, error.what());
     return;
   }
-  for (const auto& warning : config.warnings) spdlog::warn("{}", warning);
+  for (const auto& warning : config.warnings)
+    spdlog::warn("{}", warning);
   auto result = postgres::check_connection(config);
   out.connection_status(result.succeeded, result.message);
 }
 
-void write_command(const std::string& config_path, const std::string& catalog_path, protocol::MessageWriter& out) {
+void write_command(const std::string& config_path, const std::string& catalog_path,
+                   protocol::MessageWriter& out) {
   auto config = config::load_config_file(config_path);
   auto plans = catalog::load_catalog_file(catalog_path, config.schema);
   write::WriteRun run(config, std::move(plans), out);
@@ -55,12 +57,14 @@ int run(int argc, char** argv) {
   std::string config_path;
   std::string catalog_path;
   auto* spec = app.add_subcommand("spec", "Print the connector specification");
-  auto* check = app.add_subcommand("check", "Check that the destination can be reached and written to");
+  auto* check =
+      app.add_subcommand("check", "Check that the destination can be reached and written to");
   check->add_option("--config", config_path, "config.json")->required();
   auto* write = app.add_subcommand("write", "Load the messages on stdin");
   // Not part of the protocol: parse and encode stdin as `write` would, without a database.
-  auto* encode = app.add_subcommand("encode", "Parse and encode the messages on stdin without loading them "
-                                              "(measures the client side of write)");
+  auto* encode =
+      app.add_subcommand("encode", "Parse and encode the messages on stdin without loading them "
+                                   "(measures the client side of write)");
   encode->add_option("--catalog", catalog_path, "configured_catalog.json")->required();
   write->add_option("--config", config_path, "config.json")->required();
   write->add_option("--catalog", catalog_path, "configured_catalog.json")->required();
@@ -74,10 +78,14 @@ int run(int argc, char** argv) {
   }
 
   try {
-    if (*spec) out.spec(resources::spec_json());
-    else if (*check) check_command(config_path, out);
-    else if (*write) write_command(config_path, catalog_path, out);
-    else if (*encode) write::encode_only(catalog::load_catalog_file(catalog_path, "public"), STDIN_FILENO, out);
+    if (*spec)
+      out.spec(resources::spec_json());
+    else if (*check)
+      check_command(config_path, out);
+    else if (*write)
+      write_command(config_path, catalog_path, out);
+    else if (*encode)
+      write::encode_only(catalog::load_catalog_file(catalog_path, "public"), STDIN_FILENO, out);
     return 0;
   } catch (const Error& error) {
     out.trace_error(error);

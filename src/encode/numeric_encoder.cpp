@@ -19,8 +19,6 @@ bool is_digit(char c) {
   return c >= '0' && c <= '9';
 }
 
-
-
 bool equals_nan(std::string_view text) {
   return text.size() == 3 && (text[0] | 0x20) == 'n' && (text[1] | 0x20) == 'a' &&
          (text[2] | 0x20) == 'n';

@@ -29,7 +29,6 @@ bool is_digit(char c) {
   return c >= '0' && c <= '9';
 }
 
-
 char lower(char c) {
   return c >= 'A' && c <= 'Z' ? static_cast<char>(c + ('a' - 'A')) : c;
 }
@@ -85,7 +84,6 @@ private:
   std::string_view text_;
   std::size_t at_ = 0;
 };
-
 
 bool is_leap_year(std::int64_t year) {
   return year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);

@@ -17,43 +17,51 @@ namespace {
 using postgres::Identifier;
 using postgres::TableRef;
 
-std::map<std::string, std::string> existing_columns(postgres::PgConnection& connection, const TableRef& table) {
+std::map<std::string, std::string> existing_columns(postgres::PgConnection& connection,
+                                                    const TableRef& table) {
   std::map<std::string, std::string> columns;
-  for (const auto& row : connection.query(postgres::sql::select_columns(), {table.schema.name(), table.table.name()},
-                                          "reading the columns of " + table.quoted()))
+  for (const auto& row :
+       connection.query(postgres::sql::select_columns(), {table.schema.name(), table.table.name()},
+                        "reading the columns of " + table.quoted()))
     columns[row[0].value_or("")] = row[1].value_or("");
   return columns;
 }
 
-// Brings an existing column to the wanted type if that loses nothing; returns the type it has after.
+// Brings an existing column to the wanted type if that loses nothing; returns the type it has
+// after.
 schema::ColumnType evolve_column(postgres::PgConnection& connection, const TableRef& table,
                                  const schema::Column& column, const std::string& existing_type) {
-  auto decision = schema::decide_type_change(existing_type, column.type, Identifier(column.name).quoted());
+  auto decision =
+      schema::decide_type_change(existing_type, column.type, Identifier(column.name).quoted());
   using Action = schema::TypeDecision::Action;
   if (decision.action == Action::convert) {
     try {
-      connection.execute(postgres::sql::alter_column_type(table, column.name, decision.type, decision.using_expression),
-                         "changing the type of column \"" + column.name + "\" of " + table.quoted());
-      spdlog::info("Column \"{}\" of {} changed from {} to {}.", column.name, table.quoted(), existing_type,
-                   schema::sql_type(decision.type));
+      connection.execute(postgres::sql::alter_column_type(table, column.name, decision.type,
+                                                          decision.using_expression),
+                         "changing the type of column \"" + column.name + "\" of " +
+                             table.quoted());
+      spdlog::info("Column \"{}\" of {} changed from {} to {}.", column.name, table.quoted(),
+                   existing_type, schema::sql_type(decision.type));
       return decision.type;
     } catch (const Error& error) {
       // Typically a view depends on the column: keep the column as it is rather than fail, if rows
       // can be written to it as it is.
       auto kept = schema::column_type_from_sql(existing_type);
       if (!kept)
-        throw ConfigError(fmt::format("Column \"{}\" of table {} has type {}, which this destination cannot write, "
-                                      "and changing it to {} failed: {}",
-                                      column.name, table.quoted(), existing_type, schema::sql_type(decision.type),
-                                      error.what()));
-      spdlog::warn("Column \"{}\" of {} keeps its type {} ({}); new values are stored as that type.", column.name,
-                   table.quoted(), existing_type, error.what());
+        throw ConfigError(fmt::format(
+            "Column \"{}\" of table {} has type {}, which this destination cannot write, "
+            "and changing it to {} failed: {}",
+            column.name, table.quoted(), existing_type, schema::sql_type(decision.type),
+            error.what()));
+      spdlog::warn(
+          "Column \"{}\" of {} keeps its type {} ({}); new values are stored as that type.",
+          column.name, table.quoted(), existing_type, error.what());
       return *kept;
     }
   }
   if (decision.type != column.type)
-    spdlog::info("Column \"{}\" of {} keeps its wider type {}; values are stored as that type.", column.name,
-                 table.quoted(), existing_type);
+    spdlog::info("Column \"{}\" of {} keeps its wider type {}; values are stored as that type.",
+                 column.name, table.quoted(), existing_type);
   return decision.type;
 }
 
@@ -63,27 +71,33 @@ std::vector<schema::Column> ensure_table(postgres::PgConnection& connection, con
   auto existing = existing_columns(connection, table);
   if (existing.empty()) {
     // CREATE SCHEMA IF NOT EXISTS needs CREATE on the database even when the schema exists.
-    if (connection.query(postgres::sql::select_schema(), {table.schema.name()}, "looking up schema " +
-                                                                                     table.schema.quoted())
+    if (connection
+            .query(postgres::sql::select_schema(), {table.schema.name()},
+                   "looking up schema " + table.schema.quoted())
             .empty())
-      connection.execute(postgres::sql::create_schema(table.schema), "creating schema " + table.schema.quoted());
-    connection.execute(postgres::sql::create_table(table, columns), "creating table " + table.quoted());
+      connection.execute(postgres::sql::create_schema(table.schema),
+                         "creating schema " + table.schema.quoted());
+    connection.execute(postgres::sql::create_table(table, columns),
+                       "creating table " + table.quoted());
     spdlog::info("Created table {}.", table.quoted());
     return columns;
   }
   std::string missing;
   for (const auto& meta : postgres::sql::meta_columns())
-    if (existing.count(meta.name) == 0) missing += (missing.empty() ? "" : ", ") + std::string(meta.name);
+    if (existing.count(meta.name) == 0)
+      missing += (missing.empty() ? "" : ", ") + std::string(meta.name);
   if (!missing.empty())
-    throw ConfigError(fmt::format("Table {} exists but was not made by this destination (it has no {}). Rename or "
-                                  "drop it, or sync this stream into another schema.",
-                                  table.quoted(), missing));
+    throw ConfigError(fmt::format(
+        "Table {} exists but was not made by this destination (it has no {}). Rename or "
+        "drop it, or sync this stream into another schema.",
+        table.quoted(), missing));
   for (auto& column : columns) {
     auto found = existing.find(column.name);
     if (found == existing.end()) {
-      connection.execute(postgres::sql::add_column(table, column), "adding column \"" + column.name + "\" to " +
-                                                                        table.quoted());
-      spdlog::info("Added column \"{}\" ({}) to {}.", column.name, schema::sql_type(column.type), table.quoted());
+      connection.execute(postgres::sql::add_column(table, column),
+                         "adding column \"" + column.name + "\" to " + table.quoted());
+      spdlog::info("Added column \"{}\" ({}) to {}.", column.name, schema::sql_type(column.type),
+                   table.quoted());
     } else {
       column.type = evolve_column(connection, table, column, found->second);
     }
@@ -92,29 +106,37 @@ std::vector<schema::Column> ensure_table(postgres::PgConnection& connection, con
 }
 
 void ensure_extracted_at_index(postgres::PgConnection& connection, const TableRef& table) {
-  // Any index led by _airbyte_extracted_at will do (an earlier connector may have named it differently).
-  auto indexes = connection.query(postgres::sql::select_indexes_on_column(),
-                                  {table.schema.name(), table.table.name(), "_airbyte_extracted_at"},
-                                  "reading the indexes of " + table.quoted());
-  if (!indexes.empty()) return;
+  // Any index led by _airbyte_extracted_at will do (an earlier connector may have named it
+  // differently).
+  auto indexes =
+      connection.query(postgres::sql::select_indexes_on_column(),
+                       {table.schema.name(), table.table.name(), "_airbyte_extracted_at"},
+                       "reading the indexes of " + table.quoted());
+  if (!indexes.empty())
+    return;
   Identifier index(schema::derived_name(table.table.name(), "_extracted_at_idx"));
   connection.execute(postgres::sql::create_index(index, table, {"_airbyte_extracted_at"}),
                      "creating an index on " + table.quoted());
 }
 
 // The dedup key index; rebuilt when the primary key changed.
-void ensure_key_index(postgres::PgConnection& connection, const TableRef& table, const std::vector<std::string>& key) {
+void ensure_key_index(postgres::PgConnection& connection, const TableRef& table,
+                      const std::vector<std::string>& key) {
   Identifier index(schema::derived_name(table.table.name(), "_pk_idx"));
   std::vector<std::string> indexed;
-  for (const auto& row : connection.query(postgres::sql::select_index_columns(), {table.schema.name(), index.name()},
-                                          "reading the indexes of " + table.quoted()))
+  for (const auto& row :
+       connection.query(postgres::sql::select_index_columns(), {table.schema.name(), index.name()},
+                        "reading the indexes of " + table.quoted()))
     indexed.push_back(row[0].value_or(""));
-  if (indexed == key) return;
+  if (indexed == key)
+    return;
   if (!indexed.empty()) {
-    connection.execute(postgres::sql::drop_index(table.schema, index), "dropping the old key index of " + table.quoted());
+    connection.execute(postgres::sql::drop_index(table.schema, index),
+                       "dropping the old key index of " + table.quoted());
     spdlog::info("The primary key of {} changed: rebuilding its key index.", table.quoted());
   }
-  connection.execute(postgres::sql::create_index(index, table, key), "creating the key index of " + table.quoted());
+  connection.execute(postgres::sql::create_index(index, table, key),
+                     "creating the key index of " + table.quoted());
 }
 
 std::vector<std::string> column_names(const std::vector<std::string>& source_names,
@@ -122,18 +144,22 @@ std::vector<std::string> column_names(const std::vector<std::string>& source_nam
   std::vector<std::string> names;
   for (const auto& source : source_names)
     for (const auto& column : columns)
-      if (column.source_name == source) names.push_back(column.name);
+      if (column.source_name == source)
+        names.push_back(column.name);
   return names;
 }
 
 } // namespace
 
 TableRef staging_table_for(const catalog::StreamPlan& plan) {
-  return {Identifier(plan.table_schema), Identifier(schema::derived_name(plan.table_name, "_airbyte_tmp"))};
+  return {Identifier(plan.table_schema),
+          Identifier(schema::derived_name(plan.table_name, "_airbyte_tmp"))};
 }
 
-StreamTables prepare_stream_tables(postgres::PgConnection& connection, const catalog::StreamPlan& plan) {
-  StreamTables tables{{Identifier(plan.table_schema), Identifier(plan.table_name)}, std::nullopt, {}};
+StreamTables prepare_stream_tables(postgres::PgConnection& connection,
+                                   const catalog::StreamPlan& plan) {
+  StreamTables tables{
+      {Identifier(plan.table_schema), Identifier(plan.table_name)}, std::nullopt, {}};
   tables.columns = ensure_table(connection, tables.final_table, plan.columns);
   ensure_extracted_at_index(connection, tables.final_table);
 
@@ -142,14 +168,16 @@ StreamTables prepare_stream_tables(postgres::PgConnection& connection, const cat
     tables.columns = ensure_table(connection, staging, tables.columns);
     auto generation = connection.query(postgres::sql::select_any_generation(staging), {},
                                        "reading the staging table " + staging.quoted());
-    if (!generation.empty() && generation[0][0].value_or("") != std::to_string(plan.generation_id)) {
+    if (!generation.empty() &&
+        generation[0][0].value_or("") != std::to_string(plan.generation_id)) {
       // Rows of an earlier refresh that never finished: this generation starts over.
-      connection.execute(postgres::sql::truncate_table(staging), "emptying the staging table " + staging.quoted());
-      spdlog::info("Staging table {} held rows of generation {}; emptied for generation {}.", staging.quoted(),
-                   generation[0][0].value_or(""), plan.generation_id);
+      connection.execute(postgres::sql::truncate_table(staging),
+                         "emptying the staging table " + staging.quoted());
+      spdlog::info("Staging table {} held rows of generation {}; emptied for generation {}.",
+                   staging.quoted(), generation[0][0].value_or(""), plan.generation_id);
     } else if (!generation.empty()) {
-      spdlog::info("Resuming the refresh of generation {} into staging table {}.", plan.generation_id,
-                   staging.quoted());
+      spdlog::info("Resuming the refresh of generation {} into staging table {}.",
+                   plan.generation_id, staging.quoted());
     }
     tables.staging = staging;
   }
@@ -157,8 +185,9 @@ StreamTables prepare_stream_tables(postgres::PgConnection& connection, const cat
   if (plan.mode == catalog::DestinationSyncMode::append_dedup) {
     auto key = column_names(plan.primary_key, tables.columns);
     if (key.size() != plan.primary_key.size())
-      throw ConfigError(fmt::format("The primary key of stream \"{}\" names a field that is not in its schema.",
-                                    plan.descriptor.display()));
+      throw ConfigError(
+          fmt::format("The primary key of stream \"{}\" names a field that is not in its schema.",
+                      plan.descriptor.display()));
     ensure_key_index(connection, tables.load_target(), key);
   }
   return tables;

@@ -8,7 +8,8 @@ std::string Identifier::quoted() const {
   out.reserve(name_.size() + 2);
   out += '"';
   for (char c : name_) {
-    if (c == '"') out += '"';
+    if (c == '"')
+      out += '"';
     out += c;
   }
   out += '"';

@@ -20,21 +20,24 @@ using Result = std::unique_ptr<PGresult, ResultDeleter>;
 
 std::string trimmed(const char* text) {
   std::string out = text != nullptr ? text : "";
-  while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
+  while (!out.empty() && (out.back() == '\n' || out.back() == ' '))
+    out.pop_back();
   return out;
 }
 
 // Server notices ("table already exists, skipping") would go to stderr; warnings become logs.
 void forward_warnings(void*, const char* message) {
   std::string text = trimmed(message);
-  if (text.rfind("WARNING", 0) == 0) spdlog::warn("PostgreSQL: {}", text);
+  if (text.rfind("WARNING", 0) == 0)
+    spdlog::warn("PostgreSQL: {}", text);
 }
 
 } // namespace
 
 PgConnection::PgConnection(const std::string& conninfo_with_password, const std::string& endpoint) {
   connection_ = PQconnectdb(conninfo_with_password.c_str());
-  if (connection_ == nullptr) throw SystemError("Could not allocate a PostgreSQL connection.");
+  if (connection_ == nullptr)
+    throw SystemError("Could not allocate a PostgreSQL connection.");
   if (PQstatus(connection_) != CONNECTION_OK) {
     auto diagnosis = diagnose("", PQerrorMessage(connection_));
     PQfinish(connection_);
@@ -45,47 +48,58 @@ PgConnection::PgConnection(const std::string& conninfo_with_password, const std:
 }
 
 PgConnection::~PgConnection() {
-  if (connection_ != nullptr) PQfinish(connection_);
+  if (connection_ != nullptr)
+    PQfinish(connection_);
 }
 
-bool PgConnection::healthy() const { return connection_ != nullptr && PQstatus(connection_) == CONNECTION_OK; }
+bool PgConnection::healthy() const {
+  return connection_ != nullptr && PQstatus(connection_) == CONNECTION_OK;
+}
 
 void PgConnection::fail(std::string_view context, const PGresult* result) const {
   std::string sqlstate;
   std::string server_text;
   if (result != nullptr) {
     const char* state = PQresultErrorField(result, PG_DIAG_SQLSTATE);
-    if (state != nullptr) sqlstate = state;
+    if (state != nullptr)
+      sqlstate = state;
     server_text = trimmed(PQresultErrorMessage(result));
   }
-  if (server_text.empty()) server_text = trimmed(PQerrorMessage(connection_));
+  if (server_text.empty())
+    server_text = trimmed(PQerrorMessage(connection_));
   auto diagnosis = diagnose(sqlstate, server_text);
   // A broken connection is worth a retry on a new one, whatever the message said.
-  if (PQstatus(connection_) != CONNECTION_OK) diagnosis.type = FailureType::transient_error;
+  if (PQstatus(connection_) != CONNECTION_OK)
+    diagnosis.type = FailureType::transient_error;
   throw to_error(diagnosis, "PostgreSQL failed while " + std::string(context));
 }
 
 void PgConnection::execute(const std::string& sql, std::string_view context) {
   Result result(PQexec(connection_, sql.c_str()));
   auto status = result ? PQresultStatus(result.get()) : PGRES_FATAL_ERROR;
-  if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) fail(context, result.get());
+  if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK)
+    fail(context, result.get());
 }
 
 std::vector<Row> PgConnection::query(const std::string& sql, const std::vector<std::string>& params,
                                      std::string_view context) {
   std::vector<const char*> values;
-  for (const auto& param : params) values.push_back(param.c_str());
-  Result result(PQexecParams(connection_, sql.c_str(), static_cast<int>(values.size()), nullptr, values.data(),
-                             nullptr, nullptr, 0));
-  if (!result || PQresultStatus(result.get()) != PGRES_TUPLES_OK) fail(context, result.get());
+  for (const auto& param : params)
+    values.push_back(param.c_str());
+  Result result(PQexecParams(connection_, sql.c_str(), static_cast<int>(values.size()), nullptr,
+                             values.data(), nullptr, nullptr, 0));
+  if (!result || PQresultStatus(result.get()) != PGRES_TUPLES_OK)
+    fail(context, result.get());
   std::vector<Row> rows;
   int row_count = PQntuples(result.get());
   int column_count = PQnfields(result.get());
   for (int r = 0; r < row_count; ++r) {
     Row row;
     for (int c = 0; c < column_count; ++c) {
-      if (PQgetisnull(result.get(), r, c)) row.emplace_back(std::nullopt);
-      else row.emplace_back(std::string(PQgetvalue(result.get(), r, c)));
+      if (PQgetisnull(result.get(), r, c))
+        row.emplace_back(std::nullopt);
+      else
+        row.emplace_back(std::string(PQgetvalue(result.get(), r, c)));
     }
     rows.push_back(std::move(row));
   }
@@ -95,20 +109,23 @@ std::vector<Row> PgConnection::query(const std::string& sql, const std::vector<s
 void PgConnection::copy_start(const std::string& copy_sql, std::string_view context) {
   copy_context_ = std::string(context);
   Result result(PQexec(connection_, copy_sql.c_str()));
-  if (!result || PQresultStatus(result.get()) != PGRES_COPY_IN) fail(copy_context_, result.get());
+  if (!result || PQresultStatus(result.get()) != PGRES_COPY_IN)
+    fail(copy_context_, result.get());
 }
 
 void PgConnection::copy_send(std::string_view bytes) {
   while (!bytes.empty()) {
     // libpq takes at most INT_MAX bytes per call.
     std::size_t piece = std::min<std::size_t>(bytes.size(), 1u << 30);
-    if (PQputCopyData(connection_, bytes.data(), static_cast<int>(piece)) != 1) fail(copy_context_, nullptr);
+    if (PQputCopyData(connection_, bytes.data(), static_cast<int>(piece)) != 1)
+      fail(copy_context_, nullptr);
     bytes.remove_prefix(piece);
   }
 }
 
 void PgConnection::copy_finish() {
-  if (PQputCopyEnd(connection_, nullptr) != 1) fail(copy_context_, nullptr);
+  if (PQputCopyEnd(connection_, nullptr) != 1)
+    fail(copy_context_, nullptr);
   Result result(PQgetResult(connection_));
   bool ok = result && PQresultStatus(result.get()) == PGRES_COMMAND_OK;
   if (!ok) {

@@ -9,7 +9,8 @@ namespace {
 std::string quoted_list(const std::vector<std::string>& names) {
   std::string out;
   for (const auto& name : names) {
-    if (!out.empty()) out += ", ";
+    if (!out.empty())
+      out += ", ";
     out += Identifier(name).quoted();
   }
   return out;
@@ -34,67 +35,83 @@ std::string create_schema(const Identifier& schema) {
 std::string create_table(const TableRef& table, const std::vector<schema::Column>& columns) {
   std::string definitions;
   for (const auto& meta : meta_columns()) {
-    if (!definitions.empty()) definitions += ", ";
+    if (!definitions.empty())
+      definitions += ", ";
     definitions += fmt::format("{} {} NOT NULL", Identifier(meta.name).quoted(), meta.type);
   }
   for (const auto& column : columns)
-    definitions += fmt::format(", {} {}", Identifier(column.name).quoted(), schema::sql_type(column.type));
+    definitions +=
+        fmt::format(", {} {}", Identifier(column.name).quoted(), schema::sql_type(column.type));
   return fmt::format("CREATE TABLE {} ({})", table.quoted(), definitions);
 }
 
-std::string create_index(const Identifier& index, const TableRef& table, const std::vector<std::string>& columns) {
-  return fmt::format("CREATE INDEX IF NOT EXISTS {} ON {} ({})", index.quoted(), table.quoted(), quoted_list(columns));
+std::string create_index(const Identifier& index, const TableRef& table,
+                         const std::vector<std::string>& columns) {
+  return fmt::format("CREATE INDEX IF NOT EXISTS {} ON {} ({})", index.quoted(), table.quoted(),
+                     quoted_list(columns));
 }
 
 std::string add_column(const TableRef& table, const schema::Column& column) {
-  return fmt::format("ALTER TABLE {} ADD COLUMN IF NOT EXISTS {} {}", table.quoted(), Identifier(column.name).quoted(),
-                     schema::sql_type(column.type));
+  return fmt::format("ALTER TABLE {} ADD COLUMN IF NOT EXISTS {} {}", table.quoted(),
+                     Identifier(column.name).quoted(), schema::sql_type(column.type));
 }
 
 std::string copy_binary_from_stdin(const TableRef& table, const std::vector<std::string>& columns) {
-  return fmt::format("COPY {} ({}) FROM STDIN WITH (FORMAT binary)", table.quoted(), quoted_list(columns));
+  return fmt::format("COPY {} ({}) FROM STDIN WITH (FORMAT binary)", table.quoted(),
+                     quoted_list(columns));
 }
 
-std::string truncate_table(const TableRef& table) { return "TRUNCATE TABLE " + table.quoted(); }
+std::string truncate_table(const TableRef& table) {
+  return "TRUNCATE TABLE " + table.quoted();
+}
 
 std::string analyze(const TableRef& table, const std::vector<std::string>& columns) {
   return fmt::format("ANALYZE {} ({})", table.quoted(), quoted_list(columns));
 }
 
-std::string drop_table(const TableRef& table) { return "DROP TABLE IF EXISTS " + table.quoted(); }
+std::string drop_table(const TableRef& table) {
+  return "DROP TABLE IF EXISTS " + table.quoted();
+}
 
 std::string drop_index(const Identifier& schema, const Identifier& index) {
   return fmt::format("DROP INDEX IF EXISTS {}.{}", schema.quoted(), index.quoted());
 }
 
-std::string insert_select(const TableRef& to, const TableRef& from, const std::vector<std::string>& columns) {
+std::string insert_select(const TableRef& to, const TableRef& from,
+                          const std::vector<std::string>& columns) {
   auto list = quoted_list(columns);
-  return fmt::format("INSERT INTO {} ({}) SELECT {} FROM {}", to.quoted(), list, list, from.quoted());
+  return fmt::format("INSERT INTO {} ({}) SELECT {} FROM {}", to.quoted(), list, list,
+                     from.quoted());
 }
 
-std::string alter_column_type(const TableRef& table, const std::string& column, schema::ColumnType type,
-                              const std::string& using_expression) {
-  std::string sql = fmt::format("ALTER TABLE {} ALTER COLUMN {} TYPE {}", table.quoted(), Identifier(column).quoted(),
-                                schema::sql_type(type));
-  if (!using_expression.empty()) sql += " USING " + using_expression;
+std::string alter_column_type(const TableRef& table, const std::string& column,
+                              schema::ColumnType type, const std::string& using_expression) {
+  std::string sql = fmt::format("ALTER TABLE {} ALTER COLUMN {} TYPE {}", table.quoted(),
+                                Identifier(column).quoted(), schema::sql_type(type));
+  if (!using_expression.empty())
+    sql += " USING " + using_expression;
   return sql;
 }
 
 std::string create_batch_table(const Identifier& batch, const TableRef& like) {
   // ON COMMIT DELETE ROWS: each transaction starts with an empty batch, also after a reconnect.
-  return fmt::format("CREATE TEMP TABLE IF NOT EXISTS {} ({} bigserial, LIKE {}) ON COMMIT DELETE ROWS",
-                     batch.quoted(), Identifier(batch_sequence_column).quoted(), like.quoted());
+  return fmt::format(
+      "CREATE TEMP TABLE IF NOT EXISTS {} ({} bigserial, LIKE {}) ON COMMIT DELETE ROWS",
+      batch.quoted(), Identifier(batch_sequence_column).quoted(), like.quoted());
 }
 
 namespace {
 
 // `left.k = right.k AND ...`, or IS NOT DISTINCT FROM when NULL key parts must match each other.
-std::string key_match(const std::vector<std::string>& key, const char* left, const char* right, bool null_safe) {
+std::string key_match(const std::vector<std::string>& key, const char* left, const char* right,
+                      bool null_safe) {
   std::string out;
   for (const auto& column : key) {
-    if (!out.empty()) out += " AND ";
+    if (!out.empty())
+      out += " AND ";
     auto quoted = Identifier(column).quoted();
-    out += fmt::format("{}.{} {} {}.{}", left, quoted, null_safe ? "IS NOT DISTINCT FROM" : "=", right, quoted);
+    out += fmt::format("{}.{} {} {}.{}", left, quoted, null_safe ? "IS NOT DISTINCT FROM" : "=",
+                       right, quoted);
   }
   return out;
 }
@@ -103,17 +120,20 @@ std::string key_match(const std::vector<std::string>& key, const char* left, con
 // later _airbyte_extracted_at. Never NULL, so NOT(...) is its exact opposite.
 std::string target_is_newer(const std::string& cursor) {
   const std::string extracted = "t.\"_airbyte_extracted_at\" > w.\"_airbyte_extracted_at\"";
-  if (cursor.empty()) return extracted;
+  if (cursor.empty())
+    return extracted;
   auto c = Identifier(cursor).quoted();
-  return fmt::format("(CASE WHEN t.{0} IS NULL AND w.{0} IS NULL THEN {1} WHEN t.{0} IS NULL THEN false "
-                     "WHEN w.{0} IS NULL THEN true WHEN t.{0} <> w.{0} THEN t.{0} > w.{0} ELSE {1} END)",
-                     c, extracted);
+  return fmt::format(
+      "(CASE WHEN t.{0} IS NULL AND w.{0} IS NULL THEN {1} WHEN t.{0} IS NULL THEN false "
+      "WHEN w.{0} IS NULL THEN true WHEN t.{0} <> w.{0} THEN t.{0} > w.{0} ELSE {1} END)",
+      c, extracted);
 }
 
 std::string prefixed_list(const char* alias, const std::vector<std::string>& names) {
   std::string out;
   for (const auto& name : names) {
-    if (!out.empty()) out += ", ";
+    if (!out.empty())
+      out += ", ";
     out += std::string(alias) + "." + Identifier(name).quoted();
   }
   return out;
@@ -126,13 +146,15 @@ std::vector<std::string> merge_batch(const MergeSpec& merge) {
   auto batch = "pg_temp." + merge.batch.quoted();
   auto sequence = Identifier(batch_sequence_column).quoted();
   std::string order;
-  if (!merge.cursor.empty()) order += Identifier(merge.cursor).quoted() + " DESC NULLS LAST, ";
+  if (!merge.cursor.empty())
+    order += Identifier(merge.cursor).quoted() + " DESC NULLS LAST, ";
   order += "\"_airbyte_extracted_at\" DESC, " + sequence + " DESC";
   auto target = merge.target.quoted();
   auto newer = target_is_newer(merge.cursor);
   auto columns = quoted_list(merge.columns);
   std::string keep_deleted;
-  if (!merge.deleted_at.empty()) keep_deleted = " AND w." + Identifier(merge.deleted_at).quoted() + " IS NULL";
+  if (!merge.deleted_at.empty())
+    keep_deleted = " AND w." + Identifier(merge.deleted_at).quoted() + " IS NULL";
   // Target rows the batch's row replaces go; then the batch rows that no newer target row beats
   // come in.
   auto merge_into_target = [&](bool null_safe) {
@@ -140,7 +162,8 @@ std::vector<std::string> merge_batch(const MergeSpec& merge) {
     return fmt::format("DELETE FROM {0} t USING {1} w WHERE {2} AND NOT {3}; "
                        "INSERT INTO {0} ({4}) SELECT {5} FROM {1} w WHERE NOT EXISTS "
                        "(SELECT 1 FROM {0} t WHERE {2}){6};",
-                       target, batch, match, newer, columns, prefixed_list("w", merge.columns), keep_deleted);
+                       target, batch, match, newer, columns, prefixed_list("w", merge.columns),
+                       keep_deleted);
   };
   std::string any_null_key;
   for (const auto& column : merge.key)
@@ -148,7 +171,8 @@ std::vector<std::string> merge_batch(const MergeSpec& merge) {
   return {
       // Only the newest row per key stays in the batch. PARTITION BY puts NULL key parts together:
       // such keys dedup as one.
-      fmt::format("DELETE FROM {0} WHERE {1} IN (SELECT {1} FROM (SELECT {1}, row_number() OVER (PARTITION BY {2} "
+      fmt::format("DELETE FROM {0} WHERE {1} IN (SELECT {1} FROM (SELECT {1}, row_number() OVER "
+                  "(PARTITION BY {2} "
                   "ORDER BY {3}) AS position FROM {0}) ranked WHERE position > 1)",
                   batch, sequence, key, order),
       // The planner must know how small the batch is next to the target.
@@ -166,7 +190,9 @@ std::vector<std::string> merge_batch(const MergeSpec& merge) {
   };
 }
 
-std::string select_schema() { return "SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = $1"; }
+std::string select_schema() {
+  return "SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = $1";
+}
 
 std::string select_columns() {
   return "SELECT a.attname, format_type(a.atttypid, a.atttypmod) "

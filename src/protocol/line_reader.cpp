@@ -14,31 +14,36 @@
 namespace pgdest::protocol {
 
 LineReader::LineReader(int fd, std::size_t chunk_bytes)
-    : fd_(fd), chunk_bytes_(chunk_bytes), buffer_(new char[chunk_bytes + simdjson::SIMDJSON_PADDING]),
-      capacity_(chunk_bytes) {}
+    : fd_(fd), chunk_bytes_(chunk_bytes),
+      buffer_(new char[chunk_bytes + simdjson::SIMDJSON_PADDING]), capacity_(chunk_bytes) {}
 
 ReadResult LineReader::next(Line& line, std::chrono::milliseconds wait) {
   for (;;) {
     const char* start = buffer_.get() + begin_;
     std::size_t available = end_ - begin_;
     const void* newline = std::memchr(start + scanned_, '\n', available - scanned_);
-    if (newline == nullptr && eof_ && available > 0) newline = start + available; // last line, no '\n'
+    if (newline == nullptr && eof_ && available > 0)
+      newline = start + available; // last line, no '\n'
     if (newline != nullptr) {
       std::size_t length = static_cast<std::size_t>(static_cast<const char*>(newline) - start);
       std::size_t consumed = length < available ? length + 1 : length;
       std::size_t text_length = length;
-      if (text_length > 0 && start[text_length - 1] == '\r') --text_length;
+      if (text_length > 0 && start[text_length - 1] == '\r')
+        --text_length;
       ++line_number_;
       begin_ += consumed;
       scanned_ = 0;
       line.text = std::string_view(start, text_length);
       line.number = line_number_;
-      line.capacity = capacity_ + simdjson::SIMDJSON_PADDING - static_cast<std::size_t>(start - buffer_.get());
+      line.capacity =
+          capacity_ + simdjson::SIMDJSON_PADDING - static_cast<std::size_t>(start - buffer_.get());
       return ReadResult::line;
     }
-    if (eof_) return ReadResult::end_of_input;
+    if (eof_)
+      return ReadResult::end_of_input;
     scanned_ = available;
-    if (!fill(wait)) return ReadResult::idle;
+    if (!fill(wait))
+      return ReadResult::idle;
   }
 }
 
@@ -69,7 +74,8 @@ bool LineReader::fill(std::chrono::milliseconds wait) {
   make_room();
   pollfd fd{fd_, POLLIN, 0};
   int ready = ::poll(&fd, 1, static_cast<int>(wait.count()));
-  if (ready == 0) return false;
+  if (ready == 0)
+    return false;
   for (;;) {
     ssize_t n = ::read(fd_, buffer_.get() + end_, capacity_ - end_);
     if (n > 0) {
@@ -81,8 +87,10 @@ bool LineReader::fill(std::chrono::milliseconds wait) {
       eof_ = true;
       return true;
     }
-    if (errno == EINTR) continue;
-    if (errno == EAGAIN) return false;
+    if (errno == EINTR)
+      continue;
+    if (errno == EAGAIN)
+      return false;
     throw SystemError("Could not read the input messages from stdin", std::strerror(errno));
   }
 }

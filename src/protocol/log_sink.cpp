@@ -33,7 +33,8 @@ public:
 
 protected:
   void sink_it_(const spdlog::details::log_msg& message) override {
-    writer_.log(to_protocol(message.level), std::string_view(message.payload.data(), message.payload.size()));
+    writer_.log(to_protocol(message.level),
+                std::string_view(message.payload.data(), message.payload.size()));
   }
   void flush_() override {}
 
@@ -44,7 +45,8 @@ private:
 } // namespace
 
 void install_protocol_logger(MessageWriter& writer) {
-  auto logger = std::make_shared<spdlog::logger>("destination-postgres", std::make_shared<ProtocolSink>(writer));
+  auto logger = std::make_shared<spdlog::logger>("destination-postgres",
+                                                 std::make_shared<ProtocolSink>(writer));
   logger->set_level(spdlog::level::info);
   spdlog::set_default_logger(logger);
 }

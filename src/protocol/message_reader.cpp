@@ -17,7 +17,8 @@ struct InputError : std::runtime_error {
 };
 
 void check(simdjson::error_code error, std::string_view what) {
-  if (error) throw InputError(fmt::format("{}: {}", what, simdjson::error_message(error)));
+  if (error)
+    throw InputError(fmt::format("{}: {}", what, simdjson::error_message(error)));
 }
 
 template <typename T, typename R> T get(R&& result, std::string_view what) {
@@ -26,16 +27,19 @@ template <typename T, typename R> T get(R&& result, std::string_view what) {
   return value;
 }
 
-std::optional<std::string_view> optional_string(simdjson::ondemand::value value, std::string_view what) {
+std::optional<std::string_view> optional_string(simdjson::ondemand::value value,
+                                                std::string_view what) {
   bool is_null = false;
   check(value.is_null().get(is_null), what);
-  if (is_null) return std::nullopt;
+  if (is_null)
+    return std::nullopt;
   return get<std::string_view>(value.get_string(), what);
 }
 
 std::int64_t read_emitted_at(simdjson::ondemand::value value) {
   std::int64_t ms = 0;
-  if (!value.get_int64().get(ms)) return ms;
+  if (!value.get_int64().get(ms))
+    return ms;
   // Some sources write emitted_at as a float.
   double as_double = get<double>(value.get_double(), "record.emitted_at must be a number");
   return static_cast<std::int64_t>(as_double);
@@ -64,15 +68,19 @@ StreamDescriptor descriptor_from(const nlohmann::json& descriptor) {
 ReadResult MessageReader::read_next(std::chrono::milliseconds wait) {
   Line line;
   ReadResult result = lines_.next(line, wait);
-  if (result != ReadResult::line) return result;
+  if (result != ReadResult::line)
+    return result;
   line_number_ = line.number;
-  if (line.text.find_first_not_of(" \t\r") == std::string_view::npos) return result; // blank
+  if (line.text.find_first_not_of(" \t\r") == std::string_view::npos)
+    return result; // blank
   try {
     dispatch(line);
   } catch (const InputError& error) {
-    throw SystemError(fmt::format("Input line {} is not a valid Airbyte message: {}", line.number, error.what()));
+    throw SystemError(
+        fmt::format("Input line {} is not a valid Airbyte message: {}", line.number, error.what()));
   } catch (const encode::MalformedJson& error) {
-    throw SystemError(fmt::format("Input line {} is not a valid Airbyte message: {}", line.number, error.what()));
+    throw SystemError(
+        fmt::format("Input line {} is not a valid Airbyte message: {}", line.number, error.what()));
   }
   return result;
 }
@@ -80,16 +88,19 @@ ReadResult MessageReader::read_next(std::chrono::milliseconds wait) {
 namespace {
 // The field that carries the body of a message of this type, or empty for types we skip.
 std::string_view body_field(std::string_view type) {
-  if (type == "RECORD") return "record";
-  if (type == "STATE") return "state";
-  if (type == "TRACE") return "trace";
+  if (type == "RECORD")
+    return "record";
+  if (type == "STATE")
+    return "state";
+  if (type == "TRACE")
+    return "trace";
   return {}; // LOG, CONTROL and the rest are not for a destination.
 }
 } // namespace
 
 void MessageReader::dispatch(const Line& line) {
-  auto document = get<simdjson::ondemand::document>(parser_.iterate(line.text.data(), line.text.size(), line.capacity),
-                                                    "not JSON");
+  auto document = get<simdjson::ondemand::document>(
+      parser_.iterate(line.text.data(), line.text.size(), line.capacity), "not JSON");
   auto message = get<simdjson::ondemand::object>(document.get_object(), "not a JSON object");
   // Iterating the whole object (rather than looking fields up) makes On-Demand check that it is
   // closed; what follows it is checked at the end.
@@ -103,42 +114,53 @@ void MessageReader::dispatch(const Line& line) {
       continue;
     }
     if (!type) {
-      if (key == "record" || key == "state" || key == "trace") return dispatch_any_order(line);
+      if (key == "record" || key == "state" || key == "trace")
+        return dispatch_any_order(line);
       continue;
     }
-    if (key != body_field(*type) || body_read) continue;
+    if (key != body_field(*type) || body_read)
+      continue;
     body_read = true;
     if (*type == "RECORD")
-      read_record(get<simdjson::ondemand::object>(field.value().get_object(), "\"record\" must be an object"), line);
+      read_record(get<simdjson::ondemand::object>(field.value().get_object(),
+                                                  "\"record\" must be an object"),
+                  line);
     else if (*type == "STATE")
       read_state(field.value(), line);
     else
-      read_stream_status(get<simdjson::ondemand::object>(field.value().get_object(), "\"trace\" must be an object"));
+      read_stream_status(get<simdjson::ondemand::object>(field.value().get_object(),
+                                                         "\"trace\" must be an object"));
   }
-  if (!type) throw InputError("\"type\" is missing");
+  if (!type)
+    throw InputError("\"type\" is missing");
   if (!body_read && !body_field(*type).empty())
     throw InputError(fmt::format("a {} message needs a \"{}\" object", *type, body_field(*type)));
   const char* rest = nullptr;
-  if (!document.current_location().get(rest)) throw InputError("unexpected text after the message");
+  if (!document.current_location().get(rest))
+    throw InputError("unexpected text after the message");
 }
 
 // The rare message whose body comes before its type.
 void MessageReader::dispatch_any_order(const Line& line) {
-  auto document = get<simdjson::ondemand::document>(parser_.iterate(line.text.data(), line.text.size(), line.capacity),
-                                                    "not JSON");
+  auto document = get<simdjson::ondemand::document>(
+      parser_.iterate(line.text.data(), line.text.size(), line.capacity), "not JSON");
   auto message = get<simdjson::ondemand::object>(document.get_object(), "not a JSON object");
   std::string type(get<std::string_view>(message.find_field_unordered("type").get_string(),
                                          "\"type\" is missing or not a string"));
   auto body = body_field(type);
-  if (body.empty()) return;
-  auto value = get<simdjson::ondemand::value>(message.find_field_unordered(body),
-                                              fmt::format("a {} message needs a \"{}\" object", type, body));
+  if (body.empty())
+    return;
+  auto value =
+      get<simdjson::ondemand::value>(message.find_field_unordered(body),
+                                     fmt::format("a {} message needs a \"{}\" object", type, body));
   if (type == "RECORD")
-    read_record(get<simdjson::ondemand::object>(value.get_object(), "\"record\" must be an object"), line);
+    read_record(get<simdjson::ondemand::object>(value.get_object(), "\"record\" must be an object"),
+                line);
   else if (type == "STATE")
     read_state(value, line);
   else
-    read_stream_status(get<simdjson::ondemand::object>(value.get_object(), "\"trace\" must be an object"));
+    read_stream_status(
+        get<simdjson::ondemand::object>(value.get_object(), "\"trace\" must be an object"));
 }
 
 void MessageReader::read_record(simdjson::ondemand::object record, const Line& line) {
@@ -163,27 +185,35 @@ void MessageReader::read_record(simdjson::ondemand::object record, const Line& l
     } else if (key == "emitted_at") {
       emitted_at = read_emitted_at(value);
     } else if (key == "data") {
-      if (!name) return read_record_any_order(line);
+      if (!name)
+        return read_record_any_order(line);
       auto selected = handler_.record_begin(stream_namespace, *name, namespace_seen);
-      if (!namespace_seen) assumed_namespace = selected;
-      handler_.record_data(get<simdjson::ondemand::object>(value.get_object(), "record.data must be an object"));
+      if (!namespace_seen)
+        assumed_namespace = selected;
+      handler_.record_data(
+          get<simdjson::ondemand::object>(value.get_object(), "record.data must be an object"));
       data_seen = true;
     } else if (key == "meta") {
       read_meta_changes(value);
     }
   }
-  if (!name) throw InputError("record.stream is missing");
-  if (!data_seen) throw InputError("record.data is missing");
-  if (!emitted_at) throw InputError("record.emitted_at is missing");
-  if (assumed_namespace && *assumed_namespace != stream_namespace.value_or("")) return read_record_any_order(line);
+  if (!name)
+    throw InputError("record.stream is missing");
+  if (!data_seen)
+    throw InputError("record.data is missing");
+  if (!emitted_at)
+    throw InputError("record.emitted_at is missing");
+  if (assumed_namespace && *assumed_namespace != stream_namespace.value_or(""))
+    return read_record_any_order(line);
   ++records_read_;
   handler_.record_end(*emitted_at, changes_);
 }
 
 void MessageReader::read_record_any_order(const Line& line) {
-  auto document = get<simdjson::ondemand::document>(parser_.iterate(line.text.data(), line.text.size(), line.capacity),
-                                                    "not JSON");
-  auto record = get<simdjson::ondemand::object>(document.find_field_unordered("record").get_object(), "invalid record");
+  auto document = get<simdjson::ondemand::document>(
+      parser_.iterate(line.text.data(), line.text.size(), line.capacity), "not JSON");
+  auto record = get<simdjson::ondemand::object>(
+      document.find_field_unordered("record").get_object(), "invalid record");
   // Copies: later lookups may overwrite the parser's string buffer.
   std::string name(get<std::string_view>(record.find_field_unordered("stream").get_string(),
                                          "record.stream is missing or not a string"));
@@ -191,31 +221,39 @@ void MessageReader::read_record_any_order(const Line& line) {
   simdjson::ondemand::value value;
   if (!record.find_field_unordered("namespace").get(value)) {
     auto text = optional_string(value, "record.namespace must be a string");
-    if (text) stream_namespace = std::string(*text);
+    if (text)
+      stream_namespace = std::string(*text);
   }
-  auto emitted_at = read_emitted_at(get<simdjson::ondemand::value>(record.find_field_unordered("emitted_at"),
-                                                                   "record.emitted_at is missing"));
+  auto emitted_at = read_emitted_at(get<simdjson::ondemand::value>(
+      record.find_field_unordered("emitted_at"), "record.emitted_at is missing"));
   changes_.clear();
-  if (!record.find_field_unordered("meta").get(value)) read_meta_changes(value);
-  handler_.record_begin(stream_namespace ? std::optional<std::string_view>(*stream_namespace) : std::nullopt, name,
-                        true);
-  handler_.record_data(get<simdjson::ondemand::object>(record.find_field_unordered("data").get_object(),
-                                                       "record.data is missing or not an object"));
+  if (!record.find_field_unordered("meta").get(value))
+    read_meta_changes(value);
+  handler_.record_begin(stream_namespace ? std::optional<std::string_view>(*stream_namespace)
+                                         : std::nullopt,
+                        name, true);
+  handler_.record_data(get<simdjson::ondemand::object>(
+      record.find_field_unordered("data").get_object(), "record.data is missing or not an object"));
   ++records_read_;
   handler_.record_end(emitted_at, changes_);
 }
 
 void MessageReader::read_meta_changes(simdjson::ondemand::value meta) {
   simdjson::ondemand::object object;
-  if (meta.get_object().get(object)) return; // null or not an object: nothing to carry over
+  if (meta.get_object().get(object))
+    return; // null or not an object: nothing to carry over
   simdjson::ondemand::value changes;
-  if (object.find_field_unordered("changes").get(changes)) return;
+  if (object.find_field_unordered("changes").get(changes))
+    return;
   simdjson::ondemand::array items;
-  if (changes.get_array().get(items)) return;
+  if (changes.get_array().get(items))
+    return;
   for (auto item : items) {
     auto change = get<simdjson::ondemand::value>(std::move(item), "invalid record.meta.changes");
-    if (!changes_.empty()) changes_ += ',';
-    if (encode::write_json(change, changes_).malformed) throw InputError("invalid JSON in record.meta.changes");
+    if (!changes_.empty())
+      changes_ += ',';
+    if (encode::write_json(change, changes_).malformed)
+      throw InputError("invalid JSON in record.meta.changes");
   }
 }
 
@@ -231,19 +269,25 @@ void MessageReader::read_state(simdjson::ondemand::value state_value, const Line
     auto key = std::string(get<std::string_view>(field.unescaped_key(), "invalid state key"));
     auto value = field.value();
     auto raw = get<std::string_view>(simdjson::to_json_string(value), "invalid state value");
-    if (key == "destinationStats") continue; // ours to write
+    if (key == "destinationStats")
+      continue; // ours to write
     if (key == "type") {
       auto parsed = nlohmann::json::parse(raw, nullptr, false);
-      if (parsed == "STREAM") message.type = StateType::STREAM;
-      else if (parsed == "GLOBAL") message.type = StateType::GLOBAL;
-      else if (parsed == "LEGACY" || parsed.is_null()) message.type = StateType::LEGACY;
-      else throw InputError("state.type must be STREAM, GLOBAL or LEGACY");
+      if (parsed == "STREAM")
+        message.type = StateType::STREAM;
+      else if (parsed == "GLOBAL")
+        message.type = StateType::GLOBAL;
+      else if (parsed == "LEGACY" || parsed.is_null())
+        message.type = StateType::LEGACY;
+      else
+        throw InputError("state.type must be STREAM, GLOBAL or LEGACY");
     } else if (key == "stream") {
       auto parsed = nlohmann::json::parse(raw, nullptr, false);
       if (parsed.is_object() && parsed.contains("stream_descriptor"))
         message.stream = descriptor_from(parsed["stream_descriptor"]);
     }
-    if (message.fields.size() > 1) message.fields += ',';
+    if (message.fields.size() > 1)
+      message.fields += ',';
     if (key_is_plain) {
       message.fields += '"';
       message.fields += raw_key;
@@ -258,7 +302,8 @@ void MessageReader::read_state(simdjson::ondemand::value state_value, const Line
     if (key == "global") {
       auto parsed = nlohmann::json::parse(text, nullptr, false);
       if (parsed.is_object() && !parsed.contains("stream_states"))
-        text.insert(text.size() - 1, parsed.empty() ? "\"stream_states\":[]" : ",\"stream_states\":[]");
+        text.insert(text.size() - 1,
+                    parsed.empty() ? "\"stream_states\":[]" : ",\"stream_states\":[]");
     }
     message.fields += text;
   }
@@ -268,22 +313,31 @@ void MessageReader::read_state(simdjson::ondemand::value state_value, const Line
 }
 
 void MessageReader::read_stream_status(simdjson::ondemand::object trace) {
-  std::string type(get<std::string_view>(trace.find_field_unordered("type").get_string(), "trace.type is missing"));
-  if (type != "STREAM_STATUS") return;
-  auto status_object = get<simdjson::ondemand::object>(trace.find_field_unordered("stream_status").get_object(),
-                                                       "a STREAM_STATUS trace needs \"stream_status\"");
-  auto raw = get<std::string_view>(simdjson::to_json_string(status_object), "invalid stream_status");
+  std::string type(get<std::string_view>(trace.find_field_unordered("type").get_string(),
+                                         "trace.type is missing"));
+  if (type != "STREAM_STATUS")
+    return;
+  auto status_object =
+      get<simdjson::ondemand::object>(trace.find_field_unordered("stream_status").get_object(),
+                                      "a STREAM_STATUS trace needs \"stream_status\"");
+  auto raw =
+      get<std::string_view>(simdjson::to_json_string(status_object), "invalid stream_status");
   auto parsed = nlohmann::json::parse(raw, nullptr, false);
   if (!parsed.is_object() || !parsed.contains("stream_descriptor") || !parsed.contains("status"))
     throw InputError("stream_status needs stream_descriptor and status");
   auto stream = descriptor_from(parsed["stream_descriptor"]);
   const auto& status = parsed["status"];
   StreamStatus value;
-  if (status == "STARTED") value = StreamStatus::STARTED;
-  else if (status == "RUNNING") value = StreamStatus::RUNNING;
-  else if (status == "COMPLETE") value = StreamStatus::COMPLETE;
-  else if (status == "INCOMPLETE") value = StreamStatus::INCOMPLETE;
-  else throw InputError("stream_status.status must be STARTED, RUNNING, COMPLETE or INCOMPLETE");
+  if (status == "STARTED")
+    value = StreamStatus::STARTED;
+  else if (status == "RUNNING")
+    value = StreamStatus::RUNNING;
+  else if (status == "COMPLETE")
+    value = StreamStatus::COMPLETE;
+  else if (status == "INCOMPLETE")
+    value = StreamStatus::INCOMPLETE;
+  else
+    throw InputError("stream_status.status must be STARTED, RUNNING, COMPLETE or INCOMPLETE");
   handler_.stream_status(stream, value);
 }
 

@@ -29,7 +29,8 @@ const char* to_wire(LogLevel level) {
 
 double now_ms() {
   using namespace std::chrono;
-  return static_cast<double>(duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count());
+  return static_cast<double>(
+      duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count());
 }
 
 // Invalid UTF-8 (e.g. from a server message in another encoding) must not break the line.
@@ -62,24 +63,30 @@ void MessageWriter::spec(std::string_view spec_json) {
 
 void MessageWriter::connection_status(bool succeeded, std::string_view message) {
   nlohmann::json status = {{"status", succeeded ? "SUCCEEDED" : "FAILED"}};
-  if (!message.empty()) status["message"] = message;
+  if (!message.empty())
+    status["message"] = message;
   write_line(dump({{"type", "CONNECTION_STATUS"}, {"connectionStatus", status}}));
 }
 
 void MessageWriter::trace_error(const Error& error, const std::optional<StreamDescriptor>& stream) {
-  nlohmann::json body = {{"message", error.what()}, {"failure_type", pgdest::to_wire(error.failure_type())}};
-  if (!error.internal_message().empty()) body["internal_message"] = error.internal_message();
+  nlohmann::json body = {{"message", error.what()},
+                         {"failure_type", pgdest::to_wire(error.failure_type())}};
+  if (!error.internal_message().empty())
+    body["internal_message"] = error.internal_message();
   if (stream) {
     body["stream_descriptor"] = {{"name", stream->name}};
-    if (stream->stream_namespace) body["stream_descriptor"]["namespace"] = *stream->stream_namespace;
+    if (stream->stream_namespace)
+      body["stream_descriptor"]["namespace"] = *stream->stream_namespace;
   }
-  write_line(dump({{"type", "TRACE"}, {"trace", {{"type", "ERROR"}, {"emitted_at", now_ms()}, {"error", body}}}}));
+  write_line(dump({{"type", "TRACE"},
+                   {"trace", {{"type", "ERROR"}, {"emitted_at", now_ms()}, {"error", body}}}}));
 }
 
 void MessageWriter::state(std::string_view state_fields, std::uint64_t record_count) {
   // recordCount is a JSON number with a decimal point, as the protocol asks.
-  std::string line = fmt::format(R"({{"type":"STATE","state":{}{}"destinationStats":{{"recordCount":{}.0}}}}}})",
-                                 state_fields, state_fields.size() > 1 ? "," : "", record_count);
+  std::string line =
+      fmt::format(R"({{"type":"STATE","state":{}{}"destinationStats":{{"recordCount":{}.0}}}}}})",
+                  state_fields, state_fields.size() > 1 ? "," : "", record_count);
   write_line(line);
 }
 

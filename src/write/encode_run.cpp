@@ -19,16 +19,18 @@ class Encoder : public protocol::MessageHandler {
 public:
   explicit Encoder(const std::vector<catalog::StreamPlan>& plans) {
     for (std::size_t i = 0; i < plans.size(); ++i) {
-      encoders_.push_back(
-          std::make_unique<encode::RecordEncoder>(plans[i].columns, plans[i].generation_id, plans[i].sync_id));
+      encoders_.push_back(std::make_unique<encode::RecordEncoder>(
+          plans[i].columns, plans[i].generation_id, plans[i].sync_id));
       by_name_[plans[i].descriptor.name] = i;
     }
   }
 
-  std::string_view record_begin(std::optional<std::string_view>, std::string_view name, bool) override {
+  std::string_view record_begin(std::optional<std::string_view>, std::string_view name,
+                                bool) override {
     auto found = by_name_.find(std::string(name));
     if (found == by_name_.end())
-      throw SystemError(fmt::format("A record for stream \"{}\", which is not in the catalog.", name));
+      throw SystemError(
+          fmt::format("A record for stream \"{}\", which is not in the catalog.", name));
     current_ = found->second;
     return {};
   }
@@ -60,17 +62,21 @@ private:
 
 } // namespace
 
-void encode_only(const std::vector<catalog::StreamPlan>& plans, int input_fd, protocol::MessageWriter& out) {
+void encode_only(const std::vector<catalog::StreamPlan>& plans, int input_fd,
+                 protocol::MessageWriter& out) {
   auto started = std::chrono::steady_clock::now();
   Encoder encoder(plans);
   protocol::LineReader lines(input_fd);
   protocol::MessageReader reader(lines, encoder);
   while (reader.read_next(std::chrono::milliseconds(1000)) != protocol::ReadResult::end_of_input) {
   }
-  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   out.log(protocol::LogLevel::INFO,
-          fmt::format("Encoded {} records and read {} states from {:.1f} MB of input into {:.1f} MB of rows in {:.3f} s.",
-                      encoder.records(), encoder.states(), static_cast<double>(lines.bytes_read()) / 1e6,
+          fmt::format("Encoded {} records and read {} states from {:.1f} MB of input into {:.1f} "
+                      "MB of rows in {:.3f} s.",
+                      encoder.records(), encoder.states(),
+                      static_cast<double>(lines.bytes_read()) / 1e6,
                       static_cast<double>(encoder.bytes()) / 1e6, seconds));
 }
 

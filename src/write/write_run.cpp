@@ -25,18 +25,22 @@ std::string stream_key(std::string_view stream_namespace, std::string_view name)
   return key;
 }
 
-double mib(std::uint64_t bytes) { return static_cast<double>(bytes) / (1024.0 * 1024.0); }
+double mib(std::uint64_t bytes) {
+  return static_cast<double>(bytes) / (1024.0 * 1024.0);
+}
 
 } // namespace
 
 WriteRun::WriteRun(const config::DestinationConfig& config, std::vector<catalog::StreamPlan> plans,
                    protocol::MessageWriter& out, FlushPolicy policy)
-    : config_(config), plans_(std::move(plans)), out_(out), policy_(policy), tracker_(plans_.size()) {
+    : config_(config), plans_(std::move(plans)), out_(out), policy_(policy),
+      tracker_(plans_.size()) {
   for (std::size_t i = 0; i < plans_.size(); ++i) {
     const auto& descriptor = plans_[i].descriptor;
     stream_by_key_[stream_key(descriptor.stream_namespace.value_or(""), descriptor.name)] = i;
     auto [entry, inserted] = stream_by_name_.emplace(descriptor.name, static_cast<long>(i));
-    if (!inserted) entry->second = -1;
+    if (!inserted)
+      entry->second = -1;
   }
 }
 
@@ -48,11 +52,14 @@ long WriteRun::stream_index(const protocol::StreamDescriptor& stream) const {
 }
 
 void WriteRun::set_up() {
-  for (const auto& warning : config_.warnings) spdlog::warn("{}", warning);
+  for (const auto& warning : config_.warnings)
+    spdlog::warn("{}", warning);
   auto options = std::make_shared<postgres::ConnectionOptions>(config_);
-  for (const auto& warning : options->warnings()) spdlog::warn("{}", warning);
+  for (const auto& warning : options->warnings())
+    spdlog::warn("{}", warning);
   auto connect = [options] {
-    auto connection = std::make_unique<postgres::PgConnection>(options->conninfo_with_password(), options->endpoint());
+    auto connection = std::make_unique<postgres::PgConnection>(options->conninfo_with_password(),
+                                                               options->endpoint());
     // Conversions between dates, timestamps and text must not depend on the server's time zone.
     // Dedup batches are sorted and kept in session memory rather than spilled to disk.
     connection->execute("SET TIME ZONE 'UTC'; SET work_mem = '128MB'; SET temp_buffers = '128MB'",
@@ -63,10 +70,12 @@ void WriteRun::set_up() {
   std::vector<std::string> transaction_setup;
   for (std::size_t i = 0; i < plans_.size(); ++i) {
     const auto& plan = plans_[i];
-    auto loader = std::make_unique<load::StreamLoader>(plan, load::prepare_stream_tables(*connection, plan));
+    auto loader =
+        std::make_unique<load::StreamLoader>(plan, load::prepare_stream_tables(*connection, plan));
     const auto& target = loader->tables.load_target();
     spdlog::info("Stream {} ({}{}) → {}{}", plan.descriptor.display(), catalog::to_wire(plan.mode),
-                 plan.replaces_rows() ? ", replacing old rows when complete" : "", loader->tables.final_table.quoted(),
+                 plan.replaces_rows() ? ", replacing old rows when complete" : "",
+                 loader->tables.final_table.quoted(),
                  loader->tables.staging ? " via " + loader->tables.staging->quoted() : "");
     if (plan.mode == catalog::DestinationSyncMode::append_dedup) {
       // Rows go to a session-private batch table and are merged into the target at each commit.
@@ -82,9 +91,11 @@ void WriteRun::set_up() {
     auto& loader = *loaders_[i];
     postgres::TableRef copy_into = loader.tables.load_target();
     if (!loader.merge_sql.empty())
-      copy_into = {postgres::Identifier("pg_temp"), postgres::Identifier("_airbyte_batch_" + std::to_string(i))};
-    loader.target = pipeline_->add_target(postgres::sql::copy_binary_from_stdin(copy_into, loader.encoder.copy_columns()),
-                                          loader.tables.load_target().quoted());
+      copy_into = {postgres::Identifier("pg_temp"),
+                   postgres::Identifier("_airbyte_batch_" + std::to_string(i))};
+    loader.target = pipeline_->add_target(
+        postgres::sql::copy_binary_from_stdin(copy_into, loader.encoder.copy_columns()),
+        loader.tables.load_target().quoted());
   }
 }
 
@@ -93,23 +104,23 @@ postgres::sql::MergeSpec WriteRun::merge_spec(const load::StreamLoader& loader,
   const auto& plan = *loader.plan;
   auto name_of = [&](const std::string& source) {
     for (const auto& column : loader.tables.columns)
-      if (column.source_name == source) return column.name;
+      if (column.source_name == source)
+        return column.name;
     return std::string();
   };
   std::vector<std::string> key;
-  for (const auto& part : plan.primary_key) key.push_back(name_of(part));
+  for (const auto& part : plan.primary_key)
+    key.push_back(name_of(part));
   std::string cursor = plan.cursor.empty() ? std::string() : name_of(plan.cursor.front());
   if (!plan.cursor.empty() && cursor.empty())
-    spdlog::warn("Stream {}: cursor field \"{}\" is not in the schema; rows are ordered by extraction time only.",
+    spdlog::warn("Stream {}: cursor field \"{}\" is not in the schema; rows are ordered by "
+                 "extraction time only.",
                  plan.descriptor.display(), plan.cursor.front());
   std::string deleted_at;
-  if (config_.cdc_deletion_mode == config::CdcDeletionMode::hard_delete) deleted_at = name_of("_ab_cdc_deleted_at");
-  return {loader.tables.load_target(),
-          batch,
-          key,
-          cursor,
-          loader.encoder.copy_columns(),
-          deleted_at};
+  if (config_.cdc_deletion_mode == config::CdcDeletionMode::hard_delete)
+    deleted_at = name_of("_ab_cdc_deleted_at");
+  return {loader.tables.load_target(),   batch,     key, cursor,
+          loader.encoder.copy_columns(), deleted_at};
 }
 
 std::unique_ptr<postgres::PgConnection> WriteRun::connect_with_retry(
@@ -118,7 +129,8 @@ std::unique_ptr<postgres::PgConnection> WriteRun::connect_with_retry(
     try {
       return connect();
     } catch (const Error& error) {
-      if (error.failure_type() != FailureType::transient_error || attempt >= 4) throw;
+      if (error.failure_type() != FailureType::transient_error || attempt >= 4)
+        throw;
       spdlog::warn("{} Trying again in {} s.", error.what(), attempt * 2);
       std::this_thread::sleep_for(std::chrono::seconds(attempt * 2));
     }
@@ -136,8 +148,10 @@ void WriteRun::run(int input_fd) {
   try {
     for (;;) {
       auto result = reader.read_next(std::chrono::milliseconds(250));
-      if (result == protocol::ReadResult::end_of_input) break;
-      if (result == protocol::ReadResult::idle) on_idle();
+      if (result == protocol::ReadResult::end_of_input)
+        break;
+      if (result == protocol::ReadResult::idle)
+        on_idle();
     }
     finish();
   } catch (...) {
@@ -152,19 +166,22 @@ void WriteRun::run(int input_fd) {
   reader_ = nullptr;
 }
 
-std::string_view WriteRun::record_begin(std::optional<std::string_view> stream_namespace, std::string_view name,
-                                        bool namespace_known) {
+std::string_view WriteRun::record_begin(std::optional<std::string_view> stream_namespace,
+                                        std::string_view name, bool namespace_known) {
   auto found = stream_by_key_.find(stream_key(stream_namespace.value_or(""), name));
   if (found != stream_by_key_.end()) {
     current_ = found->second;
   } else {
     // The namespace may come after the data: a name that only one stream has will do for now.
-    auto by_name = namespace_known ? stream_by_name_.end() : stream_by_name_.find(std::string(name));
+    auto by_name =
+        namespace_known ? stream_by_name_.end() : stream_by_name_.find(std::string(name));
     if (by_name == stream_by_name_.end() || by_name->second < 0) {
       protocol::StreamDescriptor stream{
-          stream_namespace ? std::optional<std::string>(*stream_namespace) : std::nullopt, std::string(name)};
-      throw SystemError(fmt::format("Input line {} has a record for stream \"{}\", which is not in the catalog.",
-                                    reader_->line_number(), stream.display()));
+          stream_namespace ? std::optional<std::string>(*stream_namespace) : std::nullopt,
+          std::string(name)};
+      throw SystemError(
+          fmt::format("Input line {} has a record for stream \"{}\", which is not in the catalog.",
+                      reader_->line_number(), stream.display()));
     }
     current_ = static_cast<std::size_t>(by_name->second);
   }
@@ -172,7 +189,9 @@ std::string_view WriteRun::record_begin(std::optional<std::string_view> stream_n
   return selected ? std::string_view(*selected) : std::string_view();
 }
 
-void WriteRun::record_data(simdjson::ondemand::object data) { loaders_[current_]->encoder.fill(data); }
+void WriteRun::record_data(simdjson::ondemand::object data) {
+  loaders_[current_]->encoder.fill(data);
+}
 
 void WriteRun::record_end(std::int64_t emitted_at_ms, std::string_view source_changes) {
   auto& loader = *loaders_[current_];
@@ -183,7 +202,8 @@ void WriteRun::record_end(std::int64_t emitted_at_ms, std::string_view source_ch
   total_bytes_ += added;
   ++loader.records;
   tracker_.record_read(current_);
-  if (tracker_.records_read() == commit_requested_ + 1) first_uncommitted_at_ = Clock::now();
+  if (tracker_.records_read() == commit_requested_ + 1)
+    first_uncommitted_at_ = Clock::now();
   after_record(loader);
 }
 
@@ -191,25 +211,33 @@ void WriteRun::after_record(load::StreamLoader& loader) {
   for (const auto& field : loader.encoder.take_new_undeclared_fields())
     spdlog::info("Stream {}: field \"{}\" is not in the stream's schema and is not stored.",
                  loader.plan->descriptor.display(), field);
-  if (loader.rows.size() >= policy_.stream_chunk_bytes) send_rows(loader);
+  if (loader.rows.size() >= policy_.stream_chunk_bytes)
+    send_rows(loader);
   if (unsent_bytes_ >= policy_.buffered_bytes_limit) {
-    auto largest = std::max_element(loaders_.begin(), loaders_.end(),
-                                    [](const auto& a, const auto& b) { return a->rows.size() < b->rows.size(); });
+    auto largest =
+        std::max_element(loaders_.begin(), loaders_.end(), [](const auto& a, const auto& b) {
+          return a->rows.size() < b->rows.size();
+        });
     send_rows(**largest);
   }
-  if (uncommitted_bytes_ >= policy_.commit_bytes) commit_all();
+  if (uncommitted_bytes_ >= policy_.commit_bytes)
+    commit_all();
   if ((tracker_.records_read() & 0xF) == 0) {
     auto now = Clock::now();
-    if (commit_requested_ < tracker_.records_read() && now - first_uncommitted_at_ >= policy_.commit_interval)
+    if (commit_requested_ < tracker_.records_read() &&
+        now - first_uncommitted_at_ >= policy_.commit_interval)
       commit_all();
-    if (now - last_progress_ >= std::chrono::seconds(progress_on_terminal_ ? 1 : 10)) report_progress(false);
+    if (now - last_progress_ >= std::chrono::seconds(progress_on_terminal_ ? 1 : 10))
+      report_progress(false);
     pipeline_->check();
   }
-  if (tracker_.pending() > 0) release_states();
+  if (tracker_.pending() > 0)
+    release_states();
 }
 
 void WriteRun::send_rows(load::StreamLoader& loader) {
-  if (loader.rows.size() == 0) return;
+  if (loader.rows.size() == 0)
+    return;
   loader.rows_in_transaction = true;
   std::size_t bytes = loader.rows.size();
   unsent_bytes_ -= bytes;
@@ -218,12 +246,15 @@ void WriteRun::send_rows(load::StreamLoader& loader) {
 }
 
 void WriteRun::commit_all() {
-  for (auto& loader : loaders_) send_rows(*loader);
-  if (commit_requested_ == tracker_.records_read()) return;
+  for (auto& loader : loaders_)
+    send_rows(*loader);
+  if (commit_requested_ == tracker_.records_read())
+    return;
   commit_requested_ = tracker_.records_read();
   std::vector<std::string> merges;
   for (auto& loader : loaders_) {
-    if (loader->rows_in_transaction) merges.insert(merges.end(), loader->merge_sql.begin(), loader->merge_sql.end());
+    if (loader->rows_in_transaction)
+      merges.insert(merges.end(), loader->merge_sql.begin(), loader->merge_sql.end());
     loader->rows_in_transaction = false;
   }
   pipeline_->commit(commit_requested_, std::move(merges));
@@ -237,19 +268,22 @@ void WriteRun::release_states() {
 
 void WriteRun::state(protocol::StateMessage message) {
   long index = -1;
-  if (message.stream) index = stream_index(*message.stream);
+  if (message.stream)
+    index = stream_index(*message.stream);
   tracker_.state_read(std::move(message), index);
   release_states();
 }
 
-void WriteRun::stream_status(const protocol::StreamDescriptor& stream, protocol::StreamStatus status) {
+void WriteRun::stream_status(const protocol::StreamDescriptor& stream,
+                             protocol::StreamStatus status) {
   long index = stream_index(stream);
   if (index < 0) {
     spdlog::warn("Input line {}: status for stream \"{}\", which is not in the catalog; ignored.",
                  reader_->line_number(), stream.display());
     return;
   }
-  if (status == protocol::StreamStatus::COMPLETE) loaders_[static_cast<std::size_t>(index)]->complete = true;
+  if (status == protocol::StreamStatus::COMPLETE)
+    loaders_[static_cast<std::size_t>(index)]->complete = true;
 }
 
 void WriteRun::on_idle() {
@@ -273,15 +307,18 @@ void WriteRun::finish() {
       incomplete.push_back("\"" + loader->plan->descriptor.display() + "\"");
       continue;
     }
-    if (loader->tables.staging) replace_rows(*loader);
+    if (loader->tables.staging)
+      replace_rows(*loader);
   }
   pipeline_->drain();
   if (!incomplete.empty()) {
     std::string names;
-    for (const auto& name : incomplete) names += (names.empty() ? "" : ", ") + name;
-    throw SystemError(fmt::format("The input ended before these streams reported COMPLETE: {}. Their committed rows "
-                                  "are kept; the next sync carries on from the last state.",
-                                  names));
+    for (const auto& name : incomplete)
+      names += (names.empty() ? "" : ", ") + name;
+    throw SystemError(fmt::format(
+        "The input ended before these streams reported COMPLETE: {}. Their committed rows "
+        "are kept; the next sync carries on from the last state.",
+        names));
   }
 }
 
@@ -289,8 +326,10 @@ void WriteRun::analyze_grown_targets() {
   // The planner needs statistics on a dedup table's key to merge the next sync's batches through
   // the key index; autovacuum may take a while to gather them after a large load.
   for (const auto& loader : loaders_) {
-    if (loader->merge_sql.empty() || loader->records < 100000) continue;
-    auto sql = postgres::sql::analyze(loader->tables.load_target(), merge_spec(*loader, postgres::Identifier("")).key);
+    if (loader->merge_sql.empty() || loader->records < 100000)
+      continue;
+    auto sql = postgres::sql::analyze(loader->tables.load_target(),
+                                      merge_spec(*loader, postgres::Identifier("")).key);
     pipeline_->run([&](postgres::PgConnection& connection) {
       try {
         connection.execute(sql, "updating statistics of " + loader->tables.load_target().quoted());
@@ -311,8 +350,8 @@ void WriteRun::replace_rows(const load::StreamLoader& loader) {
       postgres::sql::insert_select(final_table, staging, loader.encoder.copy_columns()),
       postgres::sql::drop_table(staging),
   };
-  spdlog::info("Stream {} is complete: replacing the rows of {} with those of {}.", loader.plan->descriptor.display(),
-               final_table.quoted(), staging.quoted());
+  spdlog::info("Stream {} is complete: replacing the rows of {} with those of {}.",
+               loader.plan->descriptor.display(), final_table.quoted(), staging.quoted());
   pipeline_->commit(commit_requested_, std::move(statements));
 }
 
@@ -323,8 +362,10 @@ void WriteRun::report_progress(bool final) {
   std::string line = fmt::format("{} records, {:.1f} MiB encoded, {:.0f} records/s, {} committed",
                                  tracker_.records_read(), mib(total_bytes_), rate,
                                  pipeline_ ? pipeline_->committed_records() : 0);
-  if (progress_on_terminal_) fmt::print(stderr, "\r{}{}", line, final ? "\n" : "");
-  if (final || !progress_on_terminal_) spdlog::info("{}{}", final ? "Done: " : "Progress: ", line);
+  if (progress_on_terminal_)
+    fmt::print(stderr, "\r{}{}", line, final ? "\n" : "");
+  if (final || !progress_on_terminal_)
+    spdlog::info("{}{}", final ? "Done: " : "Progress: ", line);
   last_progress_ = now;
 }
 

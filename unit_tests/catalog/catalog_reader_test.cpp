@@ -10,7 +10,8 @@ using Json = nlohmann::ordered_json;
 namespace {
 
 Json stream(const std::string& mode, long generation = 1, long minimum = 0) {
-  auto configured = Json::parse(R"({"stream":{"name":"Users","namespace":"Sales Team","json_schema":{"type":"object",
+  auto configured = Json::parse(
+      R"({"stream":{"name":"Users","namespace":"Sales Team","json_schema":{"type":"object",
      "properties":{"id":{"type":"integer"},"updated_at":{"type":"string","format":"date-time"}}}},
      "sync_mode":"incremental","primary_key":[["id"]],"cursor_field":["updated_at"],"sync_id":7})");
   configured["destination_sync_mode"] = mode;
@@ -53,23 +54,28 @@ TEST_CASE("generation ids decide whether old rows stay", "[catalog]") {
   CHECK(read_catalog({{"streams", {stream("append", 5, 5)}}}, "public")[0].replaces_rows());
   CHECK(read_catalog({{"streams", {stream("overwrite", 5, 5)}}}, "public")[0].replaces_rows());
   CHECK(error_of({{"streams", {stream("append", 5, 3)}}}) ==
-        "Stream \"Sales Team.Users\" has minimum_generation_id 3 and generation_id 5: the minimum must be 0 (keep "
+        "Stream \"Sales Team.Users\" has minimum_generation_id 3 and generation_id 5: the minimum "
+        "must be 0 (keep "
         "old rows) or equal to generation_id (replace them).");
 }
 
 TEST_CASE("unsupported modes and broken catalogs are config errors", "[catalog]") {
   CHECK(error_of({{"streams", {stream("update")}}}) ==
-        "Stream \"Sales Team.Users\" asks for destination sync mode \"update\", which this destination does not "
+        "Stream \"Sales Team.Users\" asks for destination sync mode \"update\", which this "
+        "destination does not "
         "support. Choose append, overwrite or append_dedup.");
-  CHECK(error_of({{"streams", {stream("soft_delete")}}}).find("\"soft_delete\"") != std::string::npos);
+  CHECK(error_of({{"streams", {stream("soft_delete")}}}).find("\"soft_delete\"") !=
+        std::string::npos);
   CHECK(error_of({{"streams", {stream("append"), stream("append")}}}) ==
         "The catalog lists stream \"Sales Team.Users\" twice.");
   CHECK(error_of(Json::object()) == "The catalog must be a JSON object with a \"streams\" array.");
   auto nested = stream("append_dedup");
   nested["primary_key"] = Json::parse(R"([["a","b"]])");
   CHECK(error_of({{"streams", {nested}}}) ==
-        "The primary key of stream \"Sales Team.Users\" must name top-level fields; nested paths are not supported.");
+        "The primary key of stream \"Sales Team.Users\" must name top-level fields; nested paths "
+        "are not supported.");
   auto keyless = stream("append_dedup");
   keyless["primary_key"] = Json::array();
-  CHECK(error_of({{"streams", {keyless}}}) == "Stream \"Sales Team.Users\" uses append_dedup but has no primary key.");
+  CHECK(error_of({{"streams", {keyless}}}) ==
+        "Stream \"Sales Team.Users\" uses append_dedup but has no primary key.");
 }

@@ -11,7 +11,6 @@
 #include "pgdest/error.hpp"
 #include "pgdest/resources.hpp"
 
-
 using nlohmann::json;
 namespace patterns = pgdest::config::patterns;
 

@@ -14,8 +14,10 @@ namespace {
 
 struct Recorder : MessageHandler {
   std::vector<std::string> events;
-  std::string_view record_begin(std::optional<std::string_view> ns, std::string_view name, bool known) override {
-    events.push_back("begin " + std::string(ns.value_or("-")) + "/" + std::string(name) + (known ? "" : "?"));
+  std::string_view record_begin(std::optional<std::string_view> ns, std::string_view name,
+                                bool known) override {
+    events.push_back("begin " + std::string(ns.value_or("-")) + "/" + std::string(name) +
+                     (known ? "" : "?"));
     return {};
   }
   void record_data(simdjson::ondemand::object data) override {
@@ -27,12 +29,16 @@ struct Recorder : MessageHandler {
     events.push_back("end " + std::to_string(emitted_at) + " [" + std::string(changes) + "]");
   }
   void state(StateMessage message) override {
-    std::string type = message.type == StateType::STREAM ? "STREAM" : message.type == StateType::GLOBAL ? "GLOBAL" : "LEGACY";
-    events.push_back("state " + type + " " + (message.stream ? message.stream->display() + " " : "") + message.fields +
+    std::string type = message.type == StateType::STREAM   ? "STREAM"
+                       : message.type == StateType::GLOBAL ? "GLOBAL"
+                                                           : "LEGACY";
+    events.push_back("state " + type + " " +
+                     (message.stream ? message.stream->display() + " " : "") + message.fields +
                      "} line " + std::to_string(message.line_number));
   }
   void stream_status(const StreamDescriptor& stream, StreamStatus status) override {
-    events.push_back("status " + stream.display() + " " + (status == StreamStatus::COMPLETE ? "COMPLETE" : "other"));
+    events.push_back("status " + stream.display() + " " +
+                     (status == StreamStatus::COMPLETE ? "COMPLETE" : "other"));
   }
 };
 
@@ -44,7 +50,8 @@ std::vector<std::string> read_all(const std::string& input) {
     std::size_t done = 0;
     while (done < input.size()) {
       ssize_t n = write(fds[1], input.data() + done, input.size() - done);
-      if (n <= 0) break;
+      if (n <= 0)
+        break;
       done += static_cast<std::size_t>(n);
     }
     close(fds[1]);
@@ -78,61 +85,80 @@ std::string error_of(const std::string& input) {
 
 TEST_CASE("records are dispatched begin → data → end, in any field order", "[reader]") {
   auto events = read_all(
-      R"({"type":"RECORD","record":{"stream":"s","emitted_at":5,"data":{"a":1}}})" "\n"
-      R"({"record":{"namespace":"n","stream":"s","data":{"b":2},"emitted_at":6,"meta":{"changes":[{"field":"x","change":"NULLED","reason":"SOURCE_SERIALIZATION_ERROR"}]}},"type":"RECORD"})" "\n"
-      R"({"type":"RECORD","record":{"data":{"c":3},"emitted_at":7,"stream":"late"}})" "\n"
+      R"({"type":"RECORD","record":{"stream":"s","emitted_at":5,"data":{"a":1}}})"
+      "\n"
+      R"({"record":{"namespace":"n","stream":"s","data":{"b":2},"emitted_at":6,"meta":{"changes":[{"field":"x","change":"NULLED","reason":"SOURCE_SERIALIZATION_ERROR"}]}},"type":"RECORD"})"
+      "\n"
+      R"({"type":"RECORD","record":{"data":{"c":3},"emitted_at":7,"stream":"late"}})"
+      "\n"
       R"({"type":"RECORD","record":{"stream":"s","data":{"d":4},"namespace":"after","emitted_at":8}})");
-  CHECK(events == std::vector<std::string>{
-                      "begin -/s?", R"(data {"a":1})", "end 5 []",
-                      "begin n/s", R"(data {"b":2})",
-                      R"(end 6 [{"field":"x","change":"NULLED","reason":"SOURCE_SERIALIZATION_ERROR"}])",
-                      "begin -/late", R"(data {"c":3})", "end 7 []",
-                      "begin -/s?", R"(data {"d":4})", "begin after/s", R"(data {"d":4})", "end 8 []"});
+  CHECK(events ==
+        std::vector<std::string>{
+            "begin -/s?", R"(data {"a":1})", "end 5 []", "begin n/s", R"(data {"b":2})",
+            R"(end 6 [{"field":"x","change":"NULLED","reason":"SOURCE_SERIALIZATION_ERROR"}])",
+            "begin -/late", R"(data {"c":3})", "end 7 []", "begin -/s?", R"(data {"d":4})",
+            "begin after/s", R"(data {"d":4})", "end 8 []"});
 }
 
-TEST_CASE("states keep their content (GLOBAL gets its required stream_states), drop incoming destinationStats, know their scope", "[reader]") {
+TEST_CASE("states keep their content (GLOBAL gets its required stream_states), drop incoming "
+          "destinationStats, know their scope",
+          "[reader]") {
   auto events = read_all(
-      R"({"type":"STATE","state":{"type":"STREAM","stream":{"stream_descriptor":{"name":"s","namespace":"n"},"stream_state":{"big":123456789012345678901234567890,"f":1.10}},"destinationStats":{"recordCount":9.0}}})" "\n"
-      R"({"type":"STATE","state":{"type":"GLOBAL","global":{"shared_state":{"x": 1}}}})" "\n"
-      R"({"type":"STATE","state":{"type":"GLOBAL","global":{"shared_state":{},"stream_states":[{"stream_descriptor":{"name":"s"},"stream_state":{}}]}}})" "\n"
+      R"({"type":"STATE","state":{"type":"STREAM","stream":{"stream_descriptor":{"name":"s","namespace":"n"},"stream_state":{"big":123456789012345678901234567890,"f":1.10}},"destinationStats":{"recordCount":9.0}}})"
       "\n"
-      R"({"type":"STATE","state":{"data":{"start_date":"2024-07-25"}}})" "\n");
-  CHECK(events == std::vector<std::string>{
-                      R"(state STREAM n.s {"type":"STREAM","stream":{"stream_descriptor":{"name":"s","namespace":"n"},"stream_state":{"big":123456789012345678901234567890,"f":1.10}}} line 1)",
-                      R"(state GLOBAL {"type":"GLOBAL","global":{"shared_state":{"x":1},"stream_states":[]}} line 2)",
-                      R"(state GLOBAL {"type":"GLOBAL","global":{"shared_state":{},"stream_states":[{"stream_descriptor":{"name":"s"},"stream_state":{}}]}} line 3)",
-                      R"(state LEGACY {"data":{"start_date":"2024-07-25"}} line 5)"});
+      R"({"type":"STATE","state":{"type":"GLOBAL","global":{"shared_state":{"x": 1}}}})"
+      "\n"
+      R"({"type":"STATE","state":{"type":"GLOBAL","global":{"shared_state":{},"stream_states":[{"stream_descriptor":{"name":"s"},"stream_state":{}}]}}})"
+      "\n"
+      "\n"
+      R"({"type":"STATE","state":{"data":{"start_date":"2024-07-25"}}})"
+      "\n");
+  CHECK(
+      events ==
+      std::vector<std::string>{
+          R"(state STREAM n.s {"type":"STREAM","stream":{"stream_descriptor":{"name":"s","namespace":"n"},"stream_state":{"big":123456789012345678901234567890,"f":1.10}}} line 1)",
+          R"(state GLOBAL {"type":"GLOBAL","global":{"shared_state":{"x":1},"stream_states":[]}} line 2)",
+          R"(state GLOBAL {"type":"GLOBAL","global":{"shared_state":{},"stream_states":[{"stream_descriptor":{"name":"s"},"stream_state":{}}]}} line 3)",
+          R"(state LEGACY {"data":{"start_date":"2024-07-25"}} line 5)"});
 }
 
 TEST_CASE("stream statuses are read; other message types and traces are skipped", "[reader]") {
   auto events = read_all(
-      R"({"type":"TRACE","trace":{"type":"STREAM_STATUS","emitted_at":1,"stream_status":{"stream_descriptor":{"name":"s"},"status":"COMPLETE"}}})" "\n"
-      R"({"type":"TRACE","trace":{"type":"ESTIMATE","emitted_at":1,"estimate":{"name":"s","type":"STREAM"}}})" "\n"
-      R"({"type":"LOG","log":{"level":"INFO","message":"hi"}})" "\n");
+      R"({"type":"TRACE","trace":{"type":"STREAM_STATUS","emitted_at":1,"stream_status":{"stream_descriptor":{"name":"s"},"status":"COMPLETE"}}})"
+      "\n"
+      R"({"type":"TRACE","trace":{"type":"ESTIMATE","emitted_at":1,"estimate":{"name":"s","type":"STREAM"}}})"
+      "\n"
+      R"({"type":"LOG","log":{"level":"INFO","message":"hi"}})"
+      "\n");
   CHECK(events == std::vector<std::string>{"status s COMPLETE"});
 }
 
 TEST_CASE("a line longer than the buffer is read whole", "[reader]") {
   std::string big(1000, 'x');
-  auto events = read_all(R"({"type":"RECORD","record":{"stream":"s","emitted_at":1,"data":{"v":")" + big + "\"}}}\n");
+  auto events = read_all(R"({"type":"RECORD","record":{"stream":"s","emitted_at":1,"data":{"v":")" +
+                         big + "\"}}}\n");
   REQUIRE(events.size() == 3);
   CHECK(events[1] == "data {\"v\":\"" + big + "\"}");
 }
 
 TEST_CASE("malformed lines stop reading with an error naming the line", "[reader]") {
-  const std::string good = R"({"type":"RECORD","record":{"stream":"s","emitted_at":1,"data":{}}})" "\n";
-  CHECK(error_of(good + "nope\n").rfind("Input line 2 is not a valid Airbyte message: not a JSON object", 0) == 0);
-  CHECK(error_of(good + R"({"type":"RECORD","record":{"stream":"s","emitted_at":1,"data":{"a":1}})") !=
+  const std::string good = R"({"type":"RECORD","record":{"stream":"s","emitted_at":1,"data":{}}})"
+                           "\n";
+  CHECK(error_of(good + "nope\n")
+            .rfind("Input line 2 is not a valid Airbyte message: not a JSON object", 0) == 0);
+  CHECK(error_of(good +
+                 R"({"type":"RECORD","record":{"stream":"s","emitted_at":1,"data":{"a":1}})") !=
         "no error");
   CHECK(error_of(good + R"({"type":"RECORD","record":{"stream":"s","emitted_at":1}})") ==
         "Input line 2 is not a valid Airbyte message: record.data is missing");
   CHECK(error_of(R"({"type":"RECORD","record":{"stream":"s","data":{}}})") ==
         "Input line 1 is not a valid Airbyte message: record.emitted_at is missing");
-  CHECK(error_of(R"({"record":{}})") ==
-        "Input line 1 is not a valid Airbyte message: \"type\" is missing or not a string: The JSON field "
-        "referenced does not exist in this object.");
-  CHECK(error_of(R"({"type":"STATE","state":{"type":"STREAM"}})") ==
-        "Input line 1 is not a valid Airbyte message: a STREAM state needs stream.stream_descriptor");
+  CHECK(error_of(R"({"record":{}})") == "Input line 1 is not a valid Airbyte message: \"type\" is "
+                                        "missing or not a string: The JSON field "
+                                        "referenced does not exist in this object.");
+  CHECK(
+      error_of(R"({"type":"STATE","state":{"type":"STREAM"}})") ==
+      "Input line 1 is not a valid Airbyte message: a STREAM state needs stream.stream_descriptor");
   CHECK(error_of(good + R"({"type":"LOG"} {"x":1})") ==
         "Input line 2 is not a valid Airbyte message: unexpected text after the message");
   CHECK(error_of(R"({"type":"RECORD"})") ==

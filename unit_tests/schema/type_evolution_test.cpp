@@ -42,13 +42,15 @@ TEST_CASE("lossy changes keep the existing, wider column", "[evolution]") {
   CHECK(kept.type == ColumnType::varchar);
   CHECK(decide_type_change("numeric", ColumnType::bigint, "\"c\"").type == ColumnType::numeric);
   CHECK(decide_type_change("jsonb", ColumnType::boolean, "\"c\"").type == ColumnType::jsonb);
-  CHECK(decide_type_change("timestamp with time zone", ColumnType::date, "\"c\"").type == ColumnType::timestamptz);
+  CHECK(decide_type_change("timestamp with time zone", ColumnType::date, "\"c\"").type ==
+        ColumnType::timestamptz);
   auto same = decide_type_change("bigint", ColumnType::bigint, "\"c\"");
   CHECK(same.action == Action::keep);
   CHECK(same.type == ColumnType::bigint);
 }
 
-TEST_CASE("limits on an existing column are lifted, since a value beyond them would fail the load", "[evolution]") {
+TEST_CASE("limits on an existing column are lifted, since a value beyond them would fail the load",
+          "[evolution]") {
   auto numeric = decide_type_change("numeric(38,9)", ColumnType::numeric, "\"c\"");
   CHECK(numeric.action == Action::convert);
   CHECK(numeric.type == ColumnType::numeric);
@@ -64,10 +66,12 @@ TEST_CASE("limits on an existing column are lifted, since a value beyond them wo
 }
 
 TEST_CASE("when neither type holds the other's values, the column becomes jsonb", "[evolution]") {
-  for (const char* existing : {"bigint", "boolean", "date", "double precision", "json", "integer"}) {
-    auto decision = decide_type_change(existing, ColumnType::boolean == column_type_from_sql(existing)
-                                                     ? ColumnType::bigint
-                                                     : ColumnType::boolean,
+  for (const char* existing :
+       {"bigint", "boolean", "date", "double precision", "json", "integer"}) {
+    auto decision = decide_type_change(existing,
+                                       ColumnType::boolean == column_type_from_sql(existing)
+                                           ? ColumnType::bigint
+                                           : ColumnType::boolean,
                                        "\"c\"");
     INFO(existing);
     CHECK(decision.action == Action::convert);

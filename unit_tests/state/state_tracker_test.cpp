@@ -9,17 +9,20 @@ using pgdest::state::StateTracker;
 
 namespace {
 
-StateMessage state(StateType type, const std::string& fields, std::optional<std::string> stream = std::nullopt) {
+StateMessage state(StateType type, const std::string& fields,
+                   std::optional<std::string> stream = std::nullopt) {
   StateMessage message;
   message.type = type;
   message.fields = fields;
-  if (stream) message.stream = pgdest::protocol::StreamDescriptor{std::nullopt, *stream};
+  if (stream)
+    message.stream = pgdest::protocol::StreamDescriptor{std::nullopt, *stream};
   return message;
 }
 
 std::vector<std::string> fields(const std::vector<pgdest::state::ReleasedState>& released) {
   std::vector<std::string> out;
-  for (const auto& r : released) out.push_back(r.message.fields + "=" + std::to_string(r.record_count));
+  for (const auto& r : released)
+    out.push_back(r.message.fields + "=" + std::to_string(r.record_count));
   return out;
 }
 
@@ -60,7 +63,8 @@ TEST_CASE("states leave in arrival order, each once", "[state]") {
   CHECK(tracker.release(3).empty());
 }
 
-TEST_CASE("record counts are per scope: per stream for STREAM, all records for GLOBAL and LEGACY", "[state]") {
+TEST_CASE("record counts are per scope: per stream for STREAM, all records for GLOBAL and LEGACY",
+          "[state]") {
   StateTracker tracker(2);
   tracker.record_read(0);
   tracker.record_read(1);

@@ -10,8 +10,10 @@
 namespace pgdest::catalog {
 
 // `default_schema` is the config's `schema`, used for streams without a namespace.
-std::vector<StreamPlan> read_catalog(const nlohmann::ordered_json& catalog, const std::string& default_schema);
+std::vector<StreamPlan> read_catalog(const nlohmann::ordered_json& catalog,
+                                     const std::string& default_schema);
 
-std::vector<StreamPlan> load_catalog_file(const std::string& path, const std::string& default_schema);
+std::vector<StreamPlan> load_catalog_file(const std::string& path,
+                                          const std::string& default_schema);
 
 } // namespace pgdest::catalog

@@ -22,7 +22,7 @@ namespace pgdest::load {
 
 struct PipelineLimits {
   std::size_t max_queued_bytes = 32u << 20; // rows queued but not yet sent to the server
-  int max_attempts = 5;                        // per transaction
+  int max_attempts = 5;                     // per transaction
   std::chrono::milliseconds first_backoff{1000};
 };
 
@@ -39,7 +39,9 @@ public:
 
   // Statements run at the start of every transaction (also when one is replayed on a new
   // connection), e.g. creating session-private tables. Call before sending rows.
-  void set_transaction_setup(std::vector<std::string> statements) { transaction_setup_ = std::move(statements); }
+  void set_transaction_setup(std::vector<std::string> statements) {
+    transaction_setup_ = std::move(statements);
+  }
 
   // Registers a COPY target (its `COPY ... FROM STDIN WITH (FORMAT binary)` text); returns its id.
   std::size_t add_target(std::string copy_sql, std::string description);
@@ -54,7 +56,9 @@ public:
   // Rethrows the I/O thread's error, if any, without waiting.
   void check() const;
 
-  std::uint64_t committed_records() const { return committed_records_.load(std::memory_order_acquire); }
+  std::uint64_t committed_records() const {
+    return committed_records_.load(std::memory_order_acquire);
+  }
   // A cleared buffer for the next rows (reuses memory that went through the pipeline).
   encode::CopyBuffer take_buffer();
 
@@ -103,8 +107,8 @@ private:
 
   // I/O thread only.
   bool in_transaction_ = false;
-  long open_copy_ = -1;        // target of the COPY in progress
-  std::string transaction_id_; // txid_current() of the open transaction
+  long open_copy_ = -1;               // target of the COPY in progress
+  std::string transaction_id_;        // txid_current() of the open transaction
   std::vector<Job> transaction_jobs_; // kept until commit, for a retry
   std::size_t transaction_bytes_ = 0; // rows sent in the open transaction
   std::chrono::steady_clock::time_point transaction_started_;

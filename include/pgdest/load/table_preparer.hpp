@@ -22,7 +22,8 @@ struct StreamTables {
   const postgres::TableRef& load_target() const { return staging ? *staging : final_table; }
 };
 
-StreamTables prepare_stream_tables(postgres::PgConnection& connection, const catalog::StreamPlan& plan);
+StreamTables prepare_stream_tables(postgres::PgConnection& connection,
+                                   const catalog::StreamPlan& plan);
 
 // The name of a stream's staging table (same schema as the final table).
 postgres::TableRef staging_table_for(const catalog::StreamPlan& plan);

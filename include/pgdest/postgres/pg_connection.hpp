@@ -27,7 +27,8 @@ public:
   // Runs a statement; `context` says what it was for in an error ("creating table x").
   void execute(const std::string& sql, std::string_view context);
   // Runs a query with text parameters; rows as text.
-  std::vector<Row> query(const std::string& sql, const std::vector<std::string>& params, std::string_view context);
+  std::vector<Row> query(const std::string& sql, const std::vector<std::string>& params,
+                         std::string_view context);
 
   void copy_start(const std::string& copy_sql, std::string_view context);
   void copy_send(std::string_view bytes);

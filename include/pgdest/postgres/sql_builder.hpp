@@ -18,7 +18,8 @@ const std::vector<MetaColumn>& meta_columns();
 
 std::string create_schema(const Identifier& schema);
 std::string create_table(const TableRef& table, const std::vector<schema::Column>& columns);
-std::string create_index(const Identifier& index, const TableRef& table, const std::vector<std::string>& columns);
+std::string create_index(const Identifier& index, const TableRef& table,
+                         const std::vector<std::string>& columns);
 std::string add_column(const TableRef& table, const schema::Column& column);
 std::string copy_binary_from_stdin(const TableRef& table, const std::vector<std::string>& columns);
 
@@ -27,10 +28,11 @@ std::string analyze(const TableRef& table, const std::vector<std::string>& colum
 std::string drop_table(const TableRef& table);
 std::string drop_index(const Identifier& schema, const Identifier& index);
 // INSERT INTO `to` (columns) SELECT columns FROM `from`.
-std::string insert_select(const TableRef& to, const TableRef& from, const std::vector<std::string>& columns);
+std::string insert_select(const TableRef& to, const TableRef& from,
+                          const std::vector<std::string>& columns);
 // Changes a column's type in place; `using_expression` converts the old value (may be empty).
-std::string alter_column_type(const TableRef& table, const std::string& column, schema::ColumnType type,
-                              const std::string& using_expression);
+std::string alter_column_type(const TableRef& table, const std::string& column,
+                              schema::ColumnType type, const std::string& using_expression);
 
 // The name of the arrival-order column of a dedup batch table.
 inline constexpr const char* batch_sequence_column = "_airbyte_batch_seq";

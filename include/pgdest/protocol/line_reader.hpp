@@ -9,8 +9,8 @@
 namespace pgdest::protocol {
 
 struct Line {
-  std::string_view text; // without the newline
-  std::size_t number = 0; // 1-based line number in the input
+  std::string_view text;    // without the newline
+  std::size_t number = 0;   // 1-based line number in the input
   std::size_t capacity = 0; // readable bytes from text.data(), at least text.size() + padding
 };
 

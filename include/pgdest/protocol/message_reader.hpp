@@ -35,8 +35,8 @@ public:
   // stream that is not in the catalog. `namespace_known` is false when the record's namespace
   // field may still follow its data: the handler then guesses by name, and the reader re-reads
   // the line if the guess turns out wrong.
-  virtual std::string_view record_begin(std::optional<std::string_view> stream_namespace, std::string_view name,
-                                        bool namespace_known) = 0;
+  virtual std::string_view record_begin(std::optional<std::string_view> stream_namespace,
+                                        std::string_view name, bool namespace_known) = 0;
   // The record's `data`; may be called again for the same record if the line has to be re-read.
   virtual void record_data(simdjson::ondemand::object data) = 0;
   // `source_changes`: the record's own meta.changes items as compact JSON, comma separated.

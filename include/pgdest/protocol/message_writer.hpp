@@ -26,7 +26,8 @@ public:
   void log(LogLevel level, std::string_view message);
   void spec(std::string_view spec_json);
   void connection_status(bool succeeded, std::string_view message);
-  void trace_error(const Error& error, const std::optional<StreamDescriptor>& stream = std::nullopt);
+  void trace_error(const Error& error,
+                   const std::optional<StreamDescriptor>& stream = std::nullopt);
   // `state_fields` is the state object's text without its closing brace and without any
   // destinationStats; the record count is added as destinationStats.recordCount.
   void state(std::string_view state_fields, std::uint64_t record_count);

@@ -11,7 +11,8 @@ struct StreamDescriptor {
   std::string name;
 
   bool operator==(const StreamDescriptor& other) const {
-    return name == other.name && stream_namespace.value_or("") == other.stream_namespace.value_or("");
+    return name == other.name &&
+           stream_namespace.value_or("") == other.stream_namespace.value_or("");
   }
   // "namespace.name", or "name" without a namespace; for messages to people.
   std::string display() const {

@@ -6,7 +6,18 @@
 namespace pgdest::schema {
 
 // The column types a JSON schema property can map to (SPEC §4).
-enum class ColumnType { varchar, date, timestamptz, timestamp, timetz, time, bigint, numeric, boolean, jsonb };
+enum class ColumnType {
+  varchar,
+  date,
+  timestamptz,
+  timestamp,
+  timetz,
+  time,
+  bigint,
+  numeric,
+  boolean,
+  jsonb
+};
 
 // The type as written in DDL, e.g. "timestamp with time zone".
 std::string_view sql_type(ColumnType type);

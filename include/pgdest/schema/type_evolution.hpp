@@ -22,6 +22,7 @@ struct TypeDecision {
 
 // `existing_sql_type` is what the table has, `wanted` what the catalog maps to; `column` is the
 // quoted column name, for the USING expression.
-TypeDecision decide_type_change(std::string_view existing_sql_type, ColumnType wanted, const std::string& quoted_column);
+TypeDecision decide_type_change(std::string_view existing_sql_type, ColumnType wanted,
+                                const std::string& quoted_column);
 
 } // namespace pgdest::schema

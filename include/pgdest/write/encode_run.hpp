@@ -9,6 +9,7 @@
 namespace pgdest::write {
 
 // Encodes every record of `input_fd` into rows that are then dropped; logs the counts and time.
-void encode_only(const std::vector<catalog::StreamPlan>& plans, int input_fd, protocol::MessageWriter& out);
+void encode_only(const std::vector<catalog::StreamPlan>& plans, int input_fd,
+                 protocol::MessageWriter& out);
 
 } // namespace pgdest::write

@@ -13,19 +13,20 @@
 #include "pgdest/config/destination_config.hpp"
 #include "pgdest/load/copy_pipeline.hpp"
 #include "pgdest/load/stream_loader.hpp"
-#include "pgdest/protocol/message_reader.hpp"
 #include "pgdest/postgres/sql_builder.hpp"
+#include "pgdest/protocol/message_reader.hpp"
 #include "pgdest/protocol/message_writer.hpp"
 #include "pgdest/state/state_tracker.hpp"
 
 namespace pgdest::write {
 
 struct FlushPolicy {
-  std::size_t stream_chunk_bytes = 4u << 20;     // a stream's rows go to the pipeline in chunks this big
-  std::size_t buffered_bytes_limit = 32u << 20;  // all streams' unsent rows together
-  std::size_t commit_bytes = 64u << 20;          // rows per transaction
-  std::chrono::seconds commit_interval{60};      // data flowing this long is committed
-  std::chrono::milliseconds idle_commit{1000};   // input quiet this long: commit what is read
+  std::size_t stream_chunk_bytes = 4u
+                                   << 20; // a stream's rows go to the pipeline in chunks this big
+  std::size_t buffered_bytes_limit = 32u << 20; // all streams' unsent rows together
+  std::size_t commit_bytes = 64u << 20;         // rows per transaction
+  std::chrono::seconds commit_interval{60};     // data flowing this long is committed
+  std::chrono::milliseconds idle_commit{1000};  // input quiet this long: commit what is read
 };
 
 class WriteRun : private protocol::MessageHandler {
@@ -38,17 +39,19 @@ public:
   void run(int input_fd);
 
 private:
-  std::string_view record_begin(std::optional<std::string_view> stream_namespace, std::string_view name,
-                                bool namespace_known) override;
+  std::string_view record_begin(std::optional<std::string_view> stream_namespace,
+                                std::string_view name, bool namespace_known) override;
   void record_data(simdjson::ondemand::object data) override;
   void record_end(std::int64_t emitted_at_ms, std::string_view source_changes) override;
   void state(protocol::StateMessage message) override;
-  void stream_status(const protocol::StreamDescriptor& stream, protocol::StreamStatus status) override;
+  void stream_status(const protocol::StreamDescriptor& stream,
+                     protocol::StreamStatus status) override;
 
   void set_up();
-  static std::unique_ptr<postgres::PgConnection> connect_with_retry(
-      const std::function<std::unique_ptr<postgres::PgConnection>()>& connect);
-  postgres::sql::MergeSpec merge_spec(const load::StreamLoader& loader, const postgres::Identifier& batch) const;
+  static std::unique_ptr<postgres::PgConnection>
+  connect_with_retry(const std::function<std::unique_ptr<postgres::PgConnection>()>& connect);
+  postgres::sql::MergeSpec merge_spec(const load::StreamLoader& loader,
+                                      const postgres::Identifier& batch) const;
   void replace_rows(const load::StreamLoader& loader);
   void analyze_grown_targets();
   long stream_index(const protocol::StreamDescriptor& stream) const;
@@ -68,16 +71,18 @@ private:
   std::unique_ptr<load::CopyPipeline> pipeline_;
   std::vector<std::unique_ptr<load::StreamLoader>> loaders_;
   std::unordered_map<std::string, std::size_t> stream_by_key_;
-  std::unordered_map<std::string, long> stream_by_name_; // -1 when several namespaces share the name
+  std::unordered_map<std::string, long>
+      stream_by_name_; // -1 when several namespaces share the name
   state::StateTracker tracker_;
   protocol::MessageReader* reader_ = nullptr;
 
-  std::size_t current_ = 0;              // stream of the record being read
-  std::size_t unsent_bytes_ = 0;         // rows in the loaders' buffers
-  std::size_t uncommitted_bytes_ = 0;    // rows sent since the last commit
-  std::uint64_t commit_requested_ = 0;   // records covered by the last commit asked for
+  std::size_t current_ = 0;            // stream of the record being read
+  std::size_t unsent_bytes_ = 0;       // rows in the loaders' buffers
+  std::size_t uncommitted_bytes_ = 0;  // rows sent since the last commit
+  std::uint64_t commit_requested_ = 0; // records covered by the last commit asked for
   std::uint64_t total_bytes_ = 0;
-  std::chrono::steady_clock::time_point first_uncommitted_at_; // when the oldest uncommitted record was read
+  std::chrono::steady_clock::time_point
+      first_uncommitted_at_; // when the oldest uncommitted record was read
   std::chrono::steady_clock::time_point started_;
   std::chrono::steady_clock::time_point last_progress_;
   bool progress_on_terminal_ = false;
