@@ -3,10 +3,10 @@
 
 #include <chrono>
 #include <memory>
-#include <unordered_map>
 
 #include <fmt/format.h>
 
+#include "pgdest/catalog/stream_index.hpp"
 #include "pgdest/encode/copy_buffer.hpp"
 #include "pgdest/encode/record_encoder.hpp"
 #include "pgdest/error.hpp"
@@ -17,23 +17,24 @@ namespace {
 
 class Encoder : public protocol::MessageHandler {
 public:
-  explicit Encoder(const std::vector<catalog::StreamPlan>& plans) {
+  explicit Encoder(const std::vector<catalog::StreamPlan>& plans) : plans_(plans), streams_(plans) {
     for (std::size_t i = 0; i < plans.size(); ++i) {
       encoders_.push_back(std::make_unique<encode::RecordEncoder>(
           plans[i].columns, plans[i].generation_id, plans[i].sync_id));
-      by_name_[plans[i].descriptor.name] = i;
     }
   }
 
-  std::string_view record_begin(std::optional<std::string_view>, std::string_view name,
-                                bool) override {
-    auto found = by_name_.find(std::string(name));
-    if (found == by_name_.end())
+  std::string_view record_begin(std::optional<std::string_view> stream_namespace,
+                                std::string_view name, bool namespace_known) override {
+    auto found = streams_.find(stream_namespace, name, namespace_known);
+    if (!found)
       throw SystemError(
           fmt::format("A record for stream \"{}\", which is not in the catalog.", name));
-    current_ = found->second;
-    return {};
+    current_ = *found;
+    const auto& selected = plans_[current_].descriptor.stream_namespace;
+    return selected ? std::string_view(*selected) : std::string_view();
   }
+
   void record_data(simdjson::ondemand::object data) override { encoders_[current_]->fill(data); }
   void record_end(std::int64_t emitted_at_ms, std::string_view source_changes) override {
     encoders_[current_]->finish({emitted_at_ms, source_changes}, rows_);
@@ -52,7 +53,8 @@ public:
 
 private:
   std::vector<std::unique_ptr<encode::RecordEncoder>> encoders_;
-  std::unordered_map<std::string, std::size_t> by_name_;
+  const std::vector<catalog::StreamPlan>& plans_;
+  catalog::StreamIndex streams_;
   encode::CopyBuffer rows_;
   std::size_t current_ = 0;
   std::uint64_t records_ = 0;

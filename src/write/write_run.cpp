@@ -18,13 +18,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-std::string stream_key(std::string_view stream_namespace, std::string_view name) {
-  std::string key(stream_namespace);
-  key += '\0';
-  key += name;
-  return key;
-}
-
 double mib(std::uint64_t bytes) {
   return static_cast<double>(bytes) / (1024.0 * 1024.0);
 }
@@ -33,22 +26,14 @@ double mib(std::uint64_t bytes) {
 
 WriteRun::WriteRun(const config::DestinationConfig& config, std::vector<catalog::StreamPlan> plans,
                    protocol::MessageWriter& out, FlushPolicy policy)
-    : config_(config), plans_(std::move(plans)), out_(out), policy_(policy),
-      tracker_(plans_.size()) {
-  for (std::size_t i = 0; i < plans_.size(); ++i) {
-    const auto& descriptor = plans_[i].descriptor;
-    stream_by_key_[stream_key(descriptor.stream_namespace.value_or(""), descriptor.name)] = i;
-    auto [entry, inserted] = stream_by_name_.emplace(descriptor.name, static_cast<long>(i));
-    if (!inserted)
-      entry->second = -1;
-  }
-}
+    : config_(config), plans_(std::move(plans)), out_(out), policy_(policy), streams_(plans_),
+      tracker_(plans_.size()) {}
 
 WriteRun::~WriteRun() = default;
 
 long WriteRun::stream_index(const protocol::StreamDescriptor& stream) const {
-  auto found = stream_by_key_.find(stream_key(stream.stream_namespace.value_or(""), stream.name));
-  return found == stream_by_key_.end() ? -1 : static_cast<long>(found->second);
+  auto found = streams_.find(stream.stream_namespace, stream.name);
+  return found ? static_cast<long>(*found) : -1;
 }
 
 void WriteRun::set_up() {
@@ -168,23 +153,17 @@ void WriteRun::run(int input_fd) {
 
 std::string_view WriteRun::record_begin(std::optional<std::string_view> stream_namespace,
                                         std::string_view name, bool namespace_known) {
-  auto found = stream_by_key_.find(stream_key(stream_namespace.value_or(""), name));
-  if (found != stream_by_key_.end()) {
-    current_ = found->second;
-  } else {
-    // The namespace may come after the data: a name that only one stream has will do for now.
-    auto by_name =
-        namespace_known ? stream_by_name_.end() : stream_by_name_.find(std::string(name));
-    if (by_name == stream_by_name_.end() || by_name->second < 0) {
-      protocol::StreamDescriptor stream{
-          stream_namespace ? std::optional<std::string>(*stream_namespace) : std::nullopt,
-          std::string(name)};
-      throw SystemError(
-          fmt::format("Input line {} has a record for stream \"{}\", which is not in the catalog.",
-                      reader_->line_number(), stream.display()));
-    }
-    current_ = static_cast<std::size_t>(by_name->second);
+  // The namespace may come after the data: then a name that only one stream has will do for now.
+  auto found = streams_.find(stream_namespace, name, namespace_known);
+  if (!found) {
+    protocol::StreamDescriptor stream{
+        stream_namespace ? std::optional<std::string>(*stream_namespace) : std::nullopt,
+        std::string(name)};
+    throw SystemError(
+        fmt::format("Input line {} has a record for stream \"{}\", which is not in the catalog.",
+                    reader_->line_number(), stream.display()));
   }
+  current_ = *found;
   const auto& selected = plans_[current_].descriptor.stream_namespace;
   return selected ? std::string_view(*selected) : std::string_view();
 }

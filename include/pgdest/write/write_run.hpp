@@ -9,6 +9,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "pgdest/catalog/stream_index.hpp"
 #include "pgdest/catalog/stream_plan.hpp"
 #include "pgdest/config/destination_config.hpp"
 #include "pgdest/load/copy_pipeline.hpp"
@@ -70,9 +71,7 @@ private:
 
   std::unique_ptr<load::CopyPipeline> pipeline_;
   std::vector<std::unique_ptr<load::StreamLoader>> loaders_;
-  std::unordered_map<std::string, std::size_t> stream_by_key_;
-  std::unordered_map<std::string, long>
-      stream_by_name_; // -1 when several namespaces share the name
+  catalog::StreamIndex streams_;
   state::StateTracker tracker_;
   protocol::MessageReader* reader_ = nullptr;
 
