@@ -114,6 +114,15 @@ void RecordEncoder::finish(const RecordEnvelope& envelope, CopyBuffer& out) {
   write_row(extracted_at, envelope.source_changes, out);
 }
 
+std::string_view RecordEncoder::field(std::size_t column) const {
+  static constexpr char kNull[] = {'\xFF', '\xFF', '\xFF', '\xFF'};
+  const Slot& slot = slots_[column];
+  if (!slot.present) {
+    return {kNull, sizeof(kNull)};
+  }
+  return scratch_.view().substr(slot.offset, slot.size);
+}
+
 std::vector<std::string> RecordEncoder::take_new_undeclared_fields() {
   return std::exchange(undeclared_new_, {});
 }

@@ -67,14 +67,35 @@ void UuidGenerator::write_v7(char* out) {
   write_v7(static_cast<std::uint64_t>(ms), out);
 }
 
+void UuidGenerator::advance(std::uint64_t unix_ms) {
+  constexpr std::uint64_t kTimeMask = (1ULL << 48) - 1;
+  constexpr std::uint64_t kRandBLimit = 1ULL << 62;
+  unix_ms &= kTimeMask;
+  if (!started_ || unix_ms > last_ms_) {
+    started_ = true;
+    last_ms_ = unix_ms;
+    // The top bit of rand_a starts clear: room for 2^73 more ids within this millisecond.
+    rand_a_ = next() >> 53;
+    rand_b_ = next() >> 2;
+    return;
+  }
+  if (++rand_b_ == kRandBLimit) {
+    rand_b_ = 0;
+    if (++rand_a_ == 0x1000) { // 2^74 ids in one millisecond: borrow the next one
+      rand_a_ = 0;
+      last_ms_ = (last_ms_ + 1) & kTimeMask;
+    }
+  }
+}
+
 void UuidGenerator::write_v7(std::uint64_t unix_ms, char* out) {
-  const std::uint64_t rand_a = next() >> 52;                                 // 12 bits
-  const std::uint64_t variant_and_b = 0x8000000000000000ULL | (next() >> 2); // "10" + 62 bits
-  write_hex(unix_ms >> 16, 8, out);
+  advance(unix_ms);
+  const std::uint64_t variant_and_b = 0x8000000000000000ULL | rand_b_; // "10" + 62 bits
+  write_hex(last_ms_ >> 16, 8, out);
   out[8] = '-';
-  write_hex(unix_ms & 0xFFFF, 4, out + 9);
+  write_hex(last_ms_ & 0xFFFF, 4, out + 9);
   out[13] = '-';
-  write_hex(0x7000 | rand_a, 4, out + 14);
+  write_hex(0x7000 | rand_a_, 4, out + 14);
   out[18] = '-';
   write_hex(variant_and_b >> 48, 4, out + 19);
   out[23] = '-';

@@ -189,6 +189,11 @@ StreamTables prepare_stream_tables(postgres::PgConnection& connection,
           fmt::format("The primary key of stream \"{}\" names a field that is not in its schema.",
                       plan.descriptor.display()));
     ensure_key_index(connection, tables.load_target(), key);
+    tables.load_target_had_rows =
+        !connection
+             .query(postgres::sql::select_any_generation(tables.load_target()), {},
+                    "reading " + tables.load_target().quoted())
+             .empty();
   }
   return tables;
 }

@@ -1,19 +1,27 @@
-// Builds the SQL text the connector sends: DDL, COPY and catalog queries.
+// Builds the SQL text the connector sends: DDL, COPY, dedup and catalog queries.
 #include "pgdest/postgres/sql_builder.hpp"
+
+#include <functional>
 
 #include <fmt/format.h>
 
 namespace pgdest::postgres::sql {
 namespace {
 
-std::string quoted_list(const std::vector<std::string>& names) {
+// `part(quoted name)` for each name, joined by `separator`.
+std::string joined(const std::vector<std::string>& names, const char* separator,
+                   const std::function<std::string(const std::string&)>& part) {
   std::string out;
   for (const auto& name : names) {
     if (!out.empty())
-      out += ", ";
-    out += Identifier(name).quoted();
+      out += separator;
+    out += part(Identifier(name).quoted());
   }
   return out;
+}
+
+std::string quoted_list(const std::vector<std::string>& names) {
+  return joined(names, ", ", [](const std::string& quoted) { return quoted; });
 }
 
 } // namespace
@@ -93,101 +101,57 @@ std::string alter_column_type(const TableRef& table, const std::string& column,
   return sql;
 }
 
-std::string create_batch_table(const Identifier& batch, const TableRef& like) {
-  // ON COMMIT DELETE ROWS: each transaction starts with an empty batch, also after a reconnect.
-  return fmt::format(
-      "CREATE TEMP TABLE IF NOT EXISTS {} ({} bigserial, LIKE {}) ON COMMIT DELETE ROWS",
-      batch.quoted(), Identifier(batch_sequence_column).quoted(), like.quoted());
+std::string create_keys_table(const Identifier& keys, const TableRef& target,
+                              const std::vector<std::string>& key) {
+  // ON COMMIT DELETE ROWS: each transaction starts with no keys, also after a reconnect.
+  return fmt::format("CREATE TEMP TABLE IF NOT EXISTS {} ON COMMIT DELETE ROWS AS SELECT {} FROM "
+                     "{} WITH NO DATA",
+                     keys.quoted(), quoted_list(key), target.quoted());
 }
 
-namespace {
-
-// `left.k = right.k AND ...`, or IS NOT DISTINCT FROM when NULL key parts must match each other.
-std::string key_match(const std::vector<std::string>& key, const char* left, const char* right,
-                      bool null_safe) {
-  std::string out;
-  for (const auto& column : key) {
-    if (!out.empty())
-      out += " AND ";
-    auto quoted = Identifier(column).quoted();
-    out += fmt::format("{}.{} {} {}.{}", left, quoted, null_safe ? "IS NOT DISTINCT FROM" : "=",
-                       right, quoted);
-  }
-  return out;
-}
-
-// True when the target row t is newer than the batch row w: greater cursor (NULL lowest), then
-// later _airbyte_extracted_at. Never NULL, so NOT(...) is its exact opposite.
-std::string target_is_newer(const std::string& cursor) {
-  const std::string extracted = "t.\"_airbyte_extracted_at\" > w.\"_airbyte_extracted_at\"";
-  if (cursor.empty())
-    return extracted;
-  auto c = Identifier(cursor).quoted();
-  return fmt::format(
-      "(CASE WHEN t.{0} IS NULL AND w.{0} IS NULL THEN {1} WHEN t.{0} IS NULL THEN false "
-      "WHEN w.{0} IS NULL THEN true WHEN t.{0} <> w.{0} THEN t.{0} > w.{0} ELSE {1} END)",
-      c, extracted);
-}
-
-std::string prefixed_list(const char* alias, const std::vector<std::string>& names) {
-  std::string out;
-  for (const auto& name : names) {
-    if (!out.empty())
-      out += ", ";
-    out += std::string(alias) + "." + Identifier(name).quoted();
-  }
-  return out;
-}
-
-} // namespace
-
-std::vector<std::string> merge_batch(const MergeSpec& merge) {
-  auto key = quoted_list(merge.key);
-  auto batch = "pg_temp." + merge.batch.quoted();
-  auto sequence = Identifier(batch_sequence_column).quoted();
+std::string delete_superseded(const DedupSpec& dedup) {
+  auto target = dedup.target.quoted();
+  auto keys = "pg_temp." + dedup.keys.quoted();
   std::string order;
-  if (!merge.cursor.empty())
-    order += Identifier(merge.cursor).quoted() + " DESC NULLS LAST, ";
-  order += "\"_airbyte_extracted_at\" DESC, " + sequence + " DESC";
-  auto target = merge.target.quoted();
-  auto newer = target_is_newer(merge.cursor);
-  auto columns = quoted_list(merge.columns);
-  std::string keep_deleted;
-  if (!merge.deleted_at.empty())
-    keep_deleted = " AND w." + Identifier(merge.deleted_at).quoted() + " IS NULL";
-  // Target rows the batch's row replaces go; then the batch rows that no newer target row beats
-  // come in.
-  auto merge_into_target = [&](bool null_safe) {
-    auto match = key_match(merge.key, "t", "w", null_safe);
-    return fmt::format("DELETE FROM {0} t USING {1} w WHERE {2} AND NOT {3}; "
-                       "INSERT INTO {0} ({4}) SELECT {5} FROM {1} w WHERE NOT EXISTS "
-                       "(SELECT 1 FROM {0} t WHERE {2}){6};",
-                       target, batch, match, newer, columns, prefixed_list("w", merge.columns),
-                       keep_deleted);
+  if (!dedup.cursor.empty())
+    order += "r." + Identifier(dedup.cursor).quoted() + " DESC NULLS LAST, ";
+  order += "r.\"_airbyte_extracted_at\" DESC, r.\"_airbyte_raw_id\" COLLATE \"C\" DESC";
+  std::string deleted = "false";
+  if (!dedup.deleted_at.empty())
+    deleted = "r." + Identifier(dedup.deleted_at).quoted() + " IS NOT NULL";
+  auto any_null =
+      joined(dedup.key, " OR ", [](const std::string& column) { return column + " IS NULL"; });
+  // The keys come out of DISTINCT sorted, so the lookups walk the index in order and the rows of
+  // each key arrive together (an incremental sort ranks them). Doomed rows go by their ctid.
+  auto delete_for = [&](bool with_null_parts) {
+    auto match = joined(dedup.key, " AND ", [&](const std::string& column) {
+      return fmt::format("r.{0} {1} k.{0}", column, with_null_parts ? "IS NOT DISTINCT FROM" : "=");
+    });
+    auto which =
+        with_null_parts ? any_null : joined(dedup.key, " AND ", [](const std::string& column) {
+          return column + " IS NOT NULL";
+        });
+    return fmt::format(
+        "DELETE FROM {0} t USING (SELECT row_id FROM (SELECT r.ctid AS row_id, {1} AS deleted, "
+        "row_number() OVER (PARTITION BY {2} ORDER BY {3}) AS position FROM (SELECT DISTINCT {4} "
+        "FROM {5} WHERE {6}) k JOIN {0} r ON {7}) ranked WHERE position > 1 OR deleted) doomed "
+        "WHERE t.ctid = doomed.row_id;",
+        target, deleted,
+        joined(dedup.key, ", ", [](const std::string& column) { return "r." + column; }), order,
+        quoted_list(dedup.key), keys, which, match);
   };
-  std::string any_null_key;
-  for (const auto& column : merge.key)
-    any_null_key += (any_null_key.empty() ? "" : " OR ") + Identifier(column).quoted() + " IS NULL";
-  return {
-      // Only the newest row per key stays in the batch. PARTITION BY puts NULL key parts together:
-      // such keys dedup as one.
-      fmt::format("DELETE FROM {0} WHERE {1} IN (SELECT {1} FROM (SELECT {1}, row_number() OVER "
-                  "(PARTITION BY {2} "
-                  "ORDER BY {3}) AS position FROM {0}) ranked WHERE position > 1)",
-                  batch, sequence, key, order),
-      // The planner must know how small the batch is next to the target.
-      fmt::format("ANALYZE {} ({})", batch, key),
-      // Equality keeps the key index usable; the NULL-safe form, which cannot use it, runs only
-      // for a batch that has NULL key parts. Against a target much larger than the batch, lookups
-      // go through the key index, one per batch row, so the cost follows the batch: a hash or
-      // merge join would read the whole target, and the planner picks one even for a small batch
-      // (more so for a target it has no statistics on). Names are normalised: no quotes inside.
-      fmt::format("DO $merge$ BEGIN IF pg_relation_size('{0}') > 4 * pg_relation_size('{1}') THEN "
-                  "SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off; END IF; "
-                  "IF EXISTS (SELECT 1 FROM {1} WHERE {2}) THEN {3} ELSE {4} END IF; "
-                  "RESET enable_hashjoin; RESET enable_mergejoin; END $merge$",
-                  target, batch, any_null_key, merge_into_target(true), merge_into_target(false)),
-  };
+  // Against a target much larger than the keys, a hash or merge join would read the whole
+  // target: lookups through the key index keep the cost with the keys (plain index scans: a key
+  // has a row or two, too few for a bitmap to pay off). Equality keeps the index usable; the
+  // NULL-safe form, which cannot use it, runs only for keys with NULL parts. Names are
+  // normalised: no quotes inside.
+  return fmt::format(
+      "DO $dedup$ BEGIN IF pg_relation_size('{0}') > 4 * pg_relation_size('{1}') THEN "
+      "SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off; SET LOCAL "
+      "enable_bitmapscan = off; END IF; SET LOCAL enable_hashagg = off; {2} IF EXISTS (SELECT 1 "
+      "FROM {1} WHERE {3}) THEN {4} END IF; RESET enable_hashjoin; RESET enable_mergejoin; RESET "
+      "enable_bitmapscan; RESET enable_hashagg; END $dedup$",
+      target, keys, delete_for(false), any_null, delete_for(true));
 }
 
 std::string select_schema() {

@@ -46,9 +46,11 @@ void WriteRun::set_up() {
     auto connection = std::make_unique<postgres::PgConnection>(options->conninfo_with_password(),
                                                                options->endpoint());
     // Conversions between dates, timestamps and text must not depend on the server's time zone.
-    // Dedup batches are sorted and kept in session memory rather than spilled to disk.
-    connection->execute("SET TIME ZONE 'UTC'; SET work_mem = '128MB'; SET temp_buffers = '128MB'",
-                        "setting up the session");
+    // Dedup keys are sorted in memory rather than spilled to disk. JIT compiling would cost more
+    // than the short statements it could speed up.
+    connection->execute(
+        "SET TIME ZONE 'UTC'; SET work_mem = '128MB'; SET temp_buffers = '128MB'; SET jit = off",
+        "setting up the session");
     return connection;
   };
   auto connection = connect_with_retry(connect);
@@ -57,16 +59,16 @@ void WriteRun::set_up() {
     const auto& plan = plans_[i];
     auto loader =
         std::make_unique<load::StreamLoader>(plan, load::prepare_stream_tables(*connection, plan));
-    const auto& target = loader->tables.load_target();
     spdlog::info("Stream {} ({}{}) → {}{}", plan.descriptor.display(), catalog::to_wire(plan.mode),
                  plan.replaces_rows() ? ", replacing old rows when complete" : "",
                  loader->tables.final_table.quoted(),
                  loader->tables.staging ? " via " + loader->tables.staging->quoted() : "");
     if (plan.mode == catalog::DestinationSyncMode::append_dedup) {
-      // Rows go to a session-private batch table and are merged into the target at each commit.
-      postgres::Identifier batch("_airbyte_batch_" + std::to_string(i));
-      transaction_setup.push_back(postgres::sql::create_batch_table(batch, target));
-      loader->merge_sql = postgres::sql::merge_batch(merge_spec(*loader, batch));
+      postgres::Identifier keys("_airbyte_keys_" + std::to_string(i));
+      auto dedup = dedup_spec(*loader, keys);
+      transaction_setup.push_back(postgres::sql::create_keys_table(keys, dedup.target, dedup.key));
+      loader->dedup_sql = postgres::sql::delete_superseded(dedup);
+      set_up_dedup_keys(*loader, i);
     }
     loaders_.push_back(std::move(loader));
   }
@@ -74,18 +76,60 @@ void WriteRun::set_up() {
   pipeline_->set_transaction_setup(std::move(transaction_setup));
   for (std::size_t i = 0; i < loaders_.size(); ++i) {
     auto& loader = *loaders_[i];
-    postgres::TableRef copy_into = loader.tables.load_target();
-    if (!loader.merge_sql.empty())
-      copy_into = {postgres::Identifier("pg_temp"),
-                   postgres::Identifier("_airbyte_batch_" + std::to_string(i))};
+    const auto& target = loader.tables.load_target();
     loader.target = pipeline_->add_target(
-        postgres::sql::copy_binary_from_stdin(copy_into, loader.encoder.copy_columns()),
-        loader.tables.load_target().quoted());
+        postgres::sql::copy_binary_from_stdin(target, loader.encoder.copy_columns()),
+        target.quoted());
+    if (loader.dedup_keys) {
+      postgres::TableRef keys{postgres::Identifier("pg_temp"),
+                              postgres::Identifier("_airbyte_keys_" + std::to_string(i))};
+      loader.keys_target = pipeline_->add_target(
+          postgres::sql::copy_binary_from_stdin(keys, dedup_spec(loader, keys.table).key),
+          "the dedup keys of " + target.quoted());
+    }
   }
 }
 
-postgres::sql::MergeSpec WriteRun::merge_spec(const load::StreamLoader& loader,
-                                              const postgres::Identifier& batch) const {
+void WriteRun::set_up_dedup_keys(load::StreamLoader& loader, std::size_t stream) {
+  // Every row goes straight into the target; the commit's DELETE removes superseded rows of the
+  // keys queued here. In a table that was empty, only keys that repeat within the sync can have
+  // superseded rows.
+  const auto& columns = loader.tables.columns;
+  auto index_of = [&](const std::string& source) -> std::optional<std::size_t> {
+    for (std::size_t c = 0; c < columns.size(); ++c)
+      if (columns[c].source_name == source)
+        return c;
+    return std::nullopt;
+  };
+  std::vector<std::size_t> key_columns;
+  bool comparable_bytes = true;
+  for (const auto& part : loader.plan->primary_key) {
+    auto column = index_of(part).value(); // prepare_stream_tables checked the key is there
+    key_columns.push_back(column);
+    comparable_bytes = comparable_bytes && load::bytes_decide_equality(columns[column].type);
+  }
+  const auto& cursor = loader.plan->cursor;
+  if (!cursor.empty() && !index_of(cursor.front()))
+    spdlog::warn("Stream {}: cursor field \"{}\" is not in the schema; rows are ordered by "
+                 "extraction time only.",
+                 loader.plan->descriptor.display(), cursor.front());
+  std::optional<std::size_t> deleted_at;
+  if (config_.cdc_deletion_mode == config::CdcDeletionMode::hard_delete)
+    deleted_at = index_of("_ab_cdc_deleted_at");
+  load::SeenKeys* seen = nullptr;
+  if (!loader.tables.load_target_had_rows && comparable_bytes) {
+    if (!seen_keys_)
+      seen_keys_ = std::make_unique<load::SeenKeys>();
+    seen = seen_keys_.get();
+  }
+  spdlog::info("Stream {}: {}.", loader.plan->descriptor.display(),
+               seen ? "the table is empty, so only keys that repeat within this sync are looked up"
+                    : "every key is looked up in the table's key index at each commit");
+  loader.dedup_keys.emplace(std::move(key_columns), deleted_at, seen, stream);
+}
+
+postgres::sql::DedupSpec WriteRun::dedup_spec(const load::StreamLoader& loader,
+                                              const postgres::Identifier& keys) const {
   const auto& plan = *loader.plan;
   auto name_of = [&](const std::string& source) {
     for (const auto& column : loader.tables.columns)
@@ -97,15 +141,10 @@ postgres::sql::MergeSpec WriteRun::merge_spec(const load::StreamLoader& loader,
   for (const auto& part : plan.primary_key)
     key.push_back(name_of(part));
   std::string cursor = plan.cursor.empty() ? std::string() : name_of(plan.cursor.front());
-  if (!plan.cursor.empty() && cursor.empty())
-    spdlog::warn("Stream {}: cursor field \"{}\" is not in the schema; rows are ordered by "
-                 "extraction time only.",
-                 plan.descriptor.display(), plan.cursor.front());
   std::string deleted_at;
   if (config_.cdc_deletion_mode == config::CdcDeletionMode::hard_delete)
     deleted_at = name_of("_ab_cdc_deleted_at");
-  return {loader.tables.load_target(),   batch,     key, cursor,
-          loader.encoder.copy_columns(), deleted_at};
+  return {loader.tables.load_target(), keys, key, cursor, deleted_at};
 }
 
 std::unique_ptr<postgres::PgConnection> WriteRun::connect_with_retry(
@@ -177,6 +216,8 @@ void WriteRun::record_end(std::int64_t emitted_at_ms, std::string_view source_ch
   std::size_t before = loader.rows.size();
   loader.encoder.finish({emitted_at_ms, source_changes}, loader.rows);
   std::size_t added = loader.rows.size() - before;
+  if (loader.dedup_keys)
+    loader.dedup_keys->add(loader.encoder);
   unsent_bytes_ += added;
   total_bytes_ += added;
   ++loader.records;
@@ -192,6 +233,8 @@ void WriteRun::after_record(load::StreamLoader& loader) {
                  loader.plan->descriptor.display(), field);
   if (loader.rows.size() >= policy_.stream_chunk_bytes)
     send_rows(loader);
+  if (loader.dedup_keys && loader.dedup_keys->rows().size() >= policy_.stream_chunk_bytes)
+    send_keys(loader);
   if (unsent_bytes_ >= policy_.buffered_bytes_limit) {
     auto largest =
         std::max_element(loaders_.begin(), loaders_.end(), [](const auto& a, const auto& b) {
@@ -217,26 +260,36 @@ void WriteRun::after_record(load::StreamLoader& loader) {
 void WriteRun::send_rows(load::StreamLoader& loader) {
   if (loader.rows.size() == 0)
     return;
-  loader.rows_in_transaction = true;
   std::size_t bytes = loader.rows.size();
   unsent_bytes_ -= bytes;
   uncommitted_bytes_ += bytes;
   pipeline_->send(loader.target, std::exchange(loader.rows, pipeline_->take_buffer()));
 }
 
+void WriteRun::send_keys(load::StreamLoader& loader) {
+  auto& keys = loader.dedup_keys->rows();
+  if (keys.empty())
+    return;
+  loader.keys_in_transaction = true;
+  pipeline_->send(loader.keys_target, std::exchange(keys, pipeline_->take_buffer()));
+}
+
 void WriteRun::commit_all() {
-  for (auto& loader : loaders_)
+  for (auto& loader : loaders_) {
     send_rows(*loader);
+    if (loader->dedup_keys)
+      send_keys(*loader);
+  }
   if (commit_requested_ == tracker_.records_read())
     return;
   commit_requested_ = tracker_.records_read();
-  std::vector<std::string> merges;
+  std::vector<std::string> dedups;
   for (auto& loader : loaders_) {
-    if (loader->rows_in_transaction)
-      merges.insert(merges.end(), loader->merge_sql.begin(), loader->merge_sql.end());
-    loader->rows_in_transaction = false;
+    if (loader->keys_in_transaction)
+      dedups.push_back(loader->dedup_sql);
+    loader->keys_in_transaction = false;
   }
-  pipeline_->commit(commit_requested_, std::move(merges));
+  pipeline_->commit(commit_requested_, std::move(dedups));
   uncommitted_bytes_ = 0;
 }
 
@@ -302,13 +355,13 @@ void WriteRun::finish() {
 }
 
 void WriteRun::analyze_grown_targets() {
-  // The planner needs statistics on a dedup table's key to merge the next sync's batches through
+  // The planner needs statistics on a dedup table's key to look the next sync's keys up through
   // the key index; autovacuum may take a while to gather them after a large load.
   for (const auto& loader : loaders_) {
-    if (loader->merge_sql.empty() || loader->records < 100000)
+    if (!loader->dedup_keys || loader->records < 100000)
       continue;
     auto sql = postgres::sql::analyze(loader->tables.load_target(),
-                                      merge_spec(*loader, postgres::Identifier("")).key);
+                                      dedup_spec(*loader, postgres::Identifier("")).key);
     pipeline_->run([&](postgres::PgConnection& connection) {
       try {
         connection.execute(sql, "updating statistics of " + loader->tables.load_target().quoted());

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <set>
 #include <string>
+#include <vector>
 
 using namespace pgdest::encode;
 
@@ -41,7 +42,29 @@ TEST_CASE("UuidGenerator: version 7 layout with the given timestamp", "[encode][
   const std::string uuid = make(generator, 0x0123456789AB);
   check_v7_shape(uuid);
   CHECK(uuid.substr(0, 13) == "01234567-89ab");
-  CHECK(make(generator, 0).substr(0, 13) == "00000000-0000");
+  UuidGenerator fresh({1, 2, 3, 4});
+  CHECK(make(fresh, 0).substr(0, 13) == "00000000-0000");
+}
+
+TEST_CASE("UuidGenerator: ids sort in the order they were made, also within a millisecond and "
+          "when the clock steps back",
+          "[encode][uuid]") {
+  UuidGenerator generator({9, 8, 7, 6});
+  std::vector<std::uint64_t> times;
+  for (int i = 0; i < 5000; ++i)
+    times.push_back(1700000000000 + static_cast<std::uint64_t>(i / 1000)); // 1000 per ms
+  times.push_back(1690000000000);                                          // the clock stepped back
+  times.push_back(1690000000000);
+  times.push_back(1700000000009);
+  std::string previous;
+  for (auto ms : times) {
+    const std::string uuid = make(generator, ms);
+    check_v7_shape(uuid);
+    INFO("after " << previous);
+    CHECK(uuid > previous);
+    previous = uuid;
+  }
+  CHECK(previous.substr(0, 13) == make(generator, 1700000000009).substr(0, 13));
 }
 
 TEST_CASE("UuidGenerator: the current time by default", "[encode][uuid]") {

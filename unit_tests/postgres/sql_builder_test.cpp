@@ -57,57 +57,48 @@ TEST_CASE("refresh statements: truncate, copy the staging rows, drop the staging
         "ALTER TABLE \"s\".\"t\" ALTER COLUMN \"c\" TYPE jsonb USING to_jsonb(\"c\")");
 }
 
-TEST_CASE("a dedup batch table is private to the session and emptied at commit", "[sql]") {
-  CHECK(
-      sql::create_batch_table(Identifier("_airbyte_batch_0"), {Identifier("s"), Identifier("t")}) ==
-      "CREATE TEMP TABLE IF NOT EXISTS \"_airbyte_batch_0\" (\"_airbyte_batch_seq\" bigserial, "
-      "LIKE "
-      "\"s\".\"t\") ON COMMIT DELETE ROWS");
+TEST_CASE("a dedup keys table holds the key columns, is private and emptied at commit", "[sql]") {
+  CHECK(sql::create_keys_table(Identifier("_airbyte_keys_0"), {Identifier("s"), Identifier("t")},
+                               {"id", "part"}) ==
+        "CREATE TEMP TABLE IF NOT EXISTS \"_airbyte_keys_0\" ON COMMIT DELETE ROWS AS SELECT "
+        "\"id\", \"part\" FROM \"s\".\"t\" WITH NO DATA");
 }
 
-TEST_CASE("merge: newest row per key by cursor (NULL lowest), extraction time, arrival", "[sql]") {
-  sql::MergeSpec merge{{Identifier("s"), Identifier("t")}, Identifier("b"),     {"id"}, "c",
-                       {"_airbyte_raw_id", "id", "c"},     "_ab_cdc_deleted_at"};
-  auto statements = sql::merge_batch(merge);
-  REQUIRE(statements.size() == 3);
-  CHECK(statements[0] == "DELETE FROM pg_temp.\"b\" WHERE \"_airbyte_batch_seq\" IN (SELECT "
-                         "\"_airbyte_batch_seq\" FROM "
-                         "(SELECT \"_airbyte_batch_seq\", row_number() OVER (PARTITION BY \"id\" "
-                         "ORDER BY \"c\" DESC NULLS "
-                         "LAST, \"_airbyte_extracted_at\" DESC, \"_airbyte_batch_seq\" DESC) AS "
-                         "position FROM pg_temp.\"b\") "
-                         "ranked WHERE position > 1)");
-  CHECK(statements[1] == "ANALYZE pg_temp.\"b\" (\"id\")");
-  const std::string newer = "(CASE WHEN t.\"c\" IS NULL AND w.\"c\" IS NULL THEN "
-                            "t.\"_airbyte_extracted_at\" > w.\"_airbyte_extracted_at\" "
-                            "WHEN t.\"c\" IS NULL THEN false WHEN w.\"c\" IS NULL THEN true WHEN "
-                            "t.\"c\" <> w.\"c\" THEN t.\"c\" > w.\"c\" "
-                            "ELSE t.\"_airbyte_extracted_at\" > w.\"_airbyte_extracted_at\" END)";
-  auto merge_sql = [&](const std::string& match) {
-    return "DELETE FROM \"s\".\"t\" t USING pg_temp.\"b\" w WHERE " + match + " AND NOT " + newer +
-           "; INSERT INTO \"s\".\"t\" (\"_airbyte_raw_id\", \"id\", \"c\") SELECT "
-           "w.\"_airbyte_raw_id\", w.\"id\", w.\"c\" "
-           "FROM pg_temp.\"b\" w WHERE NOT EXISTS (SELECT 1 FROM \"s\".\"t\" t WHERE " +
-           match + ") AND w.\"_ab_cdc_deleted_at\" IS NULL;";
+TEST_CASE("dedup delete: newest row per key by cursor (NULL lowest), extraction time, arrival",
+          "[sql]") {
+  sql::DedupSpec dedup{
+      {Identifier("s"), Identifier("t")}, Identifier("k"), {"id"}, "c", "_ab_cdc_deleted_at"};
+  auto delete_for = [](const std::string& which, const std::string& match) {
+    return "DELETE FROM \"s\".\"t\" t USING (SELECT row_id FROM (SELECT r.ctid AS row_id, "
+           "r.\"_ab_cdc_deleted_at\" IS NOT NULL AS deleted, row_number() OVER (PARTITION BY "
+           "r.\"id\" ORDER BY r.\"c\" DESC NULLS LAST, r.\"_airbyte_extracted_at\" DESC, "
+           "r.\"_airbyte_raw_id\" COLLATE \"C\" DESC) AS position FROM (SELECT DISTINCT \"id\" "
+           "FROM pg_temp.\"k\" WHERE " +
+           which + ") k JOIN \"s\".\"t\" r ON " + match +
+           ") ranked WHERE position > 1 OR deleted) doomed WHERE t.ctid = doomed.row_id;";
   };
-  CHECK(
-      statements[2] ==
-      "DO $merge$ BEGIN IF pg_relation_size('\"s\".\"t\"') > 4 * pg_relation_size('pg_temp.\"b\"') "
-      "THEN SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off; END IF; IF EXISTS "
-      "(SELECT 1 FROM pg_temp.\"b\" WHERE \"id\" IS NULL) THEN " +
-          merge_sql("t.\"id\" IS NOT DISTINCT FROM w.\"id\"") + " ELSE " +
-          merge_sql("t.\"id\" = w.\"id\"") +
-          " END IF; RESET enable_hashjoin; RESET enable_mergejoin; END $merge$");
+  CHECK(sql::delete_superseded(dedup) ==
+        "DO $dedup$ BEGIN IF pg_relation_size('\"s\".\"t\"') > 4 * "
+        "pg_relation_size('pg_temp.\"k\"') THEN SET LOCAL enable_hashjoin = off; SET LOCAL "
+        "enable_mergejoin = off; SET LOCAL enable_bitmapscan = off; END IF; SET LOCAL "
+        "enable_hashagg = off; " +
+            delete_for("\"id\" IS NOT NULL", "r.\"id\" = k.\"id\"") +
+            " IF EXISTS (SELECT 1 FROM pg_temp.\"k\" WHERE \"id\" IS NULL) THEN " +
+            delete_for("\"id\" IS NULL", "r.\"id\" IS NOT DISTINCT FROM k.\"id\"") +
+            " END IF; RESET enable_hashjoin; RESET enable_mergejoin; RESET enable_bitmapscan; "
+            "RESET enable_hashagg; END $dedup$");
 }
 
-TEST_CASE("merge without a cursor orders by extraction time and arrival only", "[sql]") {
-  sql::MergeSpec merge{
-      {Identifier("s"), Identifier("t")}, Identifier("b"), {"k1", "k2"}, "", {"k1"}, ""};
-  auto statements = sql::merge_batch(merge);
-  CHECK(statements[0].find("PARTITION BY \"k1\", \"k2\" ORDER BY \"_airbyte_extracted_at\" DESC") !=
-        std::string::npos);
-  CHECK(statements[2].find(
-            "t.\"k1\" = w.\"k1\" AND t.\"k2\" = w.\"k2\" AND NOT t.\"_airbyte_extracted_at\" > "
-            "w.\"_airbyte_extracted_at\"") != std::string::npos);
-  CHECK(statements[2].find("IS NULL;") == std::string::npos);
+TEST_CASE("dedup delete without a cursor or CDC deletions, with a two-part key", "[sql]") {
+  sql::DedupSpec dedup{{Identifier("s"), Identifier("t")}, Identifier("k"), {"k1", "k2"}, "", ""};
+  auto statement = sql::delete_superseded(dedup);
+  CHECK(statement.find("SELECT r.ctid AS row_id, false AS deleted, row_number() OVER (PARTITION "
+                       "BY r.\"k1\", r.\"k2\" ORDER BY r.\"_airbyte_extracted_at\" DESC, "
+                       "r.\"_airbyte_raw_id\" COLLATE \"C\" DESC)") != std::string::npos);
+  CHECK(statement.find("(SELECT DISTINCT \"k1\", \"k2\" FROM pg_temp.\"k\" WHERE \"k1\" IS NOT "
+                       "NULL AND \"k2\" IS NOT NULL) k JOIN \"s\".\"t\" r ON r.\"k1\" = "
+                       "k.\"k1\" AND r.\"k2\" = k.\"k2\")") != std::string::npos);
+  CHECK(statement.find("WHERE \"k1\" IS NULL OR \"k2\" IS NULL) k JOIN \"s\".\"t\" r ON "
+                       "r.\"k1\" IS NOT DISTINCT FROM k.\"k1\" AND r.\"k2\" IS NOT DISTINCT "
+                       "FROM k.\"k2\")") != std::string::npos);
 }

@@ -56,6 +56,10 @@ public:
   void fill(simdjson::ondemand::object data);
   void finish(const RecordEnvelope& envelope, CopyBuffer& out);
 
+  // The current record's COPY field (int32 length, then the bytes; length -1 for NULL) for user
+  // column `column`, as the row holds it. Valid from fill() until the next fill().
+  std::string_view field(std::size_t column) const;
+
   // Names of properties present in data but not declared, each returned once over the encoder's
   // life (for "logged once per stream and field"); at most kMaxTrackedUndeclared names in all.
   std::vector<std::string> take_new_undeclared_fields();

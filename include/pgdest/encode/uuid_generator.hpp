@@ -1,5 +1,7 @@
 #pragma once
 // UUID version 7 text (RFC 9562): time-ordered, 74 random bits, no allocation per call.
+// Monotonic per generator (RFC 9562 §6.2, method 2): within a millisecond, or if the clock steps
+// back, the 74 bits count up from the last value, so a stream's ids sort in arrival order.
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -19,13 +21,20 @@ public:
 
   // Writes the 36 lower-case characters of a v7 UUID for the current time to `out`.
   void write_v7(char* out);
-  // Same, with the given Unix time in milliseconds (only its low 48 bits are used).
+  // Same, with the given Unix time in milliseconds (only its low 48 bits are used); a time before
+  // the last one used is taken as the last one.
   void write_v7(std::uint64_t unix_ms, char* out);
 
 private:
   std::uint64_t next();
+  void advance(std::uint64_t unix_ms);
 
   std::array<std::uint64_t, 4> state_{};
+  // The last UUID's fields: 48-bit time, 12-bit rand_a, 62-bit rand_b.
+  std::uint64_t last_ms_ = 0;
+  std::uint64_t rand_a_ = 0;
+  std::uint64_t rand_b_ = 0;
+  bool started_ = false;
 };
 
 } // namespace pgdest::encode

@@ -17,8 +17,10 @@ struct StreamTables {
   std::optional<postgres::TableRef> staging;
   // The plan's columns with the types rows must be encoded as (those of the table they go to).
   std::vector<schema::Column> columns;
+  // Whether the load target held rows before this sync wrote any (known for append_dedup only).
+  bool load_target_had_rows = true;
 
-  // The table rows are copied (or merged) into.
+  // The table rows are copied into.
   const postgres::TableRef& load_target() const { return staging ? *staging : final_table; }
 };
 

@@ -34,26 +34,24 @@ std::string insert_select(const TableRef& to, const TableRef& from,
 std::string alter_column_type(const TableRef& table, const std::string& column,
                               schema::ColumnType type, const std::string& using_expression);
 
-// The name of the arrival-order column of a dedup batch table.
-inline constexpr const char* batch_sequence_column = "_airbyte_batch_seq";
-// A session-private table shaped like `like`, emptied at every commit, that a dedup stream's rows
-// are copied into before they are merged. Rows keep their arrival order in batch_sequence_column.
-std::string create_batch_table(const Identifier& batch, const TableRef& like);
+// A session-private table of a dedup target's key columns, emptied at every commit: the keys
+// whose rows the commit's DELETE looks at.
+std::string create_keys_table(const Identifier& keys, const TableRef& target,
+                              const std::vector<std::string>& key);
 
-// What a merge of a batch into a deduplicated table needs.
-struct MergeSpec {
+// What the DELETE that deduplicates a table needs.
+struct DedupSpec {
   TableRef target;
-  Identifier batch;                 // a table made by create_batch_table, in pg_temp
-  std::vector<std::string> key;     // primary key columns
-  std::string cursor;               // cursor column, or empty
-  std::vector<std::string> columns; // the columns to insert
-  std::string deleted_at;           // "_ab_cdc_deleted_at" when rows with it set must be deleted
+  Identifier keys;              // a table made by create_keys_table, in pg_temp
+  std::vector<std::string> key; // primary key columns
+  std::string cursor;           // cursor column, or empty
+  std::string deleted_at;       // "_ab_cdc_deleted_at" when rows with it set must be deleted
 };
-// Statements that leave one row per key in the target: the newest of the batch's rows and the
-// target's rows by (cursor, NULL lowest; _airbyte_extracted_at; arrival). They dedup the batch in
-// place first. Their cost grows with the batch, not the target (an index on the key serves every
-// lookup).
-std::vector<std::string> merge_batch(const MergeSpec& merge);
+// One statement that leaves, of the target's rows with a key in the keys table, only the newest
+// per key by (cursor, NULL lowest; _airbyte_extracted_at; _airbyte_raw_id, which our UUID v7 ids
+// order by arrival), and not even that one when it is a CDC deletion. NULL key parts match each
+// other. Its cost follows the keys: each is looked up once in the target's key index, in key order.
+std::string delete_superseded(const DedupSpec& dedup);
 
 // Parameters: $1 schema. One row when the schema exists.
 std::string select_schema();

@@ -51,12 +51,14 @@ private:
   void set_up();
   static std::unique_ptr<postgres::PgConnection>
   connect_with_retry(const std::function<std::unique_ptr<postgres::PgConnection>()>& connect);
-  postgres::sql::MergeSpec merge_spec(const load::StreamLoader& loader,
-                                      const postgres::Identifier& batch) const;
+  postgres::sql::DedupSpec dedup_spec(const load::StreamLoader& loader,
+                                      const postgres::Identifier& keys) const;
+  void set_up_dedup_keys(load::StreamLoader& loader, std::size_t stream);
   void replace_rows(const load::StreamLoader& loader);
   void analyze_grown_targets();
   long stream_index(const protocol::StreamDescriptor& stream) const;
   void send_rows(load::StreamLoader& loader);
+  void send_keys(load::StreamLoader& loader);
   void commit_all();
   void release_states();
   void after_record(load::StreamLoader& loader);
@@ -71,6 +73,7 @@ private:
 
   std::unique_ptr<load::CopyPipeline> pipeline_;
   std::vector<std::unique_ptr<load::StreamLoader>> loaders_;
+  std::unique_ptr<load::SeenKeys> seen_keys_; // dedup keys seen in this sync, of all streams
   catalog::StreamIndex streams_;
   state::StateTracker tracker_;
   protocol::MessageReader* reader_ = nullptr;

@@ -1,0 +1,112 @@
+// Keys of dedup rows that the commit's DELETE must look up, and the filter of keys seen before.
+#include "pgdest/load/dedup_keys.hpp"
+
+#include <cstdlib>
+#include <cstring>
+#include <new>
+#include <utility>
+
+namespace pgdest::load {
+namespace {
+
+constexpr std::size_t kBlockBytes = 64; // one cache line: a lookup touches one line
+constexpr std::size_t kWordsPerBlock = kBlockBytes / sizeof(std::uint64_t);
+constexpr int kBitsPerKey = 4;
+
+std::uint64_t mix(std::uint64_t value) {
+  value ^= value >> 32;
+  value *= 0xD6E8FEB86659FD93ULL;
+  value ^= value >> 32;
+  value *= 0xD6E8FEB86659FD93ULL;
+  value ^= value >> 32;
+  return value;
+}
+
+bool is_null_field(std::string_view field) {
+  return field.size() == 4 && field == std::string_view("\xFF\xFF\xFF\xFF", 4);
+}
+
+} // namespace
+
+SeenKeys::SeenKeys(std::size_t bytes) {
+  std::size_t blocks = 1;
+  while (blocks * 2 * kBlockBytes <= bytes)
+    blocks *= 2;
+  // calloc: pages stay untouched, and out of the resident set, until a key lands in them.
+  memory_ = std::calloc(blocks * kBlockBytes + kBlockBytes, 1);
+  if (memory_ == nullptr)
+    throw std::bad_alloc();
+  auto address = reinterpret_cast<std::uintptr_t>(memory_);
+  address = (address + kBlockBytes - 1) & ~static_cast<std::uintptr_t>(kBlockBytes - 1);
+  words_ = reinterpret_cast<std::uint64_t*>(address);
+  block_mask_ = blocks - 1;
+}
+
+SeenKeys::~SeenKeys() {
+  std::free(memory_);
+}
+
+bool SeenKeys::check_and_add(std::uint64_t hash) {
+  // The high bits pick the block, the low bits the bits within it.
+  std::uint64_t* block = words_ + ((hash >> 40) & block_mask_) * kWordsPerBlock;
+  bool seen = true;
+  for (int i = 0; i < kBitsPerKey; ++i) {
+    const auto bit = static_cast<unsigned>((hash >> (9 * i)) & 511u);
+    const std::uint64_t mask = 1ULL << (bit & 63u);
+    std::uint64_t& word = block[bit >> 6];
+    seen = seen && (word & mask) != 0;
+    word |= mask;
+  }
+  return seen;
+}
+
+std::uint64_t SeenKeys::hash(std::string_view bytes, std::uint64_t seed) {
+  std::uint64_t state = mix(seed ^ (bytes.size() * 0x9E3779B97F4A7C15ULL));
+  std::size_t at = 0;
+  for (; at + 8 <= bytes.size(); at += 8) {
+    std::uint64_t word = 0;
+    std::memcpy(&word, bytes.data() + at, 8);
+    state = mix(state ^ word) + 0x9E3779B97F4A7C15ULL;
+  }
+  std::uint64_t tail = 0;
+  std::memcpy(&tail, bytes.data() + at, bytes.size() - at);
+  return mix(state ^ tail ^ 0xA0761D6478BD642FULL);
+}
+
+bool bytes_decide_equality(schema::ColumnType type) {
+  switch (type) {
+  case schema::ColumnType::numeric:
+  case schema::ColumnType::jsonb:
+    return false;
+  default:
+    return true;
+  }
+}
+
+DedupKeys::DedupKeys(std::vector<std::size_t> key_columns,
+                     std::optional<std::size_t> deleted_at_column, SeenKeys* seen,
+                     std::uint64_t stream)
+    : key_columns_(std::move(key_columns)), deleted_at_column_(deleted_at_column), seen_(seen),
+      seed_(mix(stream + 1)) {}
+
+bool DedupKeys::needs_look(const encode::RecordEncoder& encoder) {
+  if (seen_ == nullptr)
+    return true;
+  std::uint64_t hash = seed_;
+  for (std::size_t column : key_columns_)
+    hash = SeenKeys::hash(encoder.field(column), hash);
+  // Added even for a CDC deletion: a later row with the key must still look.
+  const bool seen = seen_->check_and_add(hash);
+  return seen || (deleted_at_column_ && !is_null_field(encoder.field(*deleted_at_column_)));
+}
+
+void DedupKeys::add(const encode::RecordEncoder& encoder) {
+  if (!needs_look(encoder))
+    return;
+  rows_.begin_row(static_cast<std::int16_t>(key_columns_.size()));
+  for (std::size_t column : key_columns_)
+    rows_.append(encoder.field(column));
+  ++queued_;
+}
+
+} // namespace pgdest::load
