@@ -66,6 +66,8 @@ int run(int argc, char** argv) {
       app.add_subcommand("encode", "Parse and encode the messages on stdin without loading them "
                                    "(measures the client side of write)");
   encode->add_option("--catalog", catalog_path, "configured_catalog.json")->required();
+  bool parse_only = false;
+  encode->add_flag("--parse-only", parse_only, "Only parse every value; encode nothing");
   write->add_option("--config", config_path, "config.json")->required();
   write->add_option("--catalog", catalog_path, "configured_catalog.json")->required();
 
@@ -85,7 +87,8 @@ int run(int argc, char** argv) {
     else if (*write)
       write_command(config_path, catalog_path, out);
     else if (*encode)
-      write::encode_only(catalog::load_catalog_file(catalog_path, "public"), STDIN_FILENO, out);
+      write::encode_only(catalog::load_catalog_file(catalog_path, "public"), STDIN_FILENO, out,
+                         parse_only);
     return 0;
   } catch (const Error& error) {
     out.trace_error(error);

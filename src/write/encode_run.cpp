@@ -1,4 +1,5 @@
-// The `encode` command: the write path's reading and encoding with the rows thrown away.
+// The `encode` command: the write path's reading and encoding with the rows thrown away (or, with
+// --parse-only, the reading and a full parse of every value, without encoding).
 #include "pgdest/write/encode_run.hpp"
 
 #include <chrono>
@@ -15,9 +16,66 @@
 namespace pgdest::write {
 namespace {
 
+namespace ondemand = simdjson::ondemand;
+
+[[noreturn]] void throw_parse_error(simdjson::error_code error) {
+  throw SystemError(std::string("Record data is not valid JSON: ") +
+                    simdjson::error_message(error));
+}
+
+// Visits every key and value: strings unescaped, numbers converted.
+void parse_value(ondemand::value value) {
+  ondemand::json_type type;
+  if (auto error = value.type().get(type))
+    throw_parse_error(error);
+  simdjson::error_code error = simdjson::SUCCESS;
+  switch (type) {
+  case ondemand::json_type::object: {
+    ondemand::object object;
+    if ((error = value.get_object().get(object)))
+      break;
+    for (auto field : object) {
+      std::string_view key;
+      ondemand::value child;
+      if ((error = field.unescaped_key().get(key)) || (error = field.value().get(child)))
+        break;
+      parse_value(child);
+    }
+    break;
+  }
+  case ondemand::json_type::array: {
+    ondemand::array array;
+    if ((error = value.get_array().get(array)))
+      break;
+    for (auto element : array) {
+      ondemand::value child;
+      if ((error = element.get(child)))
+        break;
+      parse_value(child);
+    }
+    break;
+  }
+  case ondemand::json_type::string:
+    error = value.get_string().error();
+    break;
+  case ondemand::json_type::number:
+    error = value.get_number().error();
+    break;
+  case ondemand::json_type::boolean:
+    error = value.get_bool().error();
+    break;
+  case ondemand::json_type::null:
+    error = value.is_null().error();
+    break;
+  }
+  if (error)
+    throw_parse_error(error);
+}
+
 class Encoder : public protocol::MessageHandler {
 public:
-  explicit Encoder(const std::vector<catalog::StreamPlan>& plans) : plans_(plans), streams_(plans) {
+  Encoder(const std::vector<catalog::StreamPlan>& plans, bool parse_only)
+      : plans_(plans), streams_(plans), parse_only_(parse_only) {
     for (std::size_t i = 0; i < plans.size(); ++i) {
       encoders_.push_back(std::make_unique<encode::RecordEncoder>(
           plans[i].columns, plans[i].generation_id, plans[i].sync_id));
@@ -35,10 +93,26 @@ public:
     return selected ? std::string_view(*selected) : std::string_view();
   }
 
-  void record_data(simdjson::ondemand::object data) override { encoders_[current_]->fill(data); }
+  void record_data(simdjson::ondemand::object data) override {
+    if (!parse_only_) {
+      encoders_[current_]->fill(data);
+      return;
+    }
+    for (auto field : data) {
+      std::string_view key;
+      ondemand::value value;
+      if (auto error = field.unescaped_key().get(key))
+        throw_parse_error(error);
+      if (auto error = field.value().get(value))
+        throw_parse_error(error);
+      parse_value(value);
+    }
+  }
   void record_end(std::int64_t emitted_at_ms, std::string_view source_changes) override {
-    encoders_[current_]->finish({emitted_at_ms, source_changes}, rows_);
     ++records_;
+    if (parse_only_)
+      return;
+    encoders_[current_]->finish({emitted_at_ms, source_changes}, rows_);
     if (rows_.size() >= (4u << 20)) {
       bytes_ += rows_.size();
       rows_.clear();
@@ -55,6 +129,7 @@ private:
   std::vector<std::unique_ptr<encode::RecordEncoder>> encoders_;
   const std::vector<catalog::StreamPlan>& plans_;
   catalog::StreamIndex streams_;
+  bool parse_only_;
   encode::CopyBuffer rows_;
   std::size_t current_ = 0;
   std::uint64_t records_ = 0;
@@ -65,15 +140,22 @@ private:
 } // namespace
 
 void encode_only(const std::vector<catalog::StreamPlan>& plans, int input_fd,
-                 protocol::MessageWriter& out) {
+                 protocol::MessageWriter& out, bool parse_only) {
   auto started = std::chrono::steady_clock::now();
-  Encoder encoder(plans);
+  Encoder encoder(plans, parse_only);
   protocol::LineReader lines(input_fd);
   protocol::MessageReader reader(lines, encoder);
   while (reader.read_next(std::chrono::milliseconds(1000)) != protocol::ReadResult::end_of_input) {
   }
   double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  if (parse_only) {
+    out.log(protocol::LogLevel::INFO,
+            fmt::format("Parsed {} records and {} states from {:.1f} MB of input in {:.3f} s.",
+                        encoder.records(), encoder.states(),
+                        static_cast<double>(lines.bytes_read()) / 1e6, seconds));
+    return;
+  }
   out.log(protocol::LogLevel::INFO,
           fmt::format("Encoded {} records and read {} states from {:.1f} MB of input into {:.1f} "
                       "MB of rows in {:.3f} s.",

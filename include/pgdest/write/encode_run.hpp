@@ -9,7 +9,9 @@
 namespace pgdest::write {
 
 // Encodes every record of `input_fd` into rows that are then dropped; logs the counts and time.
+// With `parse_only`, parses every value of every record instead (strings unescaped, numbers
+// converted) and encodes nothing.
 void encode_only(const std::vector<catalog::StreamPlan>& plans, int input_fd,
-                 protocol::MessageWriter& out);
+                 protocol::MessageWriter& out, bool parse_only = false);
 
 } // namespace pgdest::write
