@@ -97,31 +97,40 @@ TEST_CASE("no STATE is emitted when the connection dies before the commit", "[wr
 
 TEST_CASE("a connection dropped mid-batch is retried on a new one: rows once, state once",
           "[write][state]") {
-  auto schema = fresh_schema("it_state_retry");
-  auto config = own_role_config(schema, "it_state_retry_user");
-  auto catalog = users_catalog();
-  auto setup = run_connector(write_args(schema, config, catalog), complete_statuses(catalog));
-  REQUIRE(setup.exit_code == 0);
+  // append_dedup streams load over two connections: both are cut off, both retry.
+  for (const std::string mode : {"append", "append_dedup"}) {
+    INFO(mode);
+    auto schema = fresh_schema("it_state_retry");
+    auto config = own_role_config(schema, "it_state_retry_user");
+    auto catalog = users_catalog();
+    if (mode == "append_dedup") {
+      catalog["streams"][0]["destination_sync_mode"] = mode;
+      catalog["streams"][0]["primary_key"] = {{"id"}};
+    }
+    auto setup = run_connector(write_args(schema, config, catalog), complete_statuses(catalog));
+    REQUIRE(setup.exit_code == 0);
 
-  auto blocker = test_connection();
-  pqxx::work lock(blocker);
-  lock.exec0("LOCK TABLE it_state_retry.users IN ACCESS EXCLUSIVE MODE");
+    // Reads (the set-up's) pass, writes wait.
+    auto blocker = test_connection();
+    pqxx::work lock(blocker);
+    lock.exec0("LOCK TABLE it_state_retry.users IN EXCLUSIVE MODE");
 
-  ConnectorProcess connector(write_args(schema, config, catalog));
-  connector.write_stdin(records_and_state(1000));
-  CHECK_FALSE(connector.wait_for_line("\"type\":\"STATE\"", 2.0));
-  exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = "
-       "'it_state_retry_user'");
-  lock.commit();
-  CHECK(connector.wait_for_line("\"type\":\"STATE\"", 30.0));
-  connector.write_stdin(complete_statuses(catalog));
-  auto result = connector.wait();
-  INFO(result.stderr_text);
-  CHECK(result.exit_code == 0);
-  auto emitted = states(result);
-  REQUIRE(emitted.size() == 1);
-  CHECK(emitted[0]["destinationStats"]["recordCount"] == 1000.0);
-  CHECK(query_rows("SELECT count(*), count(DISTINCT id) FROM it_state_retry.users") ==
-        Rows{{"1000", "1000"}});
-  drop_role("it_state_retry_user");
+    ConnectorProcess connector(write_args(schema, config, catalog));
+    connector.write_stdin(records_and_state(1000));
+    CHECK_FALSE(connector.wait_for_line("\"type\":\"STATE\"", 2.0));
+    exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = "
+         "'it_state_retry_user'");
+    lock.commit();
+    CHECK(connector.wait_for_line("\"type\":\"STATE\"", 30.0));
+    connector.write_stdin(complete_statuses(catalog));
+    auto result = connector.wait();
+    INFO(result.stderr_text);
+    CHECK(result.exit_code == 0);
+    auto emitted = states(result);
+    REQUIRE(emitted.size() == 1);
+    CHECK(emitted[0]["destinationStats"]["recordCount"] == 1000.0);
+    CHECK(query_rows("SELECT count(*), count(DISTINCT id) FROM it_state_retry.users") ==
+          Rows{{"1000", "1000"}});
+    drop_role("it_state_retry_user");
+  }
 }

@@ -85,28 +85,27 @@ bool bytes_decide_equality(schema::ColumnType type) {
 
 DedupKeys::DedupKeys(std::vector<std::size_t> key_columns,
                      std::optional<std::size_t> deleted_at_column, SeenKeys* seen,
-                     std::uint64_t stream)
+                     std::uint64_t stream, std::size_t lanes)
     : key_columns_(std::move(key_columns)), deleted_at_column_(deleted_at_column), seen_(seen),
-      seed_(mix(stream + 1)) {}
+      seed_(mix(stream + 1)), rows_(lanes) {}
 
-bool DedupKeys::needs_look(const encode::RecordEncoder& encoder) {
-  if (seen_ == nullptr)
-    return true;
+std::size_t DedupKeys::add(const encode::RecordEncoder& encoder) {
   std::uint64_t hash = seed_;
   for (std::size_t column : key_columns_)
     hash = SeenKeys::hash(encoder.field(column), hash);
-  // Added even for a CDC deletion: a later row with the key must still look.
-  const bool seen = seen_->check_and_add(hash);
-  return seen || (deleted_at_column_ && !is_null_field(encoder.field(*deleted_at_column_)));
-}
-
-void DedupKeys::add(const encode::RecordEncoder& encoder) {
-  if (!needs_look(encoder))
-    return;
-  rows_.begin_row(static_cast<std::int16_t>(key_columns_.size()));
-  for (std::size_t column : key_columns_)
-    rows_.append(encoder.field(column));
-  ++queued_;
+  // Bits 36-39 are not among those SeenKeys uses.
+  const std::size_t lane = ((hash >> 36) & 0xF) % rows_.size();
+  // A key is added to `seen` even for a CDC deletion: a later row with it must still look.
+  const bool look = seen_ == nullptr || seen_->check_and_add(hash) ||
+                    (deleted_at_column_ && !is_null_field(encoder.field(*deleted_at_column_)));
+  if (look) {
+    auto& rows = rows_[lane];
+    rows.begin_row(static_cast<std::int16_t>(key_columns_.size()));
+    for (std::size_t column : key_columns_)
+      rows.append(encoder.field(column));
+    ++queued_;
+  }
+  return lane;
 }
 
 } // namespace pgdest::load

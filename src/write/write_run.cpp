@@ -54,6 +54,12 @@ void WriteRun::set_up() {
     return connection;
   };
   auto connection = connect_with_retry(connect);
+  bool any_dedup = false;
+  for (const auto& plan : plans_)
+    any_dedup = any_dedup || plan.mode == catalog::DestinationSyncMode::append_dedup;
+  // Dedup streams are spread over more than one connection: their DELETEs keep a server backend
+  // busy as long as their COPY does, and the rows of one key always take the same connection.
+  const std::size_t connections = any_dedup ? kDedupConnections : 1;
   std::vector<std::string> transaction_setup;
   for (std::size_t i = 0; i < plans_.size(); ++i) {
     const auto& plan = plans_[i];
@@ -68,24 +74,34 @@ void WriteRun::set_up() {
       auto dedup = dedup_spec(*loader, keys);
       transaction_setup.push_back(postgres::sql::create_keys_table(keys, dedup.target, dedup.key));
       loader->dedup_sql = postgres::sql::delete_superseded(dedup);
+      loader->lanes.resize(connections);
       set_up_dedup_keys(*loader, i);
     }
     loaders_.push_back(std::move(loader));
   }
-  pipeline_ = std::make_unique<load::CopyPipeline>(std::move(connection), connect);
-  pipeline_->set_transaction_setup(std::move(transaction_setup));
+  load::PipelineLimits limits;
+  limits.max_queued_bytes /= connections;
+  pipelines_.push_back(
+      std::make_unique<load::CopyPipeline>(std::move(connection), connect, limits));
+  while (pipelines_.size() < connections)
+    pipelines_.push_back(
+        std::make_unique<load::CopyPipeline>(connect_with_retry(connect), connect, limits));
+  for (auto& pipeline : pipelines_)
+    pipeline->set_transaction_setup(transaction_setup);
   for (std::size_t i = 0; i < loaders_.size(); ++i) {
     auto& loader = *loaders_[i];
     const auto& target = loader.tables.load_target();
-    loader.target = pipeline_->add_target(
-        postgres::sql::copy_binary_from_stdin(target, loader.encoder.copy_columns()),
-        target.quoted());
-    if (loader.dedup_keys) {
-      postgres::TableRef keys{postgres::Identifier("pg_temp"),
-                              postgres::Identifier("_airbyte_keys_" + std::to_string(i))};
-      loader.keys_target = pipeline_->add_target(
-          postgres::sql::copy_binary_from_stdin(keys, dedup_spec(loader, keys.table).key),
-          "the dedup keys of " + target.quoted());
+    postgres::TableRef keys{postgres::Identifier("pg_temp"),
+                            postgres::Identifier("_airbyte_keys_" + std::to_string(i))};
+    for (std::size_t lane = 0; lane < loader.lanes.size(); ++lane) {
+      auto& pipeline = *pipelines_[lane];
+      loader.lanes[lane].target = pipeline.add_target(
+          postgres::sql::copy_binary_from_stdin(target, loader.encoder.copy_columns()),
+          target.quoted());
+      if (loader.dedup_keys)
+        loader.lanes[lane].keys_target = pipeline.add_target(
+            postgres::sql::copy_binary_from_stdin(keys, dedup_spec(loader, keys.table).key),
+            "the dedup keys of " + target.quoted());
     }
   }
 }
@@ -125,7 +141,7 @@ void WriteRun::set_up_dedup_keys(load::StreamLoader& loader, std::size_t stream)
   spdlog::info("Stream {}: {}.", loader.plan->descriptor.display(),
                seen ? "the table is empty, so only keys that repeat within this sync are looked up"
                     : "every key is looked up in the table's key index at each commit");
-  loader.dedup_keys.emplace(std::move(key_columns), deleted_at, seen, stream);
+  loader.dedup_keys.emplace(std::move(key_columns), deleted_at, seen, stream, loader.lanes.size());
 }
 
 postgres::sql::DedupSpec WriteRun::dedup_spec(const load::StreamLoader& loader,
@@ -213,35 +229,30 @@ void WriteRun::record_data(simdjson::ondemand::object data) {
 
 void WriteRun::record_end(std::int64_t emitted_at_ms, std::string_view source_changes) {
   auto& loader = *loaders_[current_];
-  std::size_t before = loader.rows.size();
-  loader.encoder.finish({emitted_at_ms, source_changes}, loader.rows);
-  std::size_t added = loader.rows.size() - before;
-  if (loader.dedup_keys)
-    loader.dedup_keys->add(loader.encoder);
+  std::size_t lane = loader.dedup_keys ? loader.dedup_keys->add(loader.encoder) : 0;
+  auto& rows = loader.lanes[lane].rows;
+  std::size_t before = rows.size();
+  loader.encoder.finish({emitted_at_ms, source_changes}, rows);
+  std::size_t added = rows.size() - before;
   unsent_bytes_ += added;
   total_bytes_ += added;
   ++loader.records;
   tracker_.record_read(current_);
   if (tracker_.records_read() == commit_requested_ + 1)
     first_uncommitted_at_ = Clock::now();
-  after_record(loader);
+  after_record(loader, lane);
 }
 
-void WriteRun::after_record(load::StreamLoader& loader) {
+void WriteRun::after_record(load::StreamLoader& loader, std::size_t lane) {
   for (const auto& field : loader.encoder.take_new_undeclared_fields())
     spdlog::info("Stream {}: field \"{}\" is not in the stream's schema and is not stored.",
                  loader.plan->descriptor.display(), field);
-  if (loader.rows.size() >= policy_.stream_chunk_bytes)
-    send_rows(loader);
-  if (loader.dedup_keys && loader.dedup_keys->rows().size() >= policy_.stream_chunk_bytes)
-    send_keys(loader);
-  if (unsent_bytes_ >= policy_.buffered_bytes_limit) {
-    auto largest =
-        std::max_element(loaders_.begin(), loaders_.end(), [](const auto& a, const auto& b) {
-          return a->rows.size() < b->rows.size();
-        });
-    send_rows(**largest);
-  }
+  if (loader.lanes[lane].rows.size() >= policy_.stream_chunk_bytes)
+    send_rows(loader, lane);
+  if (loader.dedup_keys && loader.dedup_keys->rows(lane).size() >= policy_.stream_chunk_bytes)
+    send_keys(loader, lane);
+  if (unsent_bytes_ >= policy_.buffered_bytes_limit)
+    send_largest_rows();
   if (uncommitted_bytes_ >= policy_.commit_bytes)
     commit_all();
   if ((tracker_.records_read() & 0xF) == 0) {
@@ -251,50 +262,89 @@ void WriteRun::after_record(load::StreamLoader& loader) {
       commit_all();
     if (now - last_progress_ >= std::chrono::seconds(progress_on_terminal_ ? 1 : 10))
       report_progress(false);
-    pipeline_->check();
+    check_pipelines();
   }
   if (tracker_.pending() > 0)
     release_states();
 }
 
-void WriteRun::send_rows(load::StreamLoader& loader) {
-  if (loader.rows.size() == 0)
-    return;
-  std::size_t bytes = loader.rows.size();
-  unsent_bytes_ -= bytes;
-  uncommitted_bytes_ += bytes;
-  pipeline_->send(loader.target, std::exchange(loader.rows, pipeline_->take_buffer()));
+void WriteRun::send_largest_rows() {
+  load::StreamLoader* largest = nullptr;
+  std::size_t largest_lane = 0;
+  for (auto& loader : loaders_)
+    for (std::size_t lane = 0; lane < loader->lanes.size(); ++lane)
+      if (!largest || loader->lanes[lane].rows.size() > largest->lanes[largest_lane].rows.size()) {
+        largest = loader.get();
+        largest_lane = lane;
+      }
+  send_rows(*largest, largest_lane);
 }
 
-void WriteRun::send_keys(load::StreamLoader& loader) {
-  auto& keys = loader.dedup_keys->rows();
+void WriteRun::send_rows(load::StreamLoader& loader, std::size_t lane) {
+  auto& rows = loader.lanes[lane].rows;
+  if (rows.empty())
+    return;
+  std::size_t bytes = rows.size();
+  unsent_bytes_ -= bytes;
+  uncommitted_bytes_ += bytes;
+  auto& pipeline = *pipelines_[lane];
+  pipeline.send(loader.lanes[lane].target, std::exchange(rows, pipeline.take_buffer()));
+}
+
+void WriteRun::send_keys(load::StreamLoader& loader, std::size_t lane) {
+  auto& keys = loader.dedup_keys->rows(lane);
   if (keys.empty())
     return;
-  loader.keys_in_transaction = true;
-  pipeline_->send(loader.keys_target, std::exchange(keys, pipeline_->take_buffer()));
+  loader.lanes[lane].keys_in_transaction = true;
+  auto& pipeline = *pipelines_[lane];
+  pipeline.send(loader.lanes[lane].keys_target, std::exchange(keys, pipeline.take_buffer()));
 }
 
 void WriteRun::commit_all() {
-  for (auto& loader : loaders_) {
-    send_rows(*loader);
-    if (loader->dedup_keys)
-      send_keys(*loader);
-  }
+  for (auto& loader : loaders_)
+    for (std::size_t lane = 0; lane < loader->lanes.size(); ++lane) {
+      send_rows(*loader, lane);
+      if (loader->dedup_keys)
+        send_keys(*loader, lane);
+    }
   if (commit_requested_ == tracker_.records_read())
     return;
   commit_requested_ = tracker_.records_read();
-  std::vector<std::string> dedups;
-  for (auto& loader : loaders_) {
-    if (loader->keys_in_transaction)
-      dedups.push_back(loader->dedup_sql);
-    loader->keys_in_transaction = false;
+  // Every connection commits up to the same record, so a STATE leaves once all of them have.
+  for (std::size_t lane = 0; lane < pipelines_.size(); ++lane) {
+    std::vector<std::string> dedups;
+    for (auto& loader : loaders_) {
+      if (lane < loader->lanes.size() && loader->lanes[lane].keys_in_transaction)
+        dedups.push_back(loader->dedup_sql);
+      if (lane < loader->lanes.size())
+        loader->lanes[lane].keys_in_transaction = false;
+    }
+    pipelines_[lane]->commit(commit_requested_, std::move(dedups));
   }
-  pipeline_->commit(commit_requested_, std::move(dedups));
   uncommitted_bytes_ = 0;
 }
 
+std::uint64_t WriteRun::committed_records() const {
+  if (pipelines_.empty())
+    return 0;
+  std::uint64_t committed = pipelines_.front()->committed_records();
+  for (const auto& pipeline : pipelines_)
+    committed = std::min(committed, pipeline->committed_records());
+  return committed;
+}
+
+void WriteRun::check_pipelines() const {
+  for (const auto& pipeline : pipelines_)
+    pipeline->check();
+}
+
+void WriteRun::drain_pipelines() {
+  for (auto& pipeline : pipelines_)
+    pipeline->drain();
+}
+
 void WriteRun::release_states() {
-  for (auto& released : tracker_.release(pipeline_ ? pipeline_->committed_records() : 0))
+  for (auto& released : tracker_.release(committed_records()))
     out_.state(released.message.fields, released.record_count);
 }
 
@@ -323,13 +373,13 @@ void WriteRun::on_idle() {
   if (commit_requested_ < tracker_.records_read() &&
       Clock::now() - first_uncommitted_at_ >= policy_.idle_commit)
     commit_all();
-  pipeline_->check();
+  check_pipelines();
   release_states();
 }
 
 void WriteRun::finish() {
   commit_all();
-  pipeline_->drain();
+  drain_pipelines();
   release_states();
   report_progress(true);
   analyze_grown_targets();
@@ -342,7 +392,7 @@ void WriteRun::finish() {
     if (loader->tables.staging)
       replace_rows(*loader);
   }
-  pipeline_->drain();
+  drain_pipelines();
   if (!incomplete.empty()) {
     std::string names;
     for (const auto& name : incomplete)
@@ -362,7 +412,7 @@ void WriteRun::analyze_grown_targets() {
       continue;
     auto sql = postgres::sql::analyze(loader->tables.load_target(),
                                       dedup_spec(*loader, postgres::Identifier("")).key);
-    pipeline_->run([&](postgres::PgConnection& connection) {
+    pipelines_.front()->run([&](postgres::PgConnection& connection) {
       try {
         connection.execute(sql, "updating statistics of " + loader->tables.load_target().quoted());
       } catch (const Error& error) {
@@ -384,16 +434,17 @@ void WriteRun::replace_rows(const load::StreamLoader& loader) {
   };
   spdlog::info("Stream {} is complete: replacing the rows of {} with those of {}.",
                loader.plan->descriptor.display(), final_table.quoted(), staging.quoted());
-  pipeline_->commit(commit_requested_, std::move(statements));
+  // All connections are drained: the first one swaps.
+  pipelines_.front()->commit(commit_requested_, std::move(statements));
 }
 
 void WriteRun::report_progress(bool final) {
   auto now = Clock::now();
   double seconds = std::chrono::duration<double>(now - started_).count();
   double rate = seconds > 0 ? static_cast<double>(tracker_.records_read()) / seconds : 0;
-  std::string line = fmt::format("{} records, {:.1f} MiB encoded, {:.0f} records/s, {} committed",
-                                 tracker_.records_read(), mib(total_bytes_), rate,
-                                 pipeline_ ? pipeline_->committed_records() : 0);
+  std::string line =
+      fmt::format("{} records, {:.1f} MiB encoded, {:.0f} records/s, {} committed",
+                  tracker_.records_read(), mib(total_bytes_), rate, committed_records());
   if (progress_on_terminal_)
     fmt::print(stderr, "\r{}{}", line, final ? "\n" : "");
   if (final || !progress_on_terminal_)

@@ -25,31 +25,37 @@ using Key = std::vector<std::optional<std::string>>;
 // _ab_cdc_deleted_at timestamptz, v bigint.
 class Stream {
 public:
-  Stream(SeenKeys* seen, std::uint64_t number, bool cdc_deletions = true)
+  Stream(SeenKeys* seen, std::uint64_t number, bool cdc_deletions = true, std::size_t lanes = 1)
       : encoder({{"id", "id", ColumnType::bigint},
                  {"part", "part", ColumnType::varchar},
                  {"_ab_cdc_deleted_at", "_ab_cdc_deleted_at", ColumnType::timestamptz},
                  {"v", "v", ColumnType::bigint}},
                 1, 1),
-        keys({0, 1}, cdc_deletions ? std::optional<std::size_t>(2) : std::nullopt, seen, number) {}
+        keys({0, 1}, cdc_deletions ? std::optional<std::size_t>(2) : std::nullopt, seen, number,
+             lanes) {}
 
   // Encodes `data_json`; true when its key was queued.
   bool add(const std::string& data_json) {
+    const auto before = keys.queued();
+    encode_and_add(data_json);
+    return keys.queued() == before + 1;
+  }
+
+  // Encodes `data_json`; returns the lane of its key.
+  std::size_t encode_and_add(const std::string& data_json) {
     const simdjson::padded_string input("{\"data\":" + data_json + "}");
     simdjson::ondemand::document doc;
     REQUIRE(parser.iterate(input).get(doc) == simdjson::SUCCESS);
     simdjson::ondemand::object data;
     REQUIRE(doc["data"].get_object().get(data) == simdjson::SUCCESS);
     encoder.encode(data, RecordEnvelope{1700000000000, {}}, rows);
-    const auto before = keys.queued();
-    keys.add(encoder);
-    return keys.queued() == before + 1;
+    return keys.add(encoder);
   }
 
-  // The queued keys, read back from their COPY rows.
-  std::vector<Key> queued() {
+  // The keys queued in `lane`, read back from their COPY rows.
+  std::vector<Key> queued(std::size_t lane = 0) {
     std::vector<Key> out;
-    BinaryReader reader(keys.rows().view());
+    BinaryReader reader(keys.rows(lane).view());
     while (!reader.at_end()) {
       REQUIRE(reader.int16() == 2);
       Key key;
@@ -117,6 +123,31 @@ TEST_CASE("dedup keys: without a filter every key is looked up", "[load][dedup]"
   CHECK(stream.add(R"({"id":1,"part":"a"})"));
   CHECK(stream.add(R"({"id":2})"));
   CHECK(stream.queued() == std::vector<Key>{{be64(1), "a"}, {be64(2), std::nullopt}});
+}
+
+TEST_CASE("dedup keys: every row of a key takes the same lane, and keys spread over lanes",
+          "[load][dedup]") {
+  Stream stream(nullptr, 0, true, 2);
+  std::vector<std::size_t> lane_of(200);
+  std::size_t in_lane_1 = 0;
+  for (int id = 0; id < 200; ++id) {
+    lane_of[static_cast<std::size_t>(id)] =
+        stream.encode_and_add(R"({"id":)" + std::to_string(id) + "}");
+    in_lane_1 += lane_of[static_cast<std::size_t>(id)];
+  }
+  CHECK(in_lane_1 > 60);
+  CHECK(in_lane_1 < 140);
+  for (int id = 0; id < 200; ++id)
+    CHECK(stream.encode_and_add(R"({"id":)" + std::to_string(id) + R"(,"v":1})") ==
+          lane_of[static_cast<std::size_t>(id)]);
+  // Each key was queued twice, both times in its own lane.
+  std::size_t queued_1 = stream.queued(1).size();
+  CHECK(stream.queued(0).size() + queued_1 == 400);
+  CHECK(queued_1 == 2 * in_lane_1);
+  for (const auto& key : stream.queued(1)) {
+    BinaryReader reader(*key[0]);
+    CHECK(lane_of[static_cast<std::size_t>(reader.int64())] == 1);
+  }
 }
 
 TEST_CASE("seen keys: never forgets a key; rarely claims one it never saw", "[load][dedup]") {

@@ -44,7 +44,8 @@ private:
 bool bytes_decide_equality(schema::ColumnType type);
 
 // One dedup stream's keys for the DELETE of the open transaction, as binary COPY rows of its
-// key columns.
+// key columns, per lane: the stream's rows are spread over `lanes` connections by key, so that
+// all rows of a key go through one connection, in order.
 class DedupKeys {
 public:
   // `key_columns` and `deleted_at_column` index the encoder's user columns; `deleted_at_column`
@@ -52,22 +53,21 @@ public:
   // table had rows, or its key values cannot be compared by their bytes); `stream` tells this
   // stream's keys apart from other streams' in `seen`.
   DedupKeys(std::vector<std::size_t> key_columns, std::optional<std::size_t> deleted_at_column,
-            SeenKeys* seen, std::uint64_t stream);
+            SeenKeys* seen, std::uint64_t stream, std::size_t lanes = 1);
 
-  // After the encoder wrote a row: queues the row's key if it needs a look.
-  void add(const encode::RecordEncoder& encoder);
+  // After the encoder read a record (fill()): returns the lane of the record's key, and queues the
+  // key there if it needs a look.
+  std::size_t add(const encode::RecordEncoder& encoder);
 
-  encode::CopyBuffer& rows() { return rows_; }
+  encode::CopyBuffer& rows(std::size_t lane = 0) { return rows_[lane]; }
   std::uint64_t queued() const { return queued_; }
 
 private:
-  bool needs_look(const encode::RecordEncoder& encoder);
-
   std::vector<std::size_t> key_columns_;
   std::optional<std::size_t> deleted_at_column_;
   SeenKeys* seen_;
   std::uint64_t seed_;
-  encode::CopyBuffer rows_;
+  std::vector<encode::CopyBuffer> rows_;
   std::uint64_t queued_ = 0;
 };
 

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "pgdest/catalog/stream_plan.hpp"
 #include "pgdest/encode/copy_buffer.hpp"
@@ -13,21 +14,28 @@
 
 namespace pgdest::load {
 
+// A stream's share of one connection: the rows encoded for it and not yet handed to its pipeline.
+struct StreamLane {
+  encode::CopyBuffer rows;
+  std::size_t target = 0;           // the pipeline's COPY target for the rows
+  std::size_t keys_target = 0;      // append_dedup: the COPY target for the keys
+  bool keys_in_transaction = false; // append_dedup: keys went to the pipeline since the commit
+};
+
 struct StreamLoader {
   StreamLoader(const catalog::StreamPlan& stream_plan, StreamTables stream_tables)
       : plan(&stream_plan), tables(std::move(stream_tables)),
-        encoder(tables.columns, stream_plan.generation_id, stream_plan.sync_id) {}
+        encoder(tables.columns, stream_plan.generation_id, stream_plan.sync_id), lanes(1) {}
 
   const catalog::StreamPlan* plan;
   StreamTables tables;
   encode::RecordEncoder encoder;
-  encode::CopyBuffer rows; // encoded, not yet handed to the pipeline
-  std::size_t target = 0;  // the pipeline's COPY target
-  // append_dedup: the keys the commit's DELETE looks at, their COPY target, and that DELETE.
+  // One per connection the stream's rows go through: append_dedup streams spread theirs over all
+  // connections by key (DedupKeys picks the lane), others use the first.
+  std::vector<StreamLane> lanes;
+  // append_dedup: the keys the commit's DELETE looks at, and that DELETE.
   std::optional<DedupKeys> dedup_keys;
-  std::size_t keys_target = 0;
   std::string dedup_sql;
-  bool keys_in_transaction = false; // keys went to the pipeline since the last commit
   std::uint64_t records = 0;
   bool complete = false;
 };

@@ -32,6 +32,9 @@ struct FlushPolicy {
 
 class WriteRun : private protocol::MessageHandler {
 public:
+  // Connections used when the catalog has append_dedup streams (otherwise one).
+  static constexpr std::size_t kDedupConnections = 2;
+
   WriteRun(const config::DestinationConfig& config, std::vector<catalog::StreamPlan> plans,
            protocol::MessageWriter& out, FlushPolicy policy = {});
   ~WriteRun() override;
@@ -57,11 +60,15 @@ private:
   void replace_rows(const load::StreamLoader& loader);
   void analyze_grown_targets();
   long stream_index(const protocol::StreamDescriptor& stream) const;
-  void send_rows(load::StreamLoader& loader);
-  void send_keys(load::StreamLoader& loader);
+  void send_rows(load::StreamLoader& loader, std::size_t lane);
+  void send_keys(load::StreamLoader& loader, std::size_t lane);
+  void send_largest_rows();
+  std::uint64_t committed_records() const;
+  void check_pipelines() const;
+  void drain_pipelines();
   void commit_all();
   void release_states();
-  void after_record(load::StreamLoader& loader);
+  void after_record(load::StreamLoader& loader, std::size_t lane);
   void on_idle();
   void report_progress(bool final);
   void finish();
@@ -71,7 +78,8 @@ private:
   protocol::MessageWriter& out_;
   FlushPolicy policy_;
 
-  std::unique_ptr<load::CopyPipeline> pipeline_;
+  // The connections' I/O threads; the first also runs set-up, ANALYZE and refresh swaps.
+  std::vector<std::unique_ptr<load::CopyPipeline>> pipelines_;
   std::vector<std::unique_ptr<load::StreamLoader>> loaders_;
   std::unique_ptr<load::SeenKeys> seen_keys_; // dedup keys seen in this sync, of all streams
   catalog::StreamIndex streams_;
