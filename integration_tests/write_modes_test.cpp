@@ -142,11 +142,29 @@ TEST_CASE("dedup: keys with NULL parts dedup together (sync_null_pk)", "[modes][
   require_ok(sync(schema, catalog_of(StreamSpec{}), records_for("sync_null_pk.jsonl", "users")));
   CHECK(query_rows("SELECT id1, id2, updated_at AT TIME ZONE 'UTC' FROM it_dedup_null_pk.users") ==
         Rows{{"1", "NULL", "2000-01-03 00:00:00"}});
-  // Across syncs too: an older row does not replace the newer one.
-  require_ok(sync(schema, catalog_of(StreamSpec{}),
-                  record("users", R"({"id1":1,"id2":null,"updated_at":"1999-01-01T00:00:00Z"})")));
-  CHECK(query_rows("SELECT id1, id2, updated_at AT TIME ZONE 'UTC' FROM it_dedup_null_pk.users") ==
-        Rows{{"1", "NULL", "2000-01-03 00:00:00"}});
+  // Across syncs too: an older row does not replace the newer one. Every pattern of NULL parts
+  // dedups, within the sync and against the table.
+  require_ok(
+      sync(schema, catalog_of(StreamSpec{}),
+           record("users", R"({"id1":1,"id2":null,"updated_at":"1999-01-01T00:00:00Z"})") +
+               record("users", R"({"id1":null,"id2":null,"updated_at":"2001-01-01T00:00:00Z"})") +
+               record("users", R"({"id1":null,"id2":null,"updated_at":"2002-01-01T00:00:00Z"})") +
+               record("users", R"({"id1":null,"id2":5,"updated_at":"2003-01-01T00:00:00Z"})") +
+               record("users", R"({"id1":null,"id2":5,"updated_at":"2002-01-01T00:00:00Z"})")));
+  auto rows = [] {
+    return query_rows("SELECT id1, id2, updated_at AT TIME ZONE 'UTC' FROM it_dedup_null_pk.users "
+                      "ORDER BY id1, id2");
+  };
+  CHECK(rows() == Rows{{"1", "NULL", "2000-01-03 00:00:00"},
+                       {"NULL", "5", "2003-01-01 00:00:00"},
+                       {"NULL", "NULL", "2002-01-01 00:00:00"}});
+  require_ok(
+      sync(schema, catalog_of(StreamSpec{}),
+           record("users", R"({"id1":null,"id2":null,"updated_at":"2004-01-01T00:00:00Z"})") +
+               record("users", R"({"id1":null,"id2":5,"updated_at":"2000-01-01T00:00:00Z"})")));
+  CHECK(rows() == Rows{{"1", "NULL", "2000-01-03 00:00:00"},
+                       {"NULL", "5", "2003-01-01 00:00:00"},
+                       {"NULL", "NULL", "2004-01-01 00:00:00"}});
 }
 
 TEST_CASE("dedup with a string key, with no cursor, and NULL cursors lowest", "[modes][dedup]") {

@@ -112,6 +112,7 @@ std::string create_keys_table(const Identifier& keys, const TableRef& target,
 std::string delete_superseded(const DedupSpec& dedup) {
   auto target = dedup.target.quoted();
   auto keys = "pg_temp." + dedup.keys.quoted();
+  const auto& key = dedup.key;
   std::string order;
   if (!dedup.cursor.empty())
     order += "r." + Identifier(dedup.cursor).quoted() + " DESC NULLS LAST, ";
@@ -119,39 +120,56 @@ std::string delete_superseded(const DedupSpec& dedup) {
   std::string deleted = "false";
   if (!dedup.deleted_at.empty())
     deleted = "r." + Identifier(dedup.deleted_at).quoted() + " IS NOT NULL";
-  auto any_null =
-      joined(dedup.key, " OR ", [](const std::string& column) { return column + " IS NULL"; });
   // The keys come out of DISTINCT sorted, so the lookups walk the index in order and the rows of
   // each key arrive together (an incremental sort ranks them). Doomed rows go by their ctid.
-  auto delete_for = [&](bool with_null_parts) {
-    auto match = joined(dedup.key, " AND ", [&](const std::string& column) {
-      return fmt::format("r.{0} {1} k.{0}", column, with_null_parts ? "IS NOT DISTINCT FROM" : "=");
-    });
-    auto which =
-        with_null_parts ? any_null : joined(dedup.key, " AND ", [](const std::string& column) {
-          return column + " IS NOT NULL";
-        });
+  auto delete_where = [&](const std::string& which, const std::string& match) {
     return fmt::format(
         "DELETE FROM {0} t USING (SELECT row_id FROM (SELECT r.ctid AS row_id, {1} AS deleted, "
         "row_number() OVER (PARTITION BY {2} ORDER BY {3}) AS position FROM (SELECT DISTINCT {4} "
         "FROM {5} WHERE {6}) k JOIN {0} r ON {7}) ranked WHERE position > 1 OR deleted) doomed "
         "WHERE t.ctid = doomed.row_id;",
-        target, deleted,
-        joined(dedup.key, ", ", [](const std::string& column) { return "r." + column; }), order,
-        quoted_list(dedup.key), keys, which, match);
+        target, deleted, joined(key, ", ", [](const std::string& column) { return "r." + column; }),
+        order, quoted_list(key), keys, which, match);
   };
+  // One DELETE per pattern of NULL parts, so that every lookup can use the key index: a NULL part
+  // matches with IS NULL, the others with =. Bit i of `pattern` set: part i is NULL.
+  auto delete_for_pattern = [&](std::size_t pattern) {
+    std::string which;
+    std::string match;
+    for (std::size_t i = 0; i < key.size(); ++i) {
+      auto column = Identifier(key[i]).quoted();
+      bool null = (pattern >> i) & 1U;
+      which += fmt::format("{}{} IS {}NULL", i ? " AND " : "", column, null ? "" : "NOT ");
+      match += fmt::format("{}r.{}", i ? " AND " : "",
+                           null ? column + " IS NULL" : fmt::format("{0} = k.{0}", column));
+    }
+    return std::make_pair(which, delete_where(which, match));
+  };
+  auto any_null =
+      joined(key, " OR ", [](const std::string& column) { return column + " IS NULL"; });
+  std::string with_nulls;
+  if (key.size() <= kMaxKeyPartsByPattern) {
+    for (std::size_t pattern = 1; pattern < (std::size_t{1} << key.size()); ++pattern) {
+      auto [which, statement] = delete_for_pattern(pattern);
+      with_nulls += fmt::format(" IF EXISTS (SELECT 1 FROM {} WHERE {}) THEN {} END IF;", keys,
+                                which, statement);
+    }
+  } else { // too many patterns to spell out: one NULL-safe statement, without the index
+    with_nulls =
+        " " + delete_where(any_null, joined(key, " AND ", [](const std::string& column) {
+                             return fmt::format("r.{0} IS NOT DISTINCT FROM k.{0}", column);
+                           }));
+  }
   // Against a target much larger than the keys, a hash or merge join would read the whole
   // target: lookups through the key index keep the cost with the keys (plain index scans: a key
-  // has a row or two, too few for a bitmap to pay off). Equality keeps the index usable; the
-  // NULL-safe form, which cannot use it, runs only for keys with NULL parts. Names are
-  // normalised: no quotes inside.
+  // has a row or two, too few for a bitmap to pay off). Names are normalised: no quotes inside.
   return fmt::format(
       "DO $dedup$ BEGIN IF pg_relation_size('{0}') > 4 * pg_relation_size('{1}') THEN "
       "SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off; SET LOCAL "
       "enable_bitmapscan = off; END IF; SET LOCAL enable_hashagg = off; {2} IF EXISTS (SELECT 1 "
-      "FROM {1} WHERE {3}) THEN {4} END IF; RESET enable_hashjoin; RESET enable_mergejoin; RESET "
+      "FROM {1} WHERE {3}) THEN{4} END IF; RESET enable_hashjoin; RESET enable_mergejoin; RESET "
       "enable_bitmapscan; RESET enable_hashagg; END $dedup$",
-      target, keys, delete_for(false), any_null, delete_for(true));
+      target, keys, delete_for_pattern(0).second, any_null, with_nulls);
 }
 
 std::string select_schema() {

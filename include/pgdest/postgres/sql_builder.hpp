@@ -50,8 +50,10 @@ struct DedupSpec {
 // One statement that leaves, of the target's rows with a key in the keys table, only the newest
 // per key by (cursor, NULL lowest; _airbyte_extracted_at; _airbyte_raw_id, which our UUID v7 ids
 // order by arrival), and not even that one when it is a CDC deletion. NULL key parts match each
-// other. Its cost follows the keys: each is looked up once in the target's key index, in key order.
+// other. Its cost follows the keys: each is looked up once in the target's key index, in key order
+// (for keys of more than kMaxKeyPartsByPattern parts, those with NULL parts are not).
 std::string delete_superseded(const DedupSpec& dedup);
+inline constexpr std::size_t kMaxKeyPartsByPattern = 4;
 
 // Parameters: $1 schema. One row when the schema exists.
 std::string select_schema();
