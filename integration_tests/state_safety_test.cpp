@@ -60,19 +60,33 @@ std::vector<std::string> write_args(const std::string& schema, const nlohmann::o
           write_temp_file(schema + "-catalog.json", catalog.dump())};
 }
 
+// Holds a lock on `table` that lets the set-up's reads through and makes writes wait, until
+// commit() (or the end of the object).
+struct WriteBlocker {
+  explicit WriteBlocker(const std::string& table) {
+    lock.exec0("LOCK TABLE " + table + " IN EXCLUSIVE MODE");
+  }
+  void commit() { lock.commit(); }
+
+  pqxx::connection connection = test_connection();
+  pqxx::work lock{connection};
+};
+
+// A sync of no records, so that the stream's table exists and can be locked.
+void create_table(const std::string& schema, const nlohmann::ordered_json& config,
+                  const nlohmann::ordered_json& catalog) {
+  auto setup = run_connector(write_args(schema, config, catalog), complete_statuses(catalog));
+  REQUIRE(setup.exit_code == 0);
+}
+
 } // namespace
 
 TEST_CASE("no STATE is emitted when the connection dies before the commit", "[write][state]") {
   auto schema = fresh_schema("it_state_lost");
   auto config = own_role_config(schema, "it_state_lost_user");
   auto catalog = users_catalog();
-  // Create the table first, so that it can be locked.
-  auto setup = run_connector(write_args(schema, config, catalog), complete_statuses(catalog));
-  REQUIRE(setup.exit_code == 0);
-
-  auto blocker = test_connection();
-  pqxx::work lock(blocker);
-  lock.exec0("LOCK TABLE it_state_lost.users IN ACCESS EXCLUSIVE MODE");
+  create_table(schema, config, catalog);
+  WriteBlocker lock("it_state_lost.users");
 
   ConnectorProcess connector(write_args(schema, config, catalog));
   connector.write_stdin(records_and_state(100));
@@ -107,13 +121,8 @@ TEST_CASE("a connection dropped mid-batch is retried on a new one: rows once, st
       catalog["streams"][0]["destination_sync_mode"] = mode;
       catalog["streams"][0]["primary_key"] = {{"id"}};
     }
-    auto setup = run_connector(write_args(schema, config, catalog), complete_statuses(catalog));
-    REQUIRE(setup.exit_code == 0);
-
-    // Reads (the set-up's) pass, writes wait.
-    auto blocker = test_connection();
-    pqxx::work lock(blocker);
-    lock.exec0("LOCK TABLE it_state_retry.users IN EXCLUSIVE MODE");
+    create_table(schema, config, catalog);
+    WriteBlocker lock("it_state_retry.users");
 
     ConnectorProcess connector(write_args(schema, config, catalog));
     connector.write_stdin(records_and_state(1000));
