@@ -69,6 +69,10 @@ std::string copy_binary_from_stdin(const TableRef& table, const std::vector<std:
                      quoted_list(columns));
 }
 
+std::string delete_all_rows(const TableRef& table) {
+  return "DELETE FROM " + table.quoted();
+}
+
 std::string truncate_table(const TableRef& table) {
   return "TRUNCATE TABLE " + table.quoted();
 }

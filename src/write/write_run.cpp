@@ -424,11 +424,13 @@ void WriteRun::analyze_grown_targets() {
 
 void WriteRun::replace_rows(const load::StreamLoader& loader) {
   // One transaction: readers see the old rows until it commits, then the new ones. The final
-  // table itself stays, and with it its views, grants, comments and owner.
+  // table itself stays, and with it its views, grants, comments and owner. DELETE rather than
+  // TRUNCATE: readers never wait for the swap, and a snapshot from before it (a long report,
+  // pg_dump) keeps seeing the old rows instead of an empty table.
   const auto& final_table = loader.tables.final_table;
   const auto& staging = *loader.tables.staging;
   std::vector<std::string> statements = {
-      postgres::sql::truncate_table(final_table),
+      postgres::sql::delete_all_rows(final_table),
       postgres::sql::insert_select(final_table, staging, loader.encoder.copy_columns()),
       postgres::sql::drop_table(staging),
   };

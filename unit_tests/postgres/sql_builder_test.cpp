@@ -56,6 +56,7 @@ TEST_CASE("refresh statements: truncate, copy the staging rows, drop the staging
         "INSERT INTO \"s\".\"t\" (\"a\", \"b\") SELECT \"a\", \"b\" FROM \"s\".\"t_airbyte_tmp\"");
   CHECK(sql::analyze(final_table, {"k1", "k2"}) == "ANALYZE \"s\".\"t\" (\"k1\", \"k2\")");
   CHECK(sql::drop_table(staging) == "DROP TABLE IF EXISTS \"s\".\"t_airbyte_tmp\"");
+  CHECK(sql::delete_all_rows(final_table) == "DELETE FROM \"s\".\"t\"");
   CHECK(sql::alter_column_type(final_table, "c", ColumnType::jsonb, "to_jsonb(\"c\")") ==
         "ALTER TABLE \"s\".\"t\" ALTER COLUMN \"c\" TYPE jsonb USING to_jsonb(\"c\")");
 }

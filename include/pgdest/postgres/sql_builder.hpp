@@ -24,6 +24,8 @@ std::string add_column(const TableRef& table, const schema::Column& column);
 std::string copy_binary_from_stdin(const TableRef& table, const std::vector<std::string>& columns);
 
 std::string truncate_table(const TableRef& table);
+// Deletes every row, MVCC-safe (unlike TRUNCATE, older snapshots still see them).
+std::string delete_all_rows(const TableRef& table);
 std::string analyze(const TableRef& table, const std::vector<std::string>& columns);
 std::string drop_table(const TableRef& table);
 std::string drop_index(const Identifier& schema, const Identifier& index);
