@@ -6,7 +6,6 @@
 // this sync, or the row is a CDC deletion to carry out.
 #include <cstddef>
 #include <cstdint>
-#include <memory>
 #include <optional>
 #include <string_view>
 #include <vector>

@@ -1,6 +1,6 @@
 #pragma once
-// One stream's side of the load: its encoder, the rows encoded but not yet handed to the
-// pipeline, and the pipeline target they go to.
+// One stream's side of the load: its encoder, and per connection it uses (lane) the rows encoded
+// but not yet handed to that connection's pipeline and the COPY targets they go to.
 #include <cstdint>
 #include <optional>
 #include <string>
