@@ -247,9 +247,11 @@ void WriteRun::after_record(load::StreamLoader& loader, std::size_t lane) {
   for (const auto& field : loader.encoder.take_new_undeclared_fields())
     spdlog::info("Stream {}: field \"{}\" is not in the stream's schema and is not stored.",
                  loader.plan->descriptor.display(), field);
-  if (loader.lanes[lane].rows.size() >= policy_.stream_chunk_bytes)
+  // A stream's lanes share its chunk size, so that spreading it over connections costs no memory.
+  const std::size_t chunk_bytes = policy_.stream_chunk_bytes / loader.lanes.size();
+  if (loader.lanes[lane].rows.size() >= chunk_bytes)
     send_rows(loader, lane);
-  if (loader.dedup_keys && loader.dedup_keys->rows(lane).size() >= policy_.stream_chunk_bytes)
+  if (loader.dedup_keys && loader.dedup_keys->rows(lane).size() >= chunk_bytes)
     send_keys(loader, lane);
   if (unsent_bytes_ >= policy_.buffered_bytes_limit)
     send_largest_rows();
