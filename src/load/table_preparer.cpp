@@ -143,9 +143,8 @@ std::vector<std::string> column_names(const std::vector<std::string>& source_nam
                                       const std::vector<schema::Column>& columns) {
   std::vector<std::string> names;
   for (const auto& source : source_names)
-    for (const auto& column : columns)
-      if (column.source_name == source)
-        names.push_back(column.name);
+    if (auto column = schema::find_column(columns, source))
+      names.push_back(columns[*column].name);
   return names;
 }
 

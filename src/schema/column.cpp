@@ -1,4 +1,4 @@
-// DDL spelling of column types.
+// DDL spelling of column types, and finding a property's column.
 #include "pgdest/schema/column.hpp"
 
 namespace pgdest::schema {
@@ -27,6 +27,14 @@ std::string_view sql_type(ColumnType type) {
     return "jsonb";
   }
   return "jsonb";
+}
+
+std::optional<std::size_t> find_column(const std::vector<Column>& columns,
+                                       std::string_view source_name) {
+  for (std::size_t i = 0; i < columns.size(); ++i)
+    if (columns[i].source_name == source_name)
+      return i;
+  return std::nullopt;
 }
 
 } // namespace pgdest::schema

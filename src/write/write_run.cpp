@@ -70,12 +70,11 @@ void WriteRun::set_up() {
                  loader->tables.final_table.quoted(),
                  loader->tables.staging ? " via " + loader->tables.staging->quoted() : "");
     if (plan.mode == catalog::DestinationSyncMode::append_dedup) {
-      postgres::Identifier keys("_airbyte_keys_" + std::to_string(i));
-      auto dedup = dedup_spec(*loader, keys);
-      transaction_setup.push_back(postgres::sql::create_keys_table(keys, dedup.target, dedup.key));
-      loader->dedup_sql = postgres::sql::delete_superseded(dedup);
       loader->lanes.resize(connections);
-      set_up_dedup_keys(*loader, i);
+      set_up_dedup(*loader, i);
+      const auto& dedup = *loader->dedup;
+      transaction_setup.push_back(
+          postgres::sql::create_keys_table(dedup.keys, dedup.target, dedup.key));
     }
     loaders_.push_back(std::move(loader));
   }
@@ -91,76 +90,64 @@ void WriteRun::set_up() {
   for (std::size_t i = 0; i < loaders_.size(); ++i) {
     auto& loader = *loaders_[i];
     const auto& target = loader.tables.load_target();
-    postgres::TableRef keys{postgres::Identifier("pg_temp"),
-                            postgres::Identifier("_airbyte_keys_" + std::to_string(i))};
     for (std::size_t lane = 0; lane < loader.lanes.size(); ++lane) {
       auto& pipeline = *pipelines_[lane];
       loader.lanes[lane].target = pipeline.add_target(
           postgres::sql::copy_binary_from_stdin(target, loader.encoder.copy_columns()),
           target.quoted());
-      if (loader.dedup_keys)
+      if (loader.dedup)
         loader.lanes[lane].keys_target = pipeline.add_target(
-            postgres::sql::copy_binary_from_stdin(keys, dedup_spec(loader, keys.table).key),
+            postgres::sql::copy_binary_from_stdin(
+                {postgres::Identifier("pg_temp"), loader.dedup->keys}, loader.dedup->key),
             "the dedup keys of " + target.quoted());
     }
   }
 }
 
-void WriteRun::set_up_dedup_keys(load::StreamLoader& loader, std::size_t stream) {
+void WriteRun::set_up_dedup(load::StreamLoader& loader, std::size_t stream) {
   // Every row goes straight into the target; the commit's DELETE removes superseded rows of the
-  // keys queued here. In a table that was empty, only keys that repeat within the sync can have
-  // superseded rows.
+  // keys queued in DedupKeys. In a table that was empty, only keys that repeat within the sync
+  // can have superseded rows.
+  const auto& plan = *loader.plan;
   const auto& columns = loader.tables.columns;
-  auto index_of = [&](const std::string& source) -> std::optional<std::size_t> {
-    for (std::size_t c = 0; c < columns.size(); ++c)
-      if (columns[c].source_name == source)
-        return c;
-    return std::nullopt;
-  };
+  postgres::sql::DedupSpec dedup{loader.tables.load_target(),
+                                 postgres::Identifier("_airbyte_keys_" + std::to_string(stream)),
+                                 {},
+                                 {},
+                                 {}};
   std::vector<std::size_t> key_columns;
   bool comparable_bytes = true;
-  for (const auto& part : loader.plan->primary_key) {
-    auto column = index_of(part).value(); // prepare_stream_tables checked the key is there
+  for (const auto& part : plan.primary_key) {
+    auto column = *schema::find_column(columns, part); // prepare_stream_tables checked it is there
     key_columns.push_back(column);
+    dedup.key.push_back(columns[column].name);
     comparable_bytes = comparable_bytes && load::bytes_decide_equality(columns[column].type);
   }
-  const auto& cursor = loader.plan->cursor;
-  if (!cursor.empty() && !index_of(cursor.front()))
-    spdlog::warn("Stream {}: cursor field \"{}\" is not in the schema; rows are ordered by "
-                 "extraction time only.",
-                 loader.plan->descriptor.display(), cursor.front());
+  if (!plan.cursor.empty()) {
+    if (auto column = schema::find_column(columns, plan.cursor.front()))
+      dedup.cursor = columns[*column].name;
+    else
+      spdlog::warn("Stream {}: cursor field \"{}\" is not in the schema; rows are ordered by "
+                   "extraction time only.",
+                   plan.descriptor.display(), plan.cursor.front());
+  }
   std::optional<std::size_t> deleted_at;
   if (config_.cdc_deletion_mode == config::CdcDeletionMode::hard_delete)
-    deleted_at = index_of("_ab_cdc_deleted_at");
+    deleted_at = schema::find_column(columns, "_ab_cdc_deleted_at");
+  if (deleted_at)
+    dedup.deleted_at = columns[*deleted_at].name;
   load::SeenKeys* seen = nullptr;
   if (!loader.tables.load_target_had_rows && comparable_bytes) {
     if (!seen_keys_)
       seen_keys_ = std::make_unique<load::SeenKeys>();
     seen = seen_keys_.get();
   }
-  spdlog::info("Stream {}: {}.", loader.plan->descriptor.display(),
+  spdlog::info("Stream {}: {}.", plan.descriptor.display(),
                seen ? "the table is empty, so only keys that repeat within this sync are looked up"
                     : "every key is looked up in the table's key index at each commit");
   loader.dedup_keys.emplace(std::move(key_columns), deleted_at, seen, stream, loader.lanes.size());
-}
-
-postgres::sql::DedupSpec WriteRun::dedup_spec(const load::StreamLoader& loader,
-                                              const postgres::Identifier& keys) const {
-  const auto& plan = *loader.plan;
-  auto name_of = [&](const std::string& source) {
-    for (const auto& column : loader.tables.columns)
-      if (column.source_name == source)
-        return column.name;
-    return std::string();
-  };
-  std::vector<std::string> key;
-  for (const auto& part : plan.primary_key)
-    key.push_back(name_of(part));
-  std::string cursor = plan.cursor.empty() ? std::string() : name_of(plan.cursor.front());
-  std::string deleted_at;
-  if (config_.cdc_deletion_mode == config::CdcDeletionMode::hard_delete)
-    deleted_at = name_of("_ab_cdc_deleted_at");
-  return {loader.tables.load_target(), keys, key, cursor, deleted_at};
+  loader.dedup_sql = postgres::sql::delete_superseded(dedup);
+  loader.dedup = std::move(dedup);
 }
 
 std::unique_ptr<postgres::PgConnection> WriteRun::connect_with_retry(
@@ -316,10 +303,9 @@ void WriteRun::commit_all() {
   for (std::size_t lane = 0; lane < pipelines_.size(); ++lane) {
     std::vector<std::string> dedups;
     for (auto& loader : loaders_) {
-      if (lane < loader->lanes.size() && loader->lanes[lane].keys_in_transaction)
+      if (lane < loader->lanes.size() &&
+          std::exchange(loader->lanes[lane].keys_in_transaction, false))
         dedups.push_back(loader->dedup_sql);
-      if (lane < loader->lanes.size())
-        loader->lanes[lane].keys_in_transaction = false;
     }
     pipelines_[lane]->commit(commit_requested_, std::move(dedups));
   }
@@ -410,10 +396,9 @@ void WriteRun::analyze_grown_targets() {
   // The planner needs statistics on a dedup table's key to look the next sync's keys up through
   // the key index; autovacuum may take a while to gather them after a large load.
   for (const auto& loader : loaders_) {
-    if (!loader->dedup_keys || loader->records < 100000)
+    if (!loader->dedup || loader->records < 100000)
       continue;
-    auto sql = postgres::sql::analyze(loader->tables.load_target(),
-                                      dedup_spec(*loader, postgres::Identifier("")).key);
+    auto sql = postgres::sql::analyze(loader->dedup->target, loader->dedup->key);
     pipelines_.front()->run([&](postgres::PgConnection& connection) {
       try {
         connection.execute(sql, "updating statistics of " + loader->tables.load_target().quoted());

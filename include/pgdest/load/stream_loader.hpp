@@ -11,6 +11,7 @@
 #include "pgdest/encode/record_encoder.hpp"
 #include "pgdest/load/dedup_keys.hpp"
 #include "pgdest/load/table_preparer.hpp"
+#include "pgdest/postgres/sql_builder.hpp"
 
 namespace pgdest::load {
 
@@ -33,7 +34,8 @@ struct StreamLoader {
   // One per connection the stream's rows go through: append_dedup streams spread theirs over all
   // connections by key (DedupKeys picks the lane), others use the first.
   std::vector<StreamLane> lanes;
-  // append_dedup: the keys the commit's DELETE looks at, and that DELETE.
+  // append_dedup: what the commit's DELETE works on, the keys it looks at, and its text.
+  std::optional<postgres::sql::DedupSpec> dedup;
   std::optional<DedupKeys> dedup_keys;
   std::string dedup_sql;
   std::uint64_t records = 0;

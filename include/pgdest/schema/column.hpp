@@ -1,7 +1,10 @@
 #pragma once
 // A destination column: its PostgreSQL type and the names on both sides.
+#include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace pgdest::schema {
 
@@ -29,5 +32,9 @@ struct Column {
   std::string name;
   ColumnType type;
 };
+
+// The position of the column that holds `source_name`'s values, if any.
+std::optional<std::size_t> find_column(const std::vector<Column>& columns,
+                                       std::string_view source_name);
 
 } // namespace pgdest::schema

@@ -54,9 +54,8 @@ private:
   void set_up();
   static std::unique_ptr<postgres::PgConnection>
   connect_with_retry(const std::function<std::unique_ptr<postgres::PgConnection>()>& connect);
-  postgres::sql::DedupSpec dedup_spec(const load::StreamLoader& loader,
-                                      const postgres::Identifier& keys) const;
-  void set_up_dedup_keys(load::StreamLoader& loader, std::size_t stream);
+  // An append_dedup stream's DedupSpec, DedupKeys and DELETE text.
+  void set_up_dedup(load::StreamLoader& loader, std::size_t stream);
   void replace_rows(const load::StreamLoader& loader);
   void analyze_grown_targets();
   long stream_index(const protocol::StreamDescriptor& stream) const;
