@@ -23,7 +23,21 @@ namespace ondemand = simdjson::ondemand;
                     simdjson::error_message(error));
 }
 
+void parse_value(ondemand::value value);
+
 // Visits every key and value: strings unescaped, numbers converted.
+void parse_object(ondemand::object object) {
+  for (auto field : object) {
+    std::string_view key;
+    ondemand::value child;
+    if (auto error = field.unescaped_key().get(key))
+      throw_parse_error(error);
+    if (auto error = field.value().get(child))
+      throw_parse_error(error);
+    parse_value(child);
+  }
+}
+
 void parse_value(ondemand::value value) {
   ondemand::json_type type;
   if (auto error = value.type().get(type))
@@ -32,15 +46,8 @@ void parse_value(ondemand::value value) {
   switch (type) {
   case ondemand::json_type::object: {
     ondemand::object object;
-    if ((error = value.get_object().get(object)))
-      break;
-    for (auto field : object) {
-      std::string_view key;
-      ondemand::value child;
-      if ((error = field.unescaped_key().get(key)) || (error = field.value().get(child)))
-        break;
-      parse_value(child);
-    }
+    if (!(error = value.get_object().get(object)))
+      parse_object(object);
     break;
   }
   case ondemand::json_type::array: {
@@ -94,19 +101,10 @@ public:
   }
 
   void record_data(simdjson::ondemand::object data) override {
-    if (!parse_only_) {
+    if (parse_only_)
+      parse_object(data);
+    else
       encoders_[current_]->fill(data);
-      return;
-    }
-    for (auto field : data) {
-      std::string_view key;
-      ondemand::value value;
-      if (auto error = field.unescaped_key().get(key))
-        throw_parse_error(error);
-      if (auto error = field.value().get(value))
-        throw_parse_error(error);
-      parse_value(value);
-    }
   }
   void record_end(std::int64_t emitted_at_ms, std::string_view source_changes) override {
     ++records_;
