@@ -22,6 +22,14 @@ struct StreamSpec {
   long minimum_generation = 0;
 };
 
+// A truncate refresh of generation `generation`, in overwrite mode.
+StreamSpec overwrite_spec(long generation) {
+  StreamSpec spec;
+  spec.mode = "overwrite";
+  spec.generation = spec.minimum_generation = generation;
+  return spec;
+}
+
 Json catalog_of(const std::vector<StreamSpec>& specs) {
   Json catalog = {{"streams", Json::array()}};
   for (const auto& spec : specs) {
@@ -377,9 +385,7 @@ TEST_CASE("a truncate refresh or overwrite with no records clears the stream", "
 TEST_CASE("views, grants, comments and ownership on a table survive an overwrite",
           "[modes][refresh]") {
   auto schema = fresh_schema("it_views");
-  StreamSpec spec;
-  spec.mode = "overwrite";
-  spec.generation = spec.minimum_generation = 1;
+  auto spec = overwrite_spec(1);
   require_ok(sync(schema, catalog_of(spec), records_for("sync1_messages.jsonl", "users")));
   exec("CREATE VIEW it_views.alices AS SELECT id1, name FROM it_views.users WHERE name = 'Alice'; "
        "GRANT SELECT ON it_views.users TO limited; COMMENT ON TABLE it_views.users IS 'kept'");
@@ -393,9 +399,7 @@ TEST_CASE("views, grants, comments and ownership on a table survive an overwrite
 TEST_CASE("a refresh swap does not wait for readers, and an older snapshot keeps the old rows",
           "[modes][refresh]") {
   auto schema = fresh_schema("it_swap_readers");
-  StreamSpec spec;
-  spec.mode = "overwrite";
-  spec.generation = spec.minimum_generation = 1;
+  auto spec = overwrite_spec(1);
   require_ok(sync(schema, catalog_of(spec), records_for("sync1_messages.jsonl", "users")));
   const std::string count = "SELECT count(*) FROM it_swap_readers.users";
   const auto old_count = query_rows(count);
