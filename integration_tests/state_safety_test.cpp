@@ -143,3 +143,37 @@ TEST_CASE("a connection dropped mid-batch is retried on a new one: rows once, st
     drop_role("it_state_retry_user");
   }
 }
+
+TEST_CASE("with two connections, no STATE leaves while either has not committed its rows",
+          "[write][state]") {
+  // An append_dedup stream loads over two connections, split by key. A constraint fails the COPY
+  // of one record: its connection fails for good while the other commits its rows. Run twice,
+  // the second time failing a record of the connection that committed the first time, so that
+  // each connection is once the one that fails.
+  auto catalog = users_catalog();
+  catalog["streams"][0]["destination_sync_mode"] = "append_dedup";
+  catalog["streams"][0]["primary_key"] = {{"id"}};
+  std::string failing_id = "50";
+  for (int run = 0; run < 2; ++run) {
+    INFO("failing id " << failing_id);
+    auto schema = fresh_schema("it_state_lanes");
+    auto config = test_config(schema);
+    create_table(schema, config, catalog);
+    exec("ALTER TABLE it_state_lanes.users ADD CONSTRAINT refuse_one CHECK (id <> " + failing_id +
+         ")");
+    auto result = run_connector(write_args(schema, config, catalog),
+                                records_and_state(100) + complete_statuses(catalog));
+    CHECK(result.exit_code == 1);
+    CHECK(result.messages("STATE").empty());
+    CHECK(result.trace_errors().size() == 1);
+    CHECK(protocol_violations(result.stdout_lines).empty());
+    // The other connection's rows were committed: about half, never the refused one.
+    auto committed = query_rows("SELECT id FROM it_state_lanes.users ORDER BY id");
+    CHECK(committed.size() > 10);
+    CHECK(committed.size() < 90);
+    for (const auto& row : committed)
+      REQUIRE(row[0] != failing_id);
+    REQUIRE_FALSE(committed.empty());
+    failing_id = committed.front()[0];
+  }
+}
