@@ -3,7 +3,7 @@
 python=/usr/bin/python3
 bench=$root/bench
 bin=${PGDEST_BIN:-$root/build/destination-postgres}
-gen=$root/../shared/bench/gen_messages.py
+gen=$root/bench/gen_messages.py
 
 bench_check_tools() {
   [ -x "$bin" ] || { echo "$0: $bin is missing; build first (scripts/setup)" >&2; exit 1; }

@@ -289,7 +289,7 @@ TEST_CASE("200,000 generated records load in bounded memory with 20 states back"
   auto catalog_path = write_temp_file("volume-catalog.json", "");
   std::string command =
       "python3 " + std::string(PGDEST_SOURCE_DIR) +
-      "/../shared/bench/gen_messages.py --records 200000 --namespace it_volume --out " +
+      "/bench/gen_messages.py --records 200000 --namespace it_volume --out " +
       messages_path + " --catalog " + catalog_path;
   REQUIRE(std::system(command.c_str()) == 0);
   auto catalog = nlohmann::ordered_json::parse(read_text_file(catalog_path));

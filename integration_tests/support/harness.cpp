@@ -268,7 +268,7 @@ std::string read_text_file(const std::string& path) {
 
 std::string fixture_text(const std::string& name) {
   std::string text =
-      read_file(std::string(PGDEST_SOURCE_DIR) + "/../shared/fixtures/airbyte/" + name);
+      read_file(std::string(PGDEST_SOURCE_DIR) + "/third_party/airbyte/fixtures/" + name);
   std::string kept;
   for (const auto& line : split_lines(text)) {
     if (line.rfind("//", 0) == 0)
@@ -308,7 +308,7 @@ std::string protocol_violations(const std::vector<std::string>& lines) {
   std::string command = "/usr/bin/python3 " + std::string(PGDEST_SOURCE_DIR) +
                         "/integration_tests/support/validate_messages.py " +
                         std::string(PGDEST_SOURCE_DIR) +
-                        "/../shared/protocol/airbyte_protocol.schema.json < " + input_path + " > " +
+                        "/third_party/airbyte/protocol/airbyte_protocol.schema.json < " + input_path + " > " +
                         output_path + " 2>&1";
   int status = std::system(command.c_str());
   std::string complaints = read_file(output_path);

@@ -66,7 +66,7 @@ std::string write_temp_file(const std::string& name, const std::string& content)
 // The whole content of a file.
 std::string read_text_file(const std::string& path);
 
-// A file of ../shared/fixtures/airbyte, with `//` comment lines dropped.
+// A file of third_party/airbyte/fixtures, with `//` comment lines dropped.
 std::string fixture_text(const std::string& name);
 nlohmann::ordered_json fixture_json(const std::string& name);
 
@@ -75,7 +75,7 @@ nlohmann::ordered_json configure_catalog(const nlohmann::ordered_json& catalog,
                                          const std::string& destination_sync_mode,
                                          long generation_id = 0, long minimum_generation_id = 0);
 
-// Checks every line against ../shared/protocol/airbyte_protocol.schema.json; returns the
+// Checks every line against third_party/airbyte/protocol/airbyte_protocol.schema.json; returns the
 // validator's complaints, empty when all lines are valid AirbyteMessages.
 std::string protocol_violations(const std::vector<std::string>& lines);
 
