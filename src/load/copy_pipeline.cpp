@@ -1,13 +1,14 @@
-// The I/O thread of the load: COPY, COMMIT, and a transaction retried whole on a new connection.
+// The I/O thread of one connection: COPY, COMMIT, and a transaction replayed whole on a new
+// connection after a transient failure; a failure that is not retried rolls back explicitly.
 #include "pgdest/load/copy_pipeline.hpp"
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include "pgdest/encode/copy_buffer.hpp"
-
 namespace pgdest::load {
 namespace {
+
+using Clock = std::chrono::steady_clock;
 
 constexpr std::size_t kKeptFreeBuffers = 8;
 
@@ -15,20 +16,24 @@ bool is_transient(const Error& error) {
   return error.failure_type() == FailureType::transient_error;
 }
 
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
 } // namespace
 
-CopyPipeline::CopyPipeline(std::unique_ptr<postgres::PgConnection> connection,
-                           ConnectionFactory reconnect, PipelineLimits limits)
-    : connection_(std::move(connection)), reconnect_(std::move(reconnect)), limits_(limits),
-      thread_([this] { worker(); }) {}
+CopyPipeline::CopyPipeline(std::unique_ptr<postgres::Connection> connection,
+                           ConnectionFactory reconnect, PipelineOptions options)
+    : connection_(std::move(connection)), reconnect_(std::move(reconnect)),
+      options_(std::move(options)), thread_([this] { worker(); }) {}
 
 CopyPipeline::~CopyPipeline() {
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    stopping_ = true;
-  }
-  changed_.notify_all();
-  thread_.join();
+  abandon("the sync stopped before this batch was committed");
+}
+
+void CopyPipeline::set_transaction_setup(std::vector<std::string> statements) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  transaction_setup_ = std::move(statements);
 }
 
 std::size_t CopyPipeline::add_target(std::string copy_sql, std::string description) {
@@ -39,9 +44,11 @@ std::size_t CopyPipeline::add_target(std::string copy_sql, std::string descripti
 
 void CopyPipeline::push(Job job) {
   std::unique_lock<std::mutex> lock(mutex_);
-  changed_.wait(lock, [&] { return error_ || queued_bytes_ < limits_.max_queued_bytes; });
+  changed_.wait(lock, [&] { return error_ || queued_bytes_ < options_.max_queued_bytes; });
   if (error_)
     std::rethrow_exception(error_);
+  if (stopping_)
+    throw SystemError("The load was abandoned; no more rows are accepted.");
   queued_bytes_ += job.rows.size();
   queue_.push_back(std::move(job));
   lock.unlock();
@@ -66,7 +73,7 @@ void CopyPipeline::commit(std::uint64_t records, std::vector<std::string> statem
   push(std::move(job));
 }
 
-void CopyPipeline::run(const std::function<void(postgres::PgConnection&)>& work) {
+void CopyPipeline::run(const std::function<void(postgres::Connection&)>& work) {
   Job job;
   job.kind = Job::Kind::call;
   job.call = work;
@@ -87,6 +94,22 @@ void CopyPipeline::check() const {
     std::rethrow_exception(error_);
 }
 
+void CopyPipeline::abandon(std::string_view reason) noexcept {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!stopping_) {
+      stopping_ = true;
+      stop_reason_ = std::string(reason);
+    }
+    queue_.clear();
+    queued_bytes_ = 0;
+  }
+  changed_.notify_all();
+  // The worker finishes the job in progress, rolls back what is open, and ends.
+  if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id())
+    thread_.join();
+}
+
 encode::CopyBuffer CopyPipeline::take_buffer() {
   std::lock_guard<std::mutex> lock(mutex_);
   if (free_buffers_.empty())
@@ -103,8 +126,8 @@ void CopyPipeline::worker() {
     {
       std::unique_lock<std::mutex> lock(mutex_);
       changed_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
-      if (queue_.empty())
-        return;
+      if (stopping_)
+        break;
       job = std::move(queue_.front());
       queue_.pop_front();
       queued_bytes_ -= job.rows.size();
@@ -114,7 +137,8 @@ void CopyPipeline::worker() {
     try {
       perform_with_retry(job);
       finish_job(job);
-    } catch (...) {
+    } catch (const std::exception& failure) {
+      roll_back(failure.what());
       std::lock_guard<std::mutex> lock(mutex_);
       error_ = std::current_exception();
       queue_.clear();
@@ -126,17 +150,40 @@ void CopyPipeline::worker() {
     }
     changed_.notify_all();
   }
+  std::string reason;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    reason = stop_reason_;
+  }
+  roll_back(reason);
+}
+
+void CopyPipeline::roll_back(std::string_view reason) noexcept {
+  if (!connection_)
+    return;
+  if (open_copy_ >= 0) {
+    connection_->copy_abort(reason);
+    open_copy_ = -1;
+  }
+  if (in_transaction_ && connection_->healthy()) {
+    try {
+      connection_->execute("ROLLBACK", "rolling back an unfinished batch");
+    } catch (const Error& error) {
+      spdlog::warn("{}", error.what());
+    }
+  }
+  in_transaction_ = false;
 }
 
 void CopyPipeline::begin_if_needed() {
   if (in_transaction_)
     return;
   connection_->execute("BEGIN", "starting a transaction");
-  transaction_started_ = std::chrono::steady_clock::now();
+  transaction_started_ = Clock::now();
+  in_transaction_ = true;
   // Kept so that, if the connection drops during COMMIT, we can ask whether it landed.
   auto rows = connection_->query("SELECT txid_current()::text", {}, "starting a transaction");
-  transaction_id_ = rows.at(0).at(0).value_or("");
-  in_transaction_ = true;
+  transaction_id_ = rows.empty() || rows[0].empty() ? "" : rows[0][0].value_or("");
   for (const auto& statement : transaction_setup_)
     connection_->execute(statement, "starting a transaction");
 }
@@ -157,8 +204,8 @@ void CopyPipeline::perform(Job& job) {
       end_copy();
       const Target& target = targets_[job.target];
       connection_->copy_start(target.copy_sql, "loading rows into " + target.description);
-      connection_->copy_send(encode::CopyBuffer::header());
       open_copy_ = static_cast<long>(job.target);
+      connection_->copy_send(encode::CopyBuffer::header());
     }
     connection_->copy_send(job.rows.view());
     break;
@@ -181,41 +228,52 @@ void CopyPipeline::perform(Job& job) {
 }
 
 void CopyPipeline::perform_with_retry(Job& job) {
-  for (int attempt = 1;; ++attempt) {
+  RetrySchedule schedule(options_.retry, options_.jitter_seed);
+  const auto first_attempt = Clock::now();
+  bool replay = false;
+  for (;;) {
     try {
-      if (attempt > 1)
+      if (replay)
         replay_transaction();
       perform(job);
       return;
     } catch (const Error& error) {
-      bool connection_lost = !connection_->healthy();
-      if (!(is_transient(error) || connection_lost) || job.kind == Job::Kind::call ||
-          attempt >= limits_.max_attempts)
+      const bool retriable = is_transient(error) || !connection_->healthy();
+      if (!retriable || job.kind == Job::Kind::call)
         throw;
-      if (!connection_lost) { // e.g. a deadlock: roll back and try the transaction again
-        open_copy_ = -1;
-        try {
-          connection_->execute("ROLLBACK", "rolling back after a transient error");
-        } catch (const Error&) {
-        }
-        in_transaction_ = false;
-        continue;
-      }
-      auto wait = limits_.first_backoff * (1 << (attempt - 1));
-      std::this_thread::sleep_for(wait);
-      try {
-        connection_ = reconnect_();
-      } catch (const Error& reconnect_error) {
-        if (!is_transient(reconnect_error) || attempt + 1 >= limits_.max_attempts)
-          throw;
-        continue;
-      }
-      open_copy_ = -1;
-      in_transaction_ = false;
-      if (job.kind == Job::Kind::commit && commit_landed())
+      if (recover(job, error, schedule, first_attempt))
         return;
+      replay = true;
     }
   }
+}
+
+bool CopyPipeline::recover(const Job& job, const Error& error, RetrySchedule& schedule,
+                           Clock::time_point first_attempt) {
+  const bool connection_lost = !connection_->healthy();
+  if (!connection_lost) // e.g. a deadlock or a serialization failure: the same connection will do
+    roll_back("retrying the transaction");
+  for (;;) {
+    auto wait = schedule.next_wait(Clock::now() - first_attempt);
+    if (!wait)
+      throw retries_exhausted(error, schedule.attempts(), Clock::now() - first_attempt);
+    spdlog::warn("{} Trying the transaction again in {:.1f} s.", error.what(),
+                 static_cast<double>(wait->count()) / 1000.0);
+    options_.retry.sleep(*wait);
+    if (!connection_lost)
+      return false;
+    try {
+      connection_ = reconnect_();
+      break;
+    } catch (const Error& reconnect_error) {
+      if (!is_transient(reconnect_error))
+        throw;
+      spdlog::warn("{}", reconnect_error.what());
+    }
+  }
+  open_copy_ = -1;
+  in_transaction_ = false;
+  return job.kind == Job::Kind::commit && commit_landed();
 }
 
 // After a lost connection: did the COMMIT we sent take effect? txid_status answers exactly, once
@@ -226,14 +284,15 @@ bool CopyPipeline::commit_landed() {
   for (int check = 0; check < 300; ++check) {
     auto rows = connection_->query("SELECT txid_status($1::bigint)", {transaction_id_},
                                    "checking a commit");
-    auto status = rows.empty() ? std::string() : rows[0][0].value_or("");
+    auto status = rows.empty() || rows[0].empty() ? std::string() : rows[0][0].value_or("");
     if (status != "in progress")
       return status == "committed";
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    options_.retry.sleep(std::chrono::milliseconds(100));
   }
-  throw SystemError(
+  throw TransientError(
       "Lost the connection while committing, and the server still shows that commit in progress "
-      "after 30 s; stopping rather than risk loading rows twice.");
+      "after 30 s; stopping rather than risk loading rows twice. Run the sync again: it carries "
+      "on from the last state.");
 }
 
 void CopyPipeline::replay_transaction() {
@@ -250,11 +309,10 @@ void CopyPipeline::finish_job(Job& job) {
   if (job.kind != Job::Kind::commit)
     return;
   if (transaction_bytes_ > 0 || !job.statements.empty())
-    spdlog::info(
-        "Committed {} records ({:.1f} MiB of rows) in {:.2f} s.", job.records - committed_records(),
-        static_cast<double>(transaction_bytes_) / (1024.0 * 1024.0),
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - transaction_started_)
-            .count());
+    spdlog::info("Committed {} records ({:.1f} MiB of rows) in {:.2f} s.",
+                 job.records - committed_records(),
+                 static_cast<double>(transaction_bytes_) / (1024.0 * 1024.0),
+                 seconds_since(transaction_started_));
   transaction_bytes_ = 0;
   committed_records_.store(job.records, std::memory_order_release);
   transaction_id_.clear();

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "pgdest/error.hpp"
 #include "pgdest/postgres/sql_builder.hpp"
 #include "pgdest/schema/table_namer.hpp"
 #include "pgdest/schema/type_evolution.hpp"
@@ -17,7 +18,7 @@ namespace {
 using postgres::Identifier;
 using postgres::TableRef;
 
-std::map<std::string, std::string> existing_columns(postgres::PgConnection& connection,
+std::map<std::string, std::string> existing_columns(postgres::Connection& connection,
                                                     const TableRef& table) {
   std::map<std::string, std::string> columns;
   for (const auto& row :
@@ -29,7 +30,7 @@ std::map<std::string, std::string> existing_columns(postgres::PgConnection& conn
 
 // Brings an existing column to the wanted type if that loses nothing; returns the type it has
 // after.
-schema::ColumnType evolve_column(postgres::PgConnection& connection, const TableRef& table,
+schema::ColumnType evolve_column(postgres::Connection& connection, const TableRef& table,
                                  const schema::Column& column, const std::string& existing_type) {
   auto decision =
       schema::decide_type_change(existing_type, column.type, Identifier(column.name).quoted());
@@ -66,7 +67,7 @@ schema::ColumnType evolve_column(postgres::PgConnection& connection, const Table
 }
 
 // Creates the table, or adds missing columns and adapts types; returns the columns as they are.
-std::vector<schema::Column> ensure_table(postgres::PgConnection& connection, const TableRef& table,
+std::vector<schema::Column> ensure_table(postgres::Connection& connection, const TableRef& table,
                                          std::vector<schema::Column> columns) {
   auto existing = existing_columns(connection, table);
   if (existing.empty()) {
@@ -105,7 +106,7 @@ std::vector<schema::Column> ensure_table(postgres::PgConnection& connection, con
   return columns;
 }
 
-void ensure_extracted_at_index(postgres::PgConnection& connection, const TableRef& table) {
+void ensure_extracted_at_index(postgres::Connection& connection, const TableRef& table) {
   // Any index led by _airbyte_extracted_at will do (an earlier connector may have named it
   // differently).
   auto indexes =
@@ -120,7 +121,7 @@ void ensure_extracted_at_index(postgres::PgConnection& connection, const TableRe
 }
 
 // The dedup key index; rebuilt when the primary key changed.
-void ensure_key_index(postgres::PgConnection& connection, const TableRef& table,
+void ensure_key_index(postgres::Connection& connection, const TableRef& table,
                       const std::vector<std::string>& key) {
   Identifier index(schema::derived_name(table.table.name(), "_pk_idx"));
   std::vector<std::string> indexed;
@@ -155,7 +156,7 @@ TableRef staging_table_for(const catalog::StreamPlan& plan) {
           Identifier(schema::derived_name(plan.table_name, "_airbyte_tmp"))};
 }
 
-StreamTables prepare_stream_tables(postgres::PgConnection& connection,
+StreamTables prepare_stream_tables(postgres::Connection& connection,
                                    const catalog::StreamPlan& plan) {
   StreamTables tables{
       {Identifier(plan.table_schema), Identifier(plan.table_name)}, std::nullopt, {}};

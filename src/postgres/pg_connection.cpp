@@ -139,4 +139,15 @@ void PgConnection::copy_finish() {
   }
 }
 
+void PgConnection::copy_abort(std::string_view reason) noexcept {
+  if (connection_ == nullptr || PQstatus(connection_) != CONNECTION_OK)
+    return;
+  // With an error message, the server fails the COPY and its rows are never stored.
+  std::string message(reason);
+  if (PQputCopyEnd(connection_, message.c_str()) != 1)
+    return;
+  while (Result next{PQgetResult(connection_)}) {
+  }
+}
+
 } // namespace pgdest::postgres

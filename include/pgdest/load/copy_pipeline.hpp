@@ -1,9 +1,8 @@
 #pragma once
-// The loader's I/O thread: feeds encoded rows to PostgreSQL with binary COPY while the reader
-// goes on encoding, commits when told, and retries a transaction on a new connection after a
+// One connection's I/O thread: feeds encoded rows to PostgreSQL with binary COPY while the reader
+// goes on encoding, commits when told, and replays a transaction on a new connection after a
 // transient failure. Memory is bounded by bytes: send() waits while too much is in flight.
 #include <atomic>
-#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -12,36 +11,38 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
 #include "pgdest/encode/copy_buffer.hpp"
-#include "pgdest/postgres/pg_connection.hpp"
+#include "pgdest/error.hpp"
+#include "pgdest/load/retry_policy.hpp"
+#include "pgdest/postgres/connection.hpp"
 
 namespace pgdest::load {
 
-struct PipelineLimits {
+struct PipelineOptions {
   std::size_t max_queued_bytes = 32u << 20; // rows queued but not yet sent to the server
-  int max_attempts = 5;                     // per transaction
-  std::chrono::milliseconds first_backoff{1000};
+  RetryPolicy retry = RetryPolicy::standard();
+  std::uint64_t jitter_seed = 0x9e3779b97f4a7c15u;
 };
 
 class CopyPipeline {
 public:
-  using ConnectionFactory = std::function<std::unique_ptr<postgres::PgConnection>()>;
+  using ConnectionFactory = std::function<std::unique_ptr<postgres::Connection>()>;
 
   // `connection` is already open; `reconnect` opens a new one after a transient failure.
-  CopyPipeline(std::unique_ptr<postgres::PgConnection> connection, ConnectionFactory reconnect,
-               PipelineLimits limits = {});
+  CopyPipeline(std::unique_ptr<postgres::Connection> connection, ConnectionFactory reconnect,
+               PipelineOptions options = {});
+  // Discards what is still queued and rolls back an open transaction: it never commits.
   ~CopyPipeline();
   CopyPipeline(const CopyPipeline&) = delete;
   CopyPipeline& operator=(const CopyPipeline&) = delete;
 
   // Statements run at the start of every transaction (also when one is replayed on a new
   // connection), e.g. creating session-private tables. Call before sending rows.
-  void set_transaction_setup(std::vector<std::string> statements) {
-    transaction_setup_ = std::move(statements);
-  }
+  void set_transaction_setup(std::vector<std::string> statements);
 
   // Registers a COPY target (its `COPY ... FROM STDIN WITH (FORMAT binary)` text); returns its id.
   std::size_t add_target(std::string copy_sql, std::string description);
@@ -55,6 +56,9 @@ public:
   void drain();
   // Rethrows the I/O thread's error, if any, without waiting.
   void check() const;
+  // The sync is failing: drops what is queued, waits for the job in progress, then ends an open
+  // COPY with an error and rolls the transaction back. Nothing is committed after this.
+  void abandon(std::string_view reason) noexcept;
 
   std::uint64_t committed_records() const {
     return committed_records_.load(std::memory_order_acquire);
@@ -63,7 +67,7 @@ public:
   encode::CopyBuffer take_buffer();
 
   // Runs `work` on the connection on the I/O thread, after everything queued; waits for it.
-  void run(const std::function<void(postgres::PgConnection&)>& work);
+  void run(const std::function<void(postgres::Connection&)>& work);
 
 private:
   struct Job {
@@ -72,7 +76,7 @@ private:
     encode::CopyBuffer rows;
     std::vector<std::string> statements;
     std::uint64_t records = 0;
-    std::function<void(postgres::PgConnection&)> call;
+    std::function<void(postgres::Connection&)> call;
   };
   struct Target {
     std::string copy_sql;
@@ -82,16 +86,21 @@ private:
   void worker();
   void perform(Job& job);
   void perform_with_retry(Job& job);
+  // After a retriable failure: waits, reconnects if the connection is gone; true when the job
+  // turns out to be done (a COMMIT whose answer was lost had landed).
+  bool recover(const Job& job, const Error& error, RetrySchedule& schedule,
+               std::chrono::steady_clock::time_point first_attempt);
   void begin_if_needed();
   void end_copy();
+  void roll_back(std::string_view reason) noexcept;
   void replay_transaction();
   bool commit_landed();
   void finish_job(Job& job);
   void push(Job job);
 
-  std::unique_ptr<postgres::PgConnection> connection_;
+  std::unique_ptr<postgres::Connection> connection_;
   ConnectionFactory reconnect_;
-  PipelineLimits limits_;
+  PipelineOptions options_;
   std::vector<Target> targets_;
   std::vector<std::string> transaction_setup_;
 
@@ -102,6 +111,7 @@ private:
   std::size_t queued_bytes_ = 0;
   bool busy_ = false;
   bool stopping_ = false;
+  std::string stop_reason_;
   std::exception_ptr error_;
   std::atomic<std::uint64_t> committed_records_{0};
 

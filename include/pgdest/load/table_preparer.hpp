@@ -5,8 +5,8 @@
 #include <vector>
 
 #include "pgdest/catalog/stream_plan.hpp"
+#include "pgdest/postgres/connection.hpp"
 #include "pgdest/postgres/identifier.hpp"
-#include "pgdest/postgres/pg_connection.hpp"
 #include "pgdest/schema/column.hpp"
 
 namespace pgdest::load {
@@ -24,7 +24,7 @@ struct StreamTables {
   const postgres::TableRef& load_target() const { return staging ? *staging : final_table; }
 };
 
-StreamTables prepare_stream_tables(postgres::PgConnection& connection,
+StreamTables prepare_stream_tables(postgres::Connection& connection,
                                    const catalog::StreamPlan& plan);
 
 // The name of a stream's staging table (same schema as the final table).

@@ -1,40 +1,37 @@
 #pragma once
 // One libpq connection for the write path: statements, parameterised queries and binary COPY.
 // (libpqxx 6.4 has no binary COPY, so the write path talks to libpq directly.)
-#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "pgdest/error.hpp"
+#include "pgdest/postgres/connection.hpp"
 
 struct pg_conn;
 struct pg_result;
 
 namespace pgdest::postgres {
 
-using Row = std::vector<std::optional<std::string>>;
-
-class PgConnection {
+class PgConnection final : public Connection {
 public:
   // `conninfo_with_password` is used here and never kept or printed; `endpoint` ("host:port")
   // names the server in errors.
   PgConnection(const std::string& conninfo_with_password, const std::string& endpoint);
-  ~PgConnection();
+  ~PgConnection() override;
   PgConnection(const PgConnection&) = delete;
   PgConnection& operator=(const PgConnection&) = delete;
 
-  // Runs a statement; `context` says what it was for in an error ("creating table x").
-  void execute(const std::string& sql, std::string_view context);
-  // Runs a query with text parameters; rows as text.
+  void execute(const std::string& sql, std::string_view context) override;
   std::vector<Row> query(const std::string& sql, const std::vector<std::string>& params,
-                         std::string_view context);
+                         std::string_view context) override;
 
-  void copy_start(const std::string& copy_sql, std::string_view context);
-  void copy_send(std::string_view bytes);
-  void copy_finish();
+  void copy_start(const std::string& copy_sql, std::string_view context) override;
+  void copy_send(std::string_view bytes) override;
+  void copy_finish() override;
+  void copy_abort(std::string_view reason) noexcept override;
 
-  bool healthy() const;
+  bool healthy() const override;
 
 private:
   [[noreturn]] void fail(std::string_view context, const ::pg_result* result) const;

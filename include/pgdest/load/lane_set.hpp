@@ -1,0 +1,36 @@
+#pragma once
+// The connections (lanes) of a load, each with its CopyPipeline. They commit together: every
+// lane commits up to the same record, so a record counts as committed once every lane has.
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "pgdest/load/copy_pipeline.hpp"
+
+namespace pgdest::load {
+
+class LaneSet {
+public:
+  explicit LaneSet(std::vector<std::unique_ptr<CopyPipeline>> pipelines);
+
+  std::size_t size() const { return pipelines_.size(); }
+  CopyPipeline& operator[](std::size_t lane) { return *pipelines_[lane]; }
+  CopyPipeline& first() { return *pipelines_.front(); }
+
+  // Every lane runs its `statements` (one list per lane) and commits up to record `records`.
+  void commit(std::uint64_t records, std::vector<std::vector<std::string>> statements);
+  // The records (in read order) that every lane has committed.
+  std::uint64_t committed_records() const;
+  // Rethrows the first lane's error, if any.
+  void check() const;
+  void drain();
+  // Drops every lane's queued work and rolls back what is open; nothing more is committed.
+  void abandon(std::string_view reason) noexcept;
+
+private:
+  std::vector<std::unique_ptr<CopyPipeline>> pipelines_;
+};
+
+} // namespace pgdest::load

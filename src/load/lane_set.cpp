@@ -1,0 +1,41 @@
+// The lanes of a load commit together and count as committed what all of them have.
+#include "pgdest/load/lane_set.hpp"
+
+#include <algorithm>
+
+namespace pgdest::load {
+
+LaneSet::LaneSet(std::vector<std::unique_ptr<CopyPipeline>> pipelines)
+    : pipelines_(std::move(pipelines)) {}
+
+void LaneSet::commit(std::uint64_t records, std::vector<std::vector<std::string>> statements) {
+  statements.resize(pipelines_.size());
+  for (std::size_t lane = 0; lane < pipelines_.size(); ++lane)
+    pipelines_[lane]->commit(records, std::move(statements[lane]));
+}
+
+std::uint64_t LaneSet::committed_records() const {
+  if (pipelines_.empty())
+    return 0;
+  std::uint64_t committed = pipelines_.front()->committed_records();
+  for (const auto& pipeline : pipelines_)
+    committed = std::min(committed, pipeline->committed_records());
+  return committed;
+}
+
+void LaneSet::check() const {
+  for (const auto& pipeline : pipelines_)
+    pipeline->check();
+}
+
+void LaneSet::drain() {
+  for (auto& pipeline : pipelines_)
+    pipeline->drain();
+}
+
+void LaneSet::abandon(std::string_view reason) noexcept {
+  for (auto& pipeline : pipelines_)
+    pipeline->abandon(reason);
+}
+
+} // namespace pgdest::load

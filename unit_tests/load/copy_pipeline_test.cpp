@@ -1,0 +1,277 @@
+// The COPY pipeline's failure branches, driven through a fake connection.
+#include "pgdest/load/copy_pipeline.hpp"
+
+#include <algorithm>
+#include <numeric>
+
+#include <catch2/catch.hpp>
+
+#include "fake_connection.hpp"
+#include "pgdest/load/lane_set.hpp"
+#include "pgdest/state/state_tracker.hpp"
+
+using pgdest::Error;
+using pgdest::FailureType;
+using pgdest::load::CopyPipeline;
+using pgdest::load::LaneSet;
+using pgdest::load::PipelineOptions;
+using pgdest::testing::FakeServer;
+using pgdest::testing::Fault;
+using pgdest::testing::Step;
+
+namespace {
+
+// Options whose retries never sleep; the waits asked for are kept.
+PipelineOptions no_sleep_options(std::vector<std::chrono::milliseconds>& waits) {
+  PipelineOptions options;
+  options.retry.sleep = [&waits](std::chrono::milliseconds wait) { waits.push_back(wait); };
+  return options;
+}
+
+std::unique_ptr<CopyPipeline> pipeline_on(FakeServer& server, PipelineOptions options) {
+  auto pipeline = std::make_unique<CopyPipeline>(
+      server.connect(), [&server] { return server.connect(); }, std::move(options));
+  pipeline->add_target("COPY t FROM STDIN WITH (FORMAT binary)", "\"t\"");
+  return pipeline;
+}
+
+std::vector<std::int64_t> ids(std::int64_t first, std::int64_t last) {
+  std::vector<std::int64_t> out(static_cast<std::size_t>(last - first + 1));
+  std::iota(out.begin(), out.end(), first);
+  return out;
+}
+
+// Two chunks of 50 rows, then a commit of the 100 records.
+void send_batch(CopyPipeline& pipeline) {
+  pipeline.send(0, FakeServer::rows(1, 50));
+  pipeline.send(0, FakeServer::rows(51, 50));
+  pipeline.commit(100);
+}
+
+std::size_t count(const std::vector<std::string>& log, const std::string& entry) {
+  return static_cast<std::size_t>(std::count(log.begin(), log.end(), entry));
+}
+
+} // namespace
+
+TEST_CASE("A batch commits its rows once, with no retry", "[load][pipeline]") {
+  FakeServer server;
+  std::vector<std::chrono::milliseconds> waits;
+  auto pipeline = pipeline_on(server, no_sleep_options(waits));
+  send_batch(*pipeline);
+  pipeline->drain();
+  CHECK(server.committed_ids() == ids(1, 100));
+  CHECK(pipeline->committed_records() == 100);
+  CHECK(waits.empty());
+  CHECK(server.log == std::vector<std::string>{"CONNECT", "BEGIN", "COPY", "COMMIT"});
+}
+
+TEST_CASE("A connection lost before the COPY starts is replaced and the batch loads once",
+          "[load][pipeline]") {
+  FakeServer server;
+  server.faults = {{Step::copy_start, 1, Fault::connection_lost}};
+  std::vector<std::chrono::milliseconds> waits;
+  auto pipeline = pipeline_on(server, no_sleep_options(waits));
+  send_batch(*pipeline);
+  pipeline->drain();
+  CHECK(server.committed_ids() == ids(1, 100));
+  CHECK(pipeline->committed_records() == 100);
+  CHECK(server.connections_opened == 2);
+  CHECK(waits.size() == 1);
+}
+
+TEST_CASE("A connection lost after rows were sent replays the whole transaction once",
+          "[load][pipeline]") {
+  FakeServer server;
+  // The second chunk's send fails: the first chunk must be sent again on the new connection.
+  server.faults = {{Step::copy_send, 2, Fault::connection_lost}};
+  std::vector<std::chrono::milliseconds> waits;
+  auto pipeline = pipeline_on(server, no_sleep_options(waits));
+  send_batch(*pipeline);
+  pipeline->drain();
+  CHECK(server.committed_ids() == ids(1, 100));
+  CHECK(pipeline->committed_records() == 100);
+  CHECK(server.connections_opened == 2);
+}
+
+TEST_CASE("A connection lost at the end of a COPY replays the transaction once",
+          "[load][pipeline]") {
+  FakeServer server;
+  server.faults = {{Step::copy_finish, 1, Fault::connection_lost}};
+  std::vector<std::chrono::milliseconds> waits;
+  auto pipeline = pipeline_on(server, no_sleep_options(waits));
+  send_batch(*pipeline);
+  pipeline->drain();
+  CHECK(server.committed_ids() == ids(1, 100));
+  CHECK(server.connections_opened == 2);
+}
+
+TEST_CASE("A COMMIT that landed but whose answer was lost is not replayed", "[load][pipeline]") {
+  FakeServer server;
+  server.faults = {{Step::commit, 1, Fault::commit_landed_answer_lost}};
+  std::vector<std::chrono::milliseconds> waits;
+  auto pipeline = pipeline_on(server, no_sleep_options(waits));
+  send_batch(*pipeline);
+  pipeline->drain();
+  CHECK(server.committed_ids() == ids(1, 100)); // once, not twice
+  CHECK(pipeline->committed_records() == 100);
+  CHECK(count(server.log, "txid_status") == 1);
+  CHECK(count(server.log, "COPY") == 1);
+}
+
+TEST_CASE("A COMMIT lost before it landed is settled as not committed and replayed",
+          "[load][pipeline]") {
+  FakeServer server;
+  server.faults = {{Step::commit, 1, Fault::connection_lost}};
+  std::vector<std::chrono::milliseconds> waits;
+  auto pipeline = pipeline_on(server, no_sleep_options(waits));
+  send_batch(*pipeline);
+  pipeline->drain();
+  CHECK(server.committed_ids() == ids(1, 100));
+  CHECK(pipeline->committed_records() == 100);
+  CHECK(count(server.log, "txid_status") == 1);
+  CHECK(count(server.log, "COPY") == 2);
+}
+
+TEST_CASE("A deadlock rolls back and replays on the same connection", "[load][pipeline]") {
+  FakeServer server;
+  server.faults = {{Step::copy_finish, 1, Fault::transient}};
+  std::vector<std::chrono::milliseconds> waits;
+  auto pipeline = pipeline_on(server, no_sleep_options(waits));
+  send_batch(*pipeline);
+  pipeline->drain();
+  CHECK(server.committed_ids() == ids(1, 100));
+  CHECK(server.connections_opened == 1);
+  CHECK(count(server.log, "ROLLBACK") == 1);
+}
+
+TEST_CASE("A replay that keeps failing gives up with a transient error and commits nothing",
+          "[load][pipeline]") {
+  FakeServer server;
+  server.faults = {{Step::copy_finish, 1, Fault::connection_lost}};
+  server.reconnect_refused_for_good = true;
+  std::vector<std::chrono::milliseconds> waits;
+  auto options = no_sleep_options(waits);
+  options.retry.max_attempts = 4;
+  auto pipeline = pipeline_on(server, options);
+  send_batch(*pipeline);
+  try {
+    pipeline->drain();
+    FAIL("drain() should have thrown");
+  } catch (const Error& error) {
+    CHECK(error.failure_type() == FailureType::transient_error);
+    CHECK_THAT(error.what(), Catch::Matchers::Contains("Gave up after 4 attempts"));
+  }
+  CHECK(server.committed.empty());
+  CHECK(pipeline->committed_records() == 0);
+  REQUIRE(waits.size() == 3);
+  // Backoff with jitter: each wait within [backoff/2, backoff], the backoff doubling.
+  CHECK(waits[0] >= std::chrono::milliseconds(500));
+  CHECK(waits[0] <= std::chrono::milliseconds(1000));
+  CHECK(waits[2] >= std::chrono::milliseconds(2000));
+  CHECK(waits[2] <= std::chrono::milliseconds(4000));
+  // Later work is refused rather than silently dropped.
+  CHECK_THROWS_AS(pipeline->commit(200), Error);
+}
+
+TEST_CASE("A failure that is not transient ends the open COPY with an error and rolls back",
+          "[load][pipeline]") {
+  FakeServer server;
+  server.faults = {{Step::copy_send, 2, Fault::permanent}};
+  std::vector<std::chrono::milliseconds> waits;
+  auto pipeline = pipeline_on(server, no_sleep_options(waits));
+  send_batch(*pipeline);
+  try {
+    pipeline->drain();
+    FAIL("drain() should have thrown");
+  } catch (const Error& error) {
+    CHECK(error.failure_type() == FailureType::system_error);
+  }
+  CHECK(waits.empty());
+  CHECK(server.committed.empty());
+  CHECK(count(server.log, "COMMIT") == 0);
+  REQUIRE(server.log.size() >= 2);
+  CHECK(server.log[server.log.size() - 2].rfind("ABORT COPY: check constraint violated", 0) == 0);
+  CHECK(server.log.back() == "ROLLBACK");
+}
+
+TEST_CASE("Abandoning a pipeline with a COPY open aborts it and never commits",
+          "[load][pipeline]") {
+  FakeServer server;
+  std::vector<std::chrono::milliseconds> waits;
+  auto pipeline = pipeline_on(server, no_sleep_options(waits));
+  pipeline->send(0, FakeServer::rows(1, 50));
+  pipeline->drain();
+  pipeline->abandon("input line 7 is not valid JSON");
+  CHECK(server.committed.empty());
+  CHECK(count(server.log, "COMMIT") == 0);
+  CHECK(count(server.log, "ABORT COPY: input line 7 is not valid JSON") == 1);
+  CHECK(server.log.back() == "ROLLBACK");
+  CHECK_THROWS_AS(pipeline->send(0, FakeServer::rows(51, 1)), Error);
+}
+
+TEST_CASE("Destroying a pipeline with uncommitted rows rolls them back", "[load][pipeline]") {
+  FakeServer server;
+  {
+    std::vector<std::chrono::milliseconds> waits;
+    auto pipeline = pipeline_on(server, no_sleep_options(waits));
+    pipeline->send(0, FakeServer::rows(1, 50));
+    pipeline->drain();
+  }
+  CHECK(server.committed.empty());
+  CHECK(count(server.log, "COMMIT") == 0);
+  CHECK(server.log.back() == "ROLLBACK");
+}
+
+TEST_CASE("A reconnect refused for a reason that is not transient stops the retries",
+          "[load][pipeline]") {
+  FakeServer server;
+  server.faults = {{Step::copy_finish, 1, Fault::connection_lost}};
+  std::vector<std::chrono::milliseconds> waits;
+  auto options = no_sleep_options(waits);
+  auto pipeline = std::make_unique<CopyPipeline>(
+      server.connect(),
+      []() -> std::unique_ptr<pgdest::postgres::Connection> {
+        throw pgdest::ConfigError("Authentication failed.");
+      },
+      options);
+  pipeline->add_target("COPY t FROM STDIN WITH (FORMAT binary)", "\"t\"");
+  send_batch(*pipeline);
+  try {
+    pipeline->drain();
+    FAIL("drain() should have thrown");
+  } catch (const Error& error) {
+    CHECK(error.failure_type() == FailureType::config_error);
+    CHECK(std::string(error.what()) == "Authentication failed.");
+  }
+  CHECK(waits.size() == 1);
+  CHECK(server.committed.empty());
+}
+
+TEST_CASE("When one of two lanes fails for good, no state covering its records leaves",
+          "[load][pipeline][state]") {
+  FakeServer healthy;
+  FakeServer failing;
+  failing.faults = {{Step::commit, 1, Fault::permanent}};
+  std::vector<std::chrono::milliseconds> waits;
+  std::vector<std::unique_ptr<CopyPipeline>> pipelines;
+  pipelines.push_back(pipeline_on(healthy, no_sleep_options(waits)));
+  pipelines.push_back(pipeline_on(failing, no_sleep_options(waits)));
+  LaneSet lanes(std::move(pipelines));
+
+  pgdest::state::StateTracker tracker(1);
+  for (int i = 0; i < 100; ++i)
+    tracker.record_read(0);
+  pgdest::protocol::StateMessage state;
+  state.fields = R"({"type":"LEGACY","data":{"cursor":100})";
+  tracker.state_read(state, -1);
+
+  lanes[0].send(0, FakeServer::rows(1, 50));
+  lanes[1].send(0, FakeServer::rows(51, 50));
+  lanes.commit(100, {{}, {}});
+  CHECK_THROWS_AS(lanes.drain(), Error);
+  CHECK(healthy.committed_ids() == ids(1, 50)); // its commit stands: at least once, not lost
+  CHECK(failing.committed.empty());
+  CHECK(lanes.committed_records() == 0);
+  CHECK(tracker.release(lanes.committed_records()).empty());
+}

@@ -1,0 +1,201 @@
+// The fake server and connection behind the load path's unit tests.
+#include "fake_connection.hpp"
+
+#include <cstring>
+
+namespace pgdest::testing {
+namespace {
+
+class FakeConnection final : public postgres::Connection {
+public:
+  explicit FakeConnection(FakeServer& server) : server_(server) {}
+
+  void execute(const std::string& sql, std::string_view context) override {
+    ensure_healthy(context);
+    if (sql == "BEGIN") {
+      hit(Step::begin, context);
+      server_.log.push_back("BEGIN");
+      txid_ = server_.next_txid();
+      in_transaction_ = true;
+      pending_.clear();
+      return;
+    }
+    if (sql == "COMMIT") {
+      server_.log.push_back("COMMIT");
+      auto fault = server_.fault_for(Step::commit);
+      if (fault == Fault::commit_landed_answer_lost) {
+        land();
+        lose(context);
+      }
+      if (fault)
+        fail(*fault, context);
+      land();
+      return;
+    }
+    if (sql == "ROLLBACK") {
+      server_.log.push_back("ROLLBACK");
+      abort_transaction();
+      return;
+    }
+    hit(Step::statement, context);
+    server_.log.push_back(sql);
+  }
+
+  std::vector<postgres::Row> query(const std::string& sql, const std::vector<std::string>& params,
+                                   std::string_view context) override {
+    ensure_healthy(context);
+    if (sql.find("txid_current") != std::string::npos)
+      return {{std::to_string(txid_)}};
+    if (sql.find("txid_status") != std::string::npos) {
+      server_.log.push_back("txid_status");
+      auto found = server_.txid_status.find(std::stoull(params.at(0)));
+      return {{found == server_.txid_status.end() ? "aborted" : found->second}};
+    }
+    return {};
+  }
+
+  void copy_start(const std::string&, std::string_view context) override {
+    ensure_healthy(context);
+    hit(Step::copy_start, context);
+    server_.log.push_back("COPY");
+    in_copy_ = true;
+  }
+
+  void copy_send(std::string_view bytes) override {
+    ensure_healthy("sending rows");
+    if (bytes == encode::CopyBuffer::header() || bytes == encode::CopyBuffer::trailer())
+      return;
+    hit(Step::copy_send, "sending rows");
+    copy_payload_.append(bytes);
+  }
+
+  void copy_finish() override {
+    ensure_healthy("ending a COPY");
+    hit(Step::copy_finish, "ending a COPY");
+    in_copy_ = false;
+    pending_ += copy_payload_;
+    copy_payload_.clear();
+  }
+
+  void copy_abort(std::string_view reason) noexcept override {
+    if (!healthy_)
+      return;
+    server_.log.push_back("ABORT COPY: " + std::string(reason));
+    in_copy_ = false;
+    copy_payload_.clear();
+    aborted_ = true;
+  }
+
+  bool healthy() const override { return healthy_; }
+
+private:
+  void hit(Step step, std::string_view context) {
+    if (auto fault = server_.fault_for(step))
+      fail(*fault, context);
+  }
+
+  [[noreturn]] void fail(Fault fault, std::string_view context) {
+    switch (fault) {
+    case Fault::connection_lost:
+    case Fault::commit_landed_answer_lost:
+      lose(context);
+    case Fault::transient:
+      aborted_ = true;
+      throw TransientError("deadlock detected while " + std::string(context));
+    case Fault::permanent:
+      aborted_ = true;
+      throw SystemError("check constraint violated while " + std::string(context));
+    }
+    throw SystemError("unknown fault");
+  }
+
+  [[noreturn]] void lose(std::string_view context) {
+    healthy_ = false;
+    abort_transaction();
+    throw TransientError("server closed the connection while " + std::string(context));
+  }
+
+  void ensure_healthy(std::string_view context) const {
+    if (!healthy_)
+      throw TransientError("no connection to the server while " + std::string(context));
+  }
+
+  void land() {
+    if (!aborted_) {
+      server_.committed += pending_;
+      server_.txid_status[txid_] = "committed";
+    } else {
+      server_.txid_status[txid_] = "aborted";
+    }
+    reset();
+  }
+
+  void abort_transaction() {
+    if (in_transaction_)
+      server_.txid_status[txid_] = "aborted";
+    reset();
+  }
+
+  void reset() {
+    in_transaction_ = false;
+    in_copy_ = false;
+    aborted_ = false;
+    pending_.clear();
+    copy_payload_.clear();
+  }
+
+  FakeServer& server_;
+  bool healthy_ = true;
+  bool in_transaction_ = false;
+  bool in_copy_ = false;
+  bool aborted_ = false;
+  std::uint64_t txid_ = 0;
+  std::string pending_;      // payload of finished COPYs in the open transaction
+  std::string copy_payload_; // payload of the COPY in progress
+};
+
+std::int64_t read_be64(const char* bytes) {
+  std::uint64_t value = 0;
+  for (int i = 0; i < 8; ++i)
+    value = (value << 8) | static_cast<unsigned char>(bytes[i]);
+  return static_cast<std::int64_t>(value);
+}
+
+} // namespace
+
+std::unique_ptr<postgres::Connection> FakeServer::connect() {
+  if (connections_opened > 0 && reconnect_refused_for_good)
+    throw TransientError("Could not connect: the server is starting up.");
+  if (fault_for(Step::connect))
+    throw TransientError("Could not connect: connection refused.");
+  ++connections_opened;
+  log.push_back("CONNECT");
+  return std::make_unique<FakeConnection>(*this);
+}
+
+std::optional<Fault> FakeServer::fault_for(Step step) {
+  const int occurrence = ++counts_[step];
+  for (const auto& fault : faults)
+    if (fault.step == step && fault.occurrence == occurrence)
+      return fault.fault;
+  return std::nullopt;
+}
+
+encode::CopyBuffer FakeServer::rows(std::int64_t first_id, int count) {
+  encode::CopyBuffer buffer;
+  for (int i = 0; i < count; ++i) {
+    buffer.begin_row(1);
+    buffer.put_int64(first_id + i);
+  }
+  return buffer;
+}
+
+std::vector<std::int64_t> FakeServer::committed_ids() const {
+  // Each row: int16 field count, int32 length, int64 value.
+  std::vector<std::int64_t> ids;
+  for (std::size_t at = 0; at + 14 <= committed.size(); at += 14)
+    ids.push_back(read_be64(committed.data() + at + 6));
+  return ids;
+}
+
+} // namespace pgdest::testing
