@@ -186,24 +186,76 @@ TEST_CASE("edge_case fixture: names with case, accents, punctuation and reserved
   CHECK(query_rows("SELECT count(*) FROM it_edge_case.stream_with_dates") == Rows{{"0"}});
 }
 
-TEST_CASE("a stream that never reports COMPLETE fails the sync but keeps what was committed",
-          "[write]") {
-  auto schema = fresh_schema("it_incomplete");
+TEST_CASE("an append stream with no status at all ends normally and keeps its rows", "[write]") {
+  auto schema = fresh_schema("it_no_status");
   auto catalog = configure_catalog(fixture_json("exchange_rate_catalog.json"), "append");
   auto result = run_write(schema, catalog,
                           record("exchange_rate", R"({"id":1})") +
                               R"({"type":"STATE","state":{"data":{"n":1}}})"
                               "\n");
   INFO(result.stderr_text);
+  CHECK(result.exit_code == 0);
+  require_protocol_lines(result);
+  CHECK(result.trace_errors().empty());
+  CHECK(states(result).size() == 1);
+  CHECK(query_rows("SELECT id FROM it_no_status.exchange_rate") == Rows{{"1"}});
+}
+
+TEST_CASE("a stream the source reports INCOMPLETE fails the sync as transient but keeps what was "
+          "committed",
+          "[write]") {
+  auto schema = fresh_schema("it_incomplete");
+  auto catalog = configure_catalog(fixture_json("exchange_rate_catalog.json"), "append");
+  auto result = run_write(
+      schema, catalog,
+      record("exchange_rate", R"({"id":1})") +
+          R"({"type":"STATE","state":{"data":{"n":1}}})"
+          "\n"
+          R"({"type":"TRACE","trace":{"type":"STREAM_STATUS","emitted_at":1,"stream_status":{"stream_descriptor":{"name":"exchange_rate"},"status":"INCOMPLETE"}}})"
+          "\n");
+  INFO(result.stderr_text);
   CHECK(result.exit_code == 1);
   require_protocol_lines(result);
   REQUIRE(result.trace_errors().size() == 1);
+  CHECK(result.trace_errors()[0]["failure_type"] == "transient_error");
   CHECK(result.trace_errors()[0]["message"] ==
-        "The input ended before these streams reported COMPLETE: \"exchange_rate\". Their "
-        "committed rows are kept; "
-        "the next sync carries on from the last state.");
+        "The source reported \"exchange_rate\" as INCOMPLETE. The rows committed for them are "
+        "kept (a refresh keeps the table's old rows), and the next sync carries on from the last "
+        "state.");
   CHECK(states(result).size() == 1);
   CHECK(query_rows("SELECT id FROM it_incomplete.exchange_rate") == Rows{{"1"}});
+}
+
+TEST_CASE("an overwrite stream without COMPLETE keeps the old rows and says which line to add",
+          "[write]") {
+  auto schema = fresh_schema("it_no_complete");
+  auto catalog = configure_catalog(fixture_json("exchange_rate_catalog.json"), "overwrite", 1, 1);
+  auto first = run_write(schema, catalog,
+                         record("exchange_rate", R"({"id":1})") + complete_statuses(catalog));
+  REQUIRE(first.exit_code == 0);
+  auto result = run_write(schema, catalog,
+                          record("exchange_rate", R"({"id":2})") +
+                              R"({"type":"STATE","state":{"data":{"n":2}}})"
+                              "\n");
+  INFO(result.stderr_text);
+  CHECK(result.exit_code == 1);
+  require_protocol_lines(result);
+  REQUIRE(result.trace_errors().size() == 1);
+  CHECK(result.trace_errors()[0]["failure_type"] == "transient_error");
+  CHECK(
+      result.trace_errors()[0]["message"] ==
+      "The input ended without a COMPLETE status for \"exchange_rate\", which replace their "
+      "tables' rows, so the old rows were kept and nothing was replaced. If the source did read "
+      "those streams in full, add these lines at the end of the input:\n"
+      R"({"type":"TRACE","trace":{"type":"STREAM_STATUS","emitted_at":0,"stream_status":{"stream_descriptor":{"name":"exchange_rate"},"status":"COMPLETE"}}})"
+      "\nA rerun of the same input resumes into the staging tables and replaces the rows once "
+      "each stream is complete.");
+  CHECK(states(result).size() == 1);
+  CHECK(query_rows("SELECT id FROM it_no_complete.exchange_rate") == Rows{{"1"}});
+  // A rerun from the last state, ending as the message says, completes the refresh.
+  auto rerun = run_write(schema, catalog, complete_statuses(catalog));
+  CHECK(rerun.exit_code == 0);
+  CHECK(query_rows("SELECT id FROM it_no_complete.exchange_rate") == Rows{{"2"}});
 }
 
 TEST_CASE("a record for a stream not in the catalog stops the sync, naming the line", "[write]") {
@@ -287,10 +339,9 @@ TEST_CASE("200,000 generated records load in bounded memory with 20 states back"
   auto schema = fresh_schema("it_volume");
   auto messages_path = write_temp_file("volume.jsonl", "");
   auto catalog_path = write_temp_file("volume-catalog.json", "");
-  std::string command =
-      "python3 " + std::string(PGDEST_SOURCE_DIR) +
-      "/bench/gen_messages.py --records 200000 --namespace it_volume --out " +
-      messages_path + " --catalog " + catalog_path;
+  std::string command = "python3 " + std::string(PGDEST_SOURCE_DIR) +
+                        "/bench/gen_messages.py --records 200000 --namespace it_volume --out " +
+                        messages_path + " --catalog " + catalog_path;
   REQUIRE(std::system(command.c_str()) == 0);
   auto catalog = nlohmann::ordered_json::parse(read_text_file(catalog_path));
   auto messages = read_text_file(messages_path) + complete_statuses(catalog);

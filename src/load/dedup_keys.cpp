@@ -100,9 +100,11 @@ std::size_t DedupKeys::add(const encode::RecordEncoder& encoder) {
                     (deleted_at_column_ && !is_null_field(encoder.field(*deleted_at_column_)));
   if (look) {
     auto& rows = rows_[lane];
+    const std::size_t before = rows.size();
     rows.begin_row(static_cast<std::int16_t>(key_columns_.size()));
     for (std::size_t column : key_columns_)
       rows.append(encoder.field(column));
+    last_key_bytes_ = rows.size() - before;
     ++queued_;
   }
   return lane;

@@ -60,6 +60,8 @@ public:
 
   encode::CopyBuffer& rows(std::size_t lane = 0) { return rows_[lane]; }
   std::uint64_t queued() const { return queued_; }
+  // The bytes of the last key queued.
+  std::size_t last_key_bytes() const { return last_key_bytes_; }
 
 private:
   std::vector<std::size_t> key_columns_;
@@ -68,6 +70,7 @@ private:
   std::uint64_t seed_;
   std::vector<encode::CopyBuffer> rows_;
   std::uint64_t queued_ = 0;
+  std::size_t last_key_bytes_ = 0;
 };
 
 } // namespace pgdest::load

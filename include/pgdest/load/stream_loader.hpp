@@ -1,45 +1,81 @@
 #pragma once
-// One stream's side of the load: its encoder, and per connection it uses (lane) the rows encoded
-// but not yet handed to that connection's pipeline and the COPY targets they go to.
+// One stream's side of the load, one kind per mode (append, dedup, refresh staging), chosen once
+// from the stream's plan by make_stream_loader. The load session drives every kind the same way:
+// it never asks which mode a stream is in.
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "pgdest/catalog/stream_plan.hpp"
+#include "pgdest/config/destination_config.hpp"
 #include "pgdest/encode/copy_buffer.hpp"
 #include "pgdest/encode/record_encoder.hpp"
 #include "pgdest/load/dedup_keys.hpp"
 #include "pgdest/load/table_preparer.hpp"
-#include "pgdest/postgres/sql_builder.hpp"
 
 namespace pgdest::load {
 
-// A stream's share of one connection: the rows encoded for it and not yet handed to its pipeline.
-struct StreamLane {
-  encode::CopyBuffer rows;
-  std::size_t target = 0;           // the pipeline's COPY target for the rows
-  std::size_t keys_target = 0;      // append_dedup: the COPY target for the keys
-  bool keys_in_transaction = false; // append_dedup: keys went to the pipeline since the commit
+// The statements that finish a complete stream, and what they do (for the log).
+struct Completion {
+  std::string description;
+  std::vector<std::string> statements;
 };
 
-struct StreamLoader {
-  StreamLoader(const catalog::StreamPlan& stream_plan, StreamTables stream_tables)
-      : plan(&stream_plan), tables(std::move(stream_tables)),
-        encoder(tables.columns, stream_plan.generation_id, stream_plan.sync_id), lanes(1) {}
-
-  const catalog::StreamPlan* plan;
-  StreamTables tables;
-  encode::RecordEncoder encoder;
-  // One per connection the stream's rows go through: append_dedup streams spread theirs over all
-  // connections by key (DedupKeys picks the lane), others use the first.
-  std::vector<StreamLane> lanes;
-  // append_dedup: what the commit's DELETE works on, the keys it looks at, and its text.
-  std::optional<postgres::sql::DedupSpec> dedup;
-  std::optional<DedupKeys> dedup_keys;
-  std::string dedup_sql;
-  std::uint64_t records = 0;
-  bool complete = false;
+// What one of a stream's buffers is copied into (the same on every lane).
+struct CopyTarget {
+  std::string copy_sql;
+  std::string description;
 };
+
+// Where add_record() put a record: its lane, and the bytes it added to the lane's buffers.
+struct AddedRecord {
+  std::size_t lane = 0;
+  std::size_t bytes = 0;
+};
+
+class StreamLoader {
+public:
+  virtual ~StreamLoader() = default;
+
+  virtual const catalog::StreamPlan& plan() const = 0;
+  virtual const StreamTables& tables() const = 0;
+  // Reads a record's data (fill()); add_record() then turns it into rows.
+  virtual encode::RecordEncoder& encoder() = 0;
+
+  // The connections (lanes) the stream's rows are spread over, and its COPY targets, in the
+  // order of buffer()'s `target`.
+  virtual std::size_t lane_count() const = 0;
+  virtual std::vector<CopyTarget> copy_targets() const = 0;
+
+  // After encoder().fill(): appends the record's rows to its lane's buffers.
+  virtual AddedRecord add_record(const encode::RecordEnvelope& envelope) = 0;
+  // Rows of one target on one lane not yet handed to that lane's connection.
+  virtual encode::CopyBuffer& buffer(std::size_t lane, std::size_t target) = 0;
+  // Statements run at the start of every transaction of every lane (session-private tables).
+  virtual std::vector<std::string> transaction_setup() const = 0;
+  // Statements that must run in the lane's transaction before it commits.
+  virtual std::vector<std::string> commit_statements(std::size_t lane) = 0;
+  // What finishes the stream once it is complete and all its rows are committed, if anything.
+  virtual std::optional<Completion> completion() const = 0;
+  // A statement refreshing the planner's statistics after the load, if worth it.
+  virtual std::optional<std::string> statistics_statement() const = 0;
+
+  virtual std::uint64_t records() const = 0;
+};
+
+// Shared by the dedup streams of one sync.
+struct DedupContext {
+  config::CdcDeletionMode cdc_deletion_mode = config::CdcDeletionMode::hard_delete;
+  std::size_t lanes = 1;
+  SeenKeys* seen_keys = nullptr; // keys seen in this sync, of all streams; null: none kept
+};
+
+// The loader for `plan`'s mode, writing into `tables` (prepared by prepare_stream_tables).
+// `stream` is the plan's index in the catalog (it names session-private tables).
+std::unique_ptr<StreamLoader> make_stream_loader(const catalog::StreamPlan& plan,
+                                                 StreamTables tables, std::size_t stream,
+                                                 const DedupContext& dedup);
 
 } // namespace pgdest::load

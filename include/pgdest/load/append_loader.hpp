@@ -1,0 +1,36 @@
+#pragma once
+// append (and the rows of a refresh, into its staging table): every record becomes a row of the
+// load target, on one connection; each commit stands on its own.
+#include "pgdest/load/stream_loader.hpp"
+
+namespace pgdest::load {
+
+class AppendLoader final : public StreamLoader {
+public:
+  AppendLoader(const catalog::StreamPlan& plan, StreamTables tables);
+
+  const catalog::StreamPlan& plan() const override { return *plan_; }
+  const StreamTables& tables() const override { return tables_; }
+  encode::RecordEncoder& encoder() override { return encoder_; }
+  std::size_t lane_count() const override { return 1; }
+  std::vector<CopyTarget> copy_targets() const override;
+  AddedRecord add_record(const encode::RecordEnvelope& envelope) override;
+  encode::CopyBuffer& buffer(std::size_t, std::size_t) override { return rows_; }
+  std::vector<std::string> transaction_setup() const override { return {}; }
+  std::vector<std::string> commit_statements(std::size_t) override { return {}; }
+  std::optional<Completion> completion() const override { return std::nullopt; }
+  std::optional<std::string> statistics_statement() const override { return std::nullopt; }
+  std::uint64_t records() const override { return records_; }
+
+private:
+  const catalog::StreamPlan* plan_;
+  StreamTables tables_;
+  encode::RecordEncoder encoder_;
+  encode::CopyBuffer rows_;
+  std::uint64_t records_ = 0;
+};
+
+// The COPY target of a stream's rows in its load target.
+CopyTarget rows_target(const StreamTables& tables, const encode::RecordEncoder& encoder);
+
+} // namespace pgdest::load

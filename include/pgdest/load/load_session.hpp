@@ -1,0 +1,85 @@
+#pragma once
+// Everything the load does on the server for one sync: the connections and their lanes, each
+// stream's tables and loader, the COPY targets, session settings, the commit fan-out, ANALYZE and
+// the steps that finish complete streams (the refresh swap). The write run decides when to
+// commit; the session decides how.
+#include <cstdint>
+#include <memory>
+#include <string_view>
+#include <vector>
+
+#include "pgdest/catalog/stream_plan.hpp"
+#include "pgdest/config/destination_config.hpp"
+#include "pgdest/load/dedup_keys.hpp"
+#include "pgdest/load/lane_set.hpp"
+#include "pgdest/load/stream_loader.hpp"
+
+namespace pgdest::load {
+
+struct LoadLimits {
+  std::size_t stream_chunk_bytes = 4u << 20;    // a stream's rows go to a lane in chunks this big
+  std::size_t buffered_bytes_limit = 32u << 20; // all streams' rows not yet handed to a lane
+  std::size_t queued_bytes_limit = 32u << 20;   // rows handed to the lanes, not yet sent
+};
+
+class LoadSession {
+public:
+  // Connections used when the catalog has append_dedup streams (otherwise one).
+  static constexpr std::size_t kDedupConnections = 2;
+
+  // Connects (retrying transient failures) and prepares every stream's tables.
+  LoadSession(const config::DestinationConfig& config,
+              const std::vector<catalog::StreamPlan>& plans, LoadLimits limits = {});
+  // Abandons what is not committed (see abandon()).
+  ~LoadSession();
+  LoadSession(const LoadSession&) = delete;
+  LoadSession& operator=(const LoadSession&) = delete;
+
+  // The stream's encoder reads a record's data; add_record() then buffers its rows and hands
+  // full chunks to the stream's lanes.
+  encode::RecordEncoder& encoder(std::size_t stream) { return streams_[stream].loader->encoder(); }
+  void add_record(std::size_t stream, const encode::RecordEnvelope& envelope);
+  const StreamLoader& loader(std::size_t stream) const { return *streams_[stream].loader; }
+
+  // Hands every buffered row to the lanes and has them all commit up to record `records`.
+  void commit(std::uint64_t records);
+  // Records (in read order) that every lane has committed.
+  std::uint64_t committed_records() const { return lanes_->committed_records(); }
+  // Bytes of rows handed to the lanes since the last commit.
+  std::size_t uncommitted_bytes() const { return uncommitted_bytes_; }
+  std::uint64_t encoded_bytes() const { return encoded_bytes_; }
+
+  // Rethrows a lane's error without waiting; drain() waits for all queued work.
+  void check() const { lanes_->check(); }
+  void drain() { lanes_->drain(); }
+
+  // After the last commit has drained: refreshes statistics where worth it and finishes the
+  // streams marked complete (the refresh swap), each in its own transaction.
+  void finish_streams(const std::vector<bool>& complete);
+
+  // The sync is failing: drops queued rows, ends open COPYs with an error and rolls back.
+  void abandon(std::string_view reason) noexcept { lanes_->abandon(reason); }
+
+private:
+  struct Stream {
+    std::unique_ptr<StreamLoader> loader;
+    std::vector<std::vector<std::size_t>> targets; // [lane][copy target] → the lane's target id
+    std::size_t chunk_bytes = 0;
+    std::size_t buffered_bytes = 0; // in the loader's buffers
+  };
+
+  void send(Stream& stream, std::size_t lane, std::size_t target);
+  void send_largest();
+  void send_all();
+
+  LoadLimits limits_;
+  std::unique_ptr<SeenKeys> seen_keys_;
+  std::vector<Stream> streams_;
+  std::unique_ptr<LaneSet> lanes_;
+  std::size_t buffered_bytes_ = 0;    // rows in the loaders' buffers
+  std::size_t uncommitted_bytes_ = 0; // rows handed to the lanes since the last commit
+  std::uint64_t encoded_bytes_ = 0;
+  std::uint64_t commit_requested_ = 0;
+};
+
+} // namespace pgdest::load

@@ -1,0 +1,99 @@
+// The append_dedup loader: rows by key over the lanes, keys to look up, the DELETE at commit.
+#include "pgdest/load/dedup_loader.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "pgdest/load/append_loader.hpp"
+
+namespace pgdest::load {
+namespace {
+
+// A dedup table this large gets fresh statistics on its key after the load: the next sync's
+// lookups go through the key index only if the planner knows the table is large.
+constexpr std::uint64_t kAnalyzeAfterRecords = 100000;
+
+} // namespace
+
+DedupLoader::DedupLoader(const catalog::StreamPlan& plan, StreamTables tables, std::size_t stream,
+                         const DedupContext& context)
+    : plan_(&plan), tables_(std::move(tables)),
+      encoder_(tables_.columns, plan.generation_id, plan.sync_id),
+      spec_{tables_.load_target(),
+            postgres::Identifier("_airbyte_keys_" + std::to_string(stream)),
+            {},
+            {},
+            {}},
+      rows_(context.lanes), keys_queued_(context.lanes, false) {
+  const auto& columns = tables_.columns;
+  std::vector<std::size_t> key_columns;
+  bool comparable_bytes = true;
+  for (const auto& part : plan.primary_key) {
+    auto column = *schema::find_column(columns, part); // prepare_stream_tables checked it is there
+    key_columns.push_back(column);
+    spec_.key.push_back(columns[column].name);
+    comparable_bytes = comparable_bytes && bytes_decide_equality(columns[column].type);
+  }
+  if (!plan.cursor.empty()) {
+    if (auto column = schema::find_column(columns, plan.cursor.front()))
+      spec_.cursor = columns[*column].name;
+    else
+      spdlog::warn("Stream {}: cursor field \"{}\" is not in the schema; rows are ordered by "
+                   "extraction time only.",
+                   plan.descriptor.display(), plan.cursor.front());
+  }
+  std::optional<std::size_t> deleted_at;
+  if (context.cdc_deletion_mode == config::CdcDeletionMode::hard_delete)
+    deleted_at = schema::find_column(columns, "_ab_cdc_deleted_at");
+  if (deleted_at)
+    spec_.deleted_at = columns[*deleted_at].name;
+  // In a table that was empty, only keys that repeat within the sync can have superseded rows.
+  SeenKeys* seen = !tables_.load_target_had_rows && comparable_bytes ? context.seen_keys : nullptr;
+  looks_up_repeats_only_ = seen != nullptr;
+  keys_.emplace(std::move(key_columns), deleted_at, seen, stream, context.lanes);
+  delete_sql_ = postgres::sql::delete_superseded(spec_);
+}
+
+std::vector<CopyTarget> DedupLoader::copy_targets() const {
+  return {rows_target(tables_, encoder_),
+          {postgres::sql::copy_binary_from_stdin({postgres::Identifier("pg_temp"), spec_.keys},
+                                                 spec_.key),
+           "the dedup keys of " + spec_.target.quoted()}};
+}
+
+AddedRecord DedupLoader::add_record(const encode::RecordEnvelope& envelope) {
+  const auto queued_before = keys_->queued();
+  const std::size_t lane = keys_->add(encoder_);
+  std::size_t key_bytes = 0;
+  if (keys_->queued() != queued_before) {
+    keys_queued_[lane] = true;
+    key_bytes = keys_->last_key_bytes();
+  }
+  auto& rows = rows_[lane];
+  const std::size_t before = rows.size();
+  encoder_.finish(envelope, rows);
+  ++records_;
+  return {lane, rows.size() - before + key_bytes};
+}
+
+encode::CopyBuffer& DedupLoader::buffer(std::size_t lane, std::size_t target) {
+  return target == kKeysTarget ? keys_->rows(lane) : rows_[lane];
+}
+
+std::vector<std::string> DedupLoader::transaction_setup() const {
+  return {postgres::sql::create_keys_table(spec_.keys, spec_.target, spec_.key)};
+}
+
+std::vector<std::string> DedupLoader::commit_statements(std::size_t lane) {
+  if (!keys_queued_[lane])
+    return {};
+  keys_queued_[lane] = false;
+  return {delete_sql_};
+}
+
+std::optional<std::string> DedupLoader::statistics_statement() const {
+  if (records_ < kAnalyzeAfterRecords)
+    return std::nullopt;
+  return postgres::sql::analyze(spec_.target, spec_.key);
+}
+
+} // namespace pgdest::load

@@ -1,0 +1,207 @@
+// The load session: connections, tables, loaders, lanes; buffering, commit fan-out, finishing.
+#include "pgdest/load/load_session.hpp"
+
+#include <utility>
+
+#include <spdlog/spdlog.h>
+
+#include "pgdest/load/dedup_loader.hpp"
+#include "pgdest/load/table_preparer.hpp"
+#include "pgdest/postgres/connection_options.hpp"
+#include "pgdest/postgres/pg_connection.hpp"
+
+namespace pgdest::load {
+namespace {
+
+// Seeds the jitter of each lane's retries differently, so that lanes that failed together do not
+// retry in lockstep.
+constexpr std::uint64_t kJitterSeed = 0x9e3779b97f4a7c15u;
+
+} // namespace
+
+LoadSession::LoadSession(const config::DestinationConfig& config,
+                         const std::vector<catalog::StreamPlan>& plans, LoadLimits limits)
+    : limits_(limits) {
+  for (const auto& warning : config.warnings)
+    spdlog::warn("{}", warning);
+  auto options = std::make_shared<postgres::ConnectionOptions>(config);
+  for (const auto& warning : options->warnings())
+    spdlog::warn("{}", warning);
+  CopyPipeline::ConnectionFactory connect = [options]() -> std::unique_ptr<postgres::Connection> {
+    auto connection = std::make_unique<postgres::PgConnection>(options->conninfo_with_password(),
+                                                               options->endpoint());
+    // Conversions between dates, timestamps and text must not depend on the server's time zone.
+    // Dedup keys are sorted in memory rather than spilled to disk. JIT compiling would cost more
+    // than the short statements it could speed up.
+    connection->execute(
+        "SET TIME ZONE 'UTC'; SET work_mem = '128MB'; SET temp_buffers = '128MB'; SET jit = off",
+        "setting up the session");
+    return connection;
+  };
+  const RetryPolicy retry = RetryPolicy::standard();
+  auto connection = retry_transient(retry, kJitterSeed, connect);
+
+  bool any_dedup = false;
+  bool any_empty_dedup_target = false;
+  std::vector<StreamTables> tables;
+  for (const auto& plan : plans) {
+    tables.push_back(prepare_stream_tables(*connection, plan));
+    if (plan.mode == catalog::DestinationSyncMode::append_dedup) {
+      any_dedup = true;
+      any_empty_dedup_target = any_empty_dedup_target || !tables.back().load_target_had_rows;
+    }
+  }
+  // Dedup streams are spread over more than one connection: their DELETEs keep a server backend
+  // busy as long as their COPY does, and the rows of one key always take the same connection.
+  const std::size_t connections = any_dedup ? kDedupConnections : 1;
+  if (any_empty_dedup_target)
+    seen_keys_ = std::make_unique<SeenKeys>();
+  const DedupContext dedup{config.cdc_deletion_mode, connections, seen_keys_.get()};
+
+  std::vector<std::string> transaction_setup;
+  for (std::size_t i = 0; i < plans.size(); ++i) {
+    const auto& plan = plans[i];
+    Stream stream;
+    stream.loader = make_stream_loader(plan, std::move(tables[i]), i, dedup);
+    const auto& stream_tables = stream.loader->tables();
+    spdlog::info("Stream {} ({}{}) → {}{}", plan.descriptor.display(), catalog::to_wire(plan.mode),
+                 stream_tables.staging ? ", replacing old rows when complete" : "",
+                 stream_tables.final_table.quoted(),
+                 stream_tables.staging ? " via " + stream_tables.staging->quoted() : "");
+    if (const auto* dedup_loader = dynamic_cast<const DedupLoader*>(stream.loader.get()))
+      spdlog::info("Stream {}: {}.", plan.descriptor.display(),
+                   dedup_loader->looks_up_repeats_only()
+                       ? "the table is empty, so only keys that repeat within this sync are "
+                         "looked up"
+                       : "every key is looked up in the table's key index at each commit");
+    for (auto& statement : stream.loader->transaction_setup())
+      transaction_setup.push_back(std::move(statement));
+    // A stream's lanes share its chunk size, so that spreading it over connections costs no
+    // memory.
+    stream.chunk_bytes = limits_.stream_chunk_bytes / stream.loader->lane_count();
+    streams_.push_back(std::move(stream));
+  }
+
+  PipelineOptions pipeline_options;
+  pipeline_options.max_queued_bytes = limits_.queued_bytes_limit / connections;
+  std::vector<std::unique_ptr<CopyPipeline>> pipelines;
+  for (std::size_t lane = 0; lane < connections; ++lane) {
+    pipeline_options.jitter_seed = kJitterSeed + lane;
+    auto lane_connection =
+        lane == 0 ? std::move(connection) : retry_transient(retry, kJitterSeed + lane, connect);
+    pipelines.push_back(
+        std::make_unique<CopyPipeline>(std::move(lane_connection), connect, pipeline_options));
+    pipelines.back()->set_transaction_setup(transaction_setup);
+  }
+  lanes_ = std::make_unique<LaneSet>(std::move(pipelines));
+  for (auto& stream : streams_) {
+    const auto targets = stream.loader->copy_targets();
+    stream.targets.resize(stream.loader->lane_count());
+    for (std::size_t lane = 0; lane < stream.targets.size(); ++lane)
+      for (const auto& target : targets)
+        stream.targets[lane].push_back(
+            (*lanes_)[lane].add_target(target.copy_sql, target.description));
+  }
+}
+
+LoadSession::~LoadSession() {
+  if (lanes_)
+    lanes_->abandon("the sync stopped before this batch was committed");
+}
+
+void LoadSession::add_record(std::size_t index, const encode::RecordEnvelope& envelope) {
+  Stream& stream = streams_[index];
+  const auto added = stream.loader->add_record(envelope);
+  buffered_bytes_ += added.bytes;
+  encoded_bytes_ += added.bytes;
+  for (std::size_t target = 0; target < stream.targets[added.lane].size(); ++target)
+    if (stream.loader->buffer(added.lane, target).size() >= stream.chunk_bytes)
+      send(stream, added.lane, target);
+  if (buffered_bytes_ >= limits_.buffered_bytes_limit)
+    send_largest();
+}
+
+void LoadSession::send(Stream& stream, std::size_t lane, std::size_t target) {
+  auto& rows = stream.loader->buffer(lane, target);
+  if (rows.empty())
+    return;
+  const std::size_t bytes = rows.size();
+  buffered_bytes_ -= bytes;
+  uncommitted_bytes_ += bytes;
+  auto& pipeline = (*lanes_)[lane];
+  pipeline.send(stream.targets[lane][target], std::exchange(rows, pipeline.take_buffer()));
+}
+
+void LoadSession::send_largest() {
+  Stream* largest = nullptr;
+  std::size_t largest_lane = 0;
+  std::size_t largest_target = 0;
+  std::size_t largest_bytes = 0;
+  for (auto& stream : streams_)
+    for (std::size_t lane = 0; lane < stream.targets.size(); ++lane)
+      for (std::size_t target = 0; target < stream.targets[lane].size(); ++target) {
+        const std::size_t bytes = stream.loader->buffer(lane, target).size();
+        if (bytes > largest_bytes) {
+          largest = &stream;
+          largest_lane = lane;
+          largest_target = target;
+          largest_bytes = bytes;
+        }
+      }
+  if (largest)
+    send(*largest, largest_lane, largest_target);
+}
+
+void LoadSession::send_all() {
+  for (auto& stream : streams_)
+    for (std::size_t lane = 0; lane < stream.targets.size(); ++lane)
+      for (std::size_t target = 0; target < stream.targets[lane].size(); ++target)
+        send(stream, lane, target);
+}
+
+void LoadSession::commit(std::uint64_t records) {
+  send_all();
+  if (records == commit_requested_)
+    return;
+  commit_requested_ = records;
+  std::vector<std::vector<std::string>> statements(lanes_->size());
+  for (auto& stream : streams_)
+    for (std::size_t lane = 0; lane < stream.targets.size(); ++lane)
+      for (auto& statement : stream.loader->commit_statements(lane))
+        statements[lane].push_back(std::move(statement));
+  lanes_->commit(records, std::move(statements));
+  uncommitted_bytes_ = 0;
+}
+
+void LoadSession::finish_streams(const std::vector<bool>& complete) {
+  drain();
+  // Statistics and completions run on the first lane, after every lane has drained.
+  auto& first = lanes_->first();
+  for (const auto& stream : streams_) {
+    auto statement = stream.loader->statistics_statement();
+    if (!statement)
+      continue;
+    const std::string context =
+        "updating statistics of " + stream.loader->tables().load_target().quoted();
+    first.run([&](postgres::Connection& connection) {
+      try {
+        connection.execute(*statement, context);
+      } catch (const Error& error) {
+        spdlog::warn("{} (the sync goes on).", error.what());
+      }
+    });
+  }
+  for (std::size_t i = 0; i < streams_.size(); ++i) {
+    if (!complete[i])
+      continue;
+    auto completion = streams_[i].loader->completion();
+    if (!completion)
+      continue;
+    spdlog::info("Stream {} is complete: {}.", streams_[i].loader->plan().descriptor.display(),
+                 completion->description);
+    first.commit(commit_requested_, std::move(completion->statements));
+  }
+  drain();
+}
+
+} // namespace pgdest::load
