@@ -45,6 +45,10 @@ schema::ColumnType evolve_column(postgres::Connection& connection, const TableRe
                    existing_type, schema::sql_type(decision.type));
       return decision.type;
     } catch (const Error& error) {
+      // A lost connection or a deadlock is not a verdict on the column: the sync fails as
+      // transient and the next attempt tries the change again.
+      if (error.failure_type() == FailureType::transient_error)
+        throw;
       // Typically a view depends on the column: keep the column as it is rather than fail, if rows
       // can be written to it as it is.
       auto kept = schema::column_type_from_sql(existing_type);
