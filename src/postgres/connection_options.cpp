@@ -39,6 +39,55 @@ std::string escape_option_value(const std::string& value) {
   return out;
 }
 
+// The words of libpq's `options` value (split on white space, backslash escapes undone), without
+// the "-c" and "--" switches.
+std::vector<std::string> option_tokens(const std::string& options) {
+  std::vector<std::string> tokens;
+  std::string token;
+  bool escaped = false;
+  auto flush = [&] {
+    if (!token.empty() && token != "-c" && token != "--")
+      tokens.push_back(token);
+    token.clear();
+  };
+  for (char c : options) {
+    if (escaped) {
+      token.push_back(c);
+      escaped = false;
+    } else if (c == '\\') {
+      escaped = true;
+    } else if (std::isspace(static_cast<unsigned char>(c)) != 0) {
+      flush();
+    } else {
+      token.push_back(c);
+    }
+  }
+  flush();
+  return tokens;
+}
+
+bool is_word_char(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_';
+}
+
+// `text` with every occurrence of `value` that is not part of a longer word replaced by ****.
+std::string replace_standalone(std::string text, const std::string& value) {
+  if (value.empty())
+    return text;
+  for (size_t at = text.find(value); at != std::string::npos; at = text.find(value, at)) {
+    size_t end = at + value.size();
+    bool starts_word = at == 0 || !is_word_char(text[at - 1]) || !is_word_char(value.front());
+    bool ends_word = end == text.size() || !is_word_char(text[end]) || !is_word_char(value.back());
+    if (starts_word && ends_word) {
+      text.replace(at, value.size(), redacted);
+      at += std::strlen(redacted);
+    } else {
+      at += 1;
+    }
+  }
+  return text;
+}
+
 // The libpq keyword for a pgJDBC value out of `choices`, or a ConfigError naming the key.
 std::string map_choice(const std::string& key, const std::string& value,
                        const std::vector<std::pair<std::string, std::string>>& choices) {
@@ -172,6 +221,42 @@ std::string quote_conninfo_value(const std::string& value) {
   return out;
 }
 
+std::string redact_setting_values(std::string text, const std::string& conninfo) {
+  std::vector<std::string> values;
+  char* error = nullptr;
+  PQconninfoOption* parsed = PQconninfoParse(conninfo.c_str(), &error);
+  if (parsed == nullptr) {
+    PQfreemem(error);
+    return text;
+  }
+  for (PQconninfoOption* option = parsed; option->keyword != nullptr; ++option) {
+    if (option->val == nullptr || option->val[0] == '\0')
+      continue;
+    std::string keyword = option->keyword;
+    if (keyword == "password" || keyword == "sslpassword" || keyword == "application_name")
+      values.emplace_back(option->val);
+    if (keyword == "options") {
+      values.emplace_back(option->val);
+      for (const auto& token : option_tokens(option->val)) {
+        values.push_back(token);
+        // "-cname=value" and "--name=value" carry a setting too.
+        if (token.rfind("-c", 0) == 0 || token.rfind("--", 0) == 0)
+          values.push_back(token.substr(2));
+        size_t equals = token.find('=');
+        if (equals != std::string::npos && equals + 1 < token.size())
+          values.push_back(token.substr(equals + 1));
+      }
+    }
+  }
+  PQconninfoFree(parsed);
+  // Longest first, so that a value containing another is replaced whole.
+  std::sort(values.begin(), values.end(),
+            [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
+  for (const auto& value : values)
+    text = replace_standalone(std::move(text), value);
+  return text;
+}
+
 const char* sslmode_name(config::SslMode mode) {
   switch (mode) {
   case config::SslMode::disable:
@@ -216,6 +301,7 @@ ConnectionOptions::ConnectionOptions(const config::DestinationConfig& config) {
   }
 
   std::string application_name = "destination-postgres";
+  bool application_name_from_jdbc = false;
   std::vector<std::string> options;
   std::string keepalives = "1";
   for (const auto& [key, value] : config.jdbc_url_params) {
@@ -227,6 +313,7 @@ ConnectionOptions::ConnectionOptions(const config::DestinationConfig& config) {
       connect_timeout_seconds_ = std::stoi(value);
     } else if (key == "ApplicationName") {
       application_name = value;
+      application_name_from_jdbc = true;
     } else if (key == "options") {
       options.push_back(value);
     } else if (key == "currentSchema") {
@@ -265,7 +352,8 @@ ConnectionOptions::ConnectionOptions(const config::DestinationConfig& config) {
     }
   }
   parameters.set("connect_timeout", std::to_string(connect_timeout_seconds_));
-  parameters.set("application_name", application_name);
+  // jdbc_url_params values may be credentials (SPEC §2): redacted like the password.
+  parameters.set("application_name", application_name, application_name_from_jdbc);
   parameters.set("client_encoding", "UTF8");
   parameters.set("keepalives", keepalives);
   if (keepalives == "1") {
@@ -278,7 +366,7 @@ ConnectionOptions::ConnectionOptions(const config::DestinationConfig& config) {
     std::string joined;
     for (const auto& option : options)
       joined += (joined.empty() ? "" : " ") + option;
-    parameters.set("options", joined);
+    parameters.set("options", joined, true);
   }
 
   conninfo_with_password_ = parameters.conninfo(false);

@@ -299,3 +299,45 @@ TEST_CASE("a private file is removed even when the options fail half-way", "[pos
     unsetenv("TMPDIR");
   std::filesystem::remove_all(folder);
 }
+
+TEST_CASE("jdbc_url_params values never appear in the redacted conninfo",
+          "[postgres][jdbc][secrets]") {
+  DestinationConfig config = base_config();
+  config.jdbc_url_params = {{"ApplicationName", "app-Secret-31"},
+                            {"options", "-c statement_timeout=Opt-Secret-42"},
+                            {"currentSchema", "Schema-Secret-53"}};
+  ConnectionOptions options(config);
+  for (std::string value : {"app-Secret-31", "Opt-Secret-42", "Schema-Secret-53"}) {
+    CAPTURE(value);
+    CHECK(options.redacted_conninfo().find(value) == std::string::npos);
+    for (const auto& [key, shown] : options.redacted_parameters())
+      CHECK(shown.find(value) == std::string::npos);
+  }
+  CHECK(options.redacted_conninfo().find("application_name=**** ") != std::string::npos);
+  CHECK(options.redacted_conninfo().find("options=****") != std::string::npos);
+}
+
+TEST_CASE("libpq's and the server's messages lose the values of secret settings",
+          "[postgres][jdbc][secrets]") {
+  using pgdest::postgres::redact_setting_values;
+  DestinationConfig config = base_config();
+  config.password = Secret("Pass-Secret-64");
+  config.jdbc_url_params = {{"ApplicationName", "app-Secret-31"},
+                            {"options", "-c statement_timeout=bad -cwork_mem=Mem-Secret-75"}};
+  const std::string conninfo = ConnectionOptions(config).conninfo_with_password();
+  CHECK(redact_setting_values("connection to server at \"127.0.0.1\", port 5432 failed: FATAL:  "
+                              "invalid value for parameter \"statement_timeout\": \"bad\"",
+                              conninfo) ==
+        "connection to server at \"127.0.0.1\", port 5432 failed: FATAL:  invalid value for "
+        "parameter \"statement_timeout\": \"****\"");
+  CHECK(redact_setting_values("invalid command-line argument for server process: "
+                              "statement_timeout=bad",
+                              conninfo) ==
+        "invalid command-line argument for server process: ****");
+  CHECK(redact_setting_values("invalid value for parameter \"work_mem\": \"Mem-Secret-75\"; "
+                              "app app-Secret-31, password Pass-Secret-64",
+                              conninfo) ==
+        "invalid value for parameter \"work_mem\": \"****\"; app ****, password ****");
+  // A value that is part of a longer word is left alone: "bad" is not redacted in "badly".
+  CHECK(redact_setting_values("badly formed", conninfo) == "badly formed");
+}

@@ -40,7 +40,8 @@ public:
   // The libpq connection string, password included: hand it to libpq only, never log it or put
   // it in an error.
   const std::string& conninfo_with_password() const { return conninfo_with_password_; }
-  // The same string with every secret replaced by ****, for logs.
+  // The same string with every secret (password, key password, and the values taken from
+  // jdbc_url_params: options, application_name) replaced by ****, for logs.
   const std::string& redacted_conninfo() const { return redacted_conninfo_; }
   // libpq parameters in order, secrets redacted (for tests and logs).
   const std::vector<std::pair<std::string, std::string>>& redacted_parameters() const {
@@ -66,6 +67,12 @@ private:
 
 // A value in libpq's conninfo syntax: single-quoted, with \ and ' escaped by a backslash.
 std::string quote_conninfo_value(const std::string& value);
+
+// `text` (a libpq or server message about a connection made with `conninfo`) with the values of
+// the settings that may be secret replaced by ****: password, sslpassword, application_name and
+// options (the whole value, each of its words and each word's value after "="). Only the keys of
+// jdbc_url_params may be shown, never their values.
+std::string redact_setting_values(std::string text, const std::string& conninfo);
 
 // libpq's sslmode spelling of a mode ("verify-full", ...).
 const char* sslmode_name(config::SslMode mode);
