@@ -4,7 +4,7 @@ FROM debian:bookworm AS build
 RUN apt-get update -q \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
       build-essential cmake pkg-config \
-      libsimdjson-dev nlohmann-json3-dev libpqxx-dev libpq-dev libfmt-dev libspdlog-dev libcli11-dev \
+      libsimdjson-dev nlohmann-json3-dev libpq-dev libfmt-dev libspdlog-dev libcli11-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY CMakeLists.txt ./
@@ -19,7 +19,7 @@ RUN cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DPGDEST_TESTS=OFF \
 FROM debian:bookworm-slim
 RUN apt-get update -q \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
-      libsimdjson14 libpqxx-6.4 libpq5 libfmt9 libspdlog1.10 ca-certificates \
+      libsimdjson14 libpq5 libfmt9 libspdlog1.10 ca-certificates \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 1000 --home-dir /airbyte airbyte \
  && mkdir -p /airbyte && chown airbyte /airbyte

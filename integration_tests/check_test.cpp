@@ -248,6 +248,15 @@ std::vector<Expectation> expectations() {
   cases.push_back({"unusable jdbc_url_params", bad_jdbc, false,
                    "jdbc_url_params \"connectTimeout\" must be a whole number of seconds.", ""});
 
+  json bad_options = config_for(unique("check_options"), user, password);
+  bad_options["jdbc_url_params"] = "options=-c%20statement_timeout%3DCheck-Opt-Secret-6620";
+  cases.push_back({"a setting in jdbc_url_params the server refuses", bad_options, false,
+                   "The server at " + endpoint() +
+                       " refused a setting from jdbc_url_params: invalid value for parameter "
+                       "\"statement_timeout\": \"****\". Check the names and values in "
+                       "jdbc_url_params.",
+                   "Check-Opt-Secret-6620"});
+
   if (auto client = client_certificates()) {
     auto mutual = [&](const std::string& certificate, const std::string& key,
                       const std::string& key_password) {

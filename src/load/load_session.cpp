@@ -9,6 +9,7 @@
 #include "pgdest/load/table_preparer.hpp"
 #include "pgdest/postgres/connection_options.hpp"
 #include "pgdest/postgres/pg_connection.hpp"
+#include "pgdest/postgres/session.hpp"
 
 namespace pgdest::load {
 namespace {
@@ -30,12 +31,7 @@ LoadSession::LoadSession(const config::DestinationConfig& config,
   CopyPipeline::ConnectionFactory connect = [options]() -> std::unique_ptr<postgres::Connection> {
     auto connection = std::make_unique<postgres::PgConnection>(options->conninfo_with_password(),
                                                                options->endpoint());
-    // Conversions between dates, timestamps and text must not depend on the server's time zone.
-    // Dedup keys are sorted in memory rather than spilled to disk. JIT compiling would cost more
-    // than the short statements it could speed up.
-    connection->execute(
-        "SET TIME ZONE 'UTC'; SET work_mem = '128MB'; SET temp_buffers = '128MB'; SET jit = off",
-        "setting up the session");
+    postgres::set_up_session(*connection);
     return connection;
   };
   const RetryPolicy retry = RetryPolicy::standard();

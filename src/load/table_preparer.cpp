@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include "pgdest/error.hpp"
+#include "pgdest/postgres/session.hpp"
 #include "pgdest/postgres/sql_builder.hpp"
 #include "pgdest/schema/table_namer.hpp"
 #include "pgdest/schema/type_evolution.hpp"
@@ -75,13 +76,7 @@ std::vector<schema::Column> ensure_table(postgres::Connection& connection, const
                                          std::vector<schema::Column> columns) {
   auto existing = existing_columns(connection, table);
   if (existing.empty()) {
-    // CREATE SCHEMA IF NOT EXISTS needs CREATE on the database even when the schema exists.
-    if (connection
-            .query(postgres::sql::select_schema(), {table.schema.name()},
-                   "looking up schema " + table.schema.quoted())
-            .empty())
-      connection.execute(postgres::sql::create_schema(table.schema),
-                         "creating schema " + table.schema.quoted());
+    postgres::ensure_schema(connection, table.schema);
     connection.execute(postgres::sql::create_table(table, columns),
                        "creating table " + table.quoted());
     spdlog::info("Created table {}.", table.quoted());

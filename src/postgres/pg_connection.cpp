@@ -3,11 +3,13 @@
 
 #include <libpq-fe.h>
 
+#include <cstdlib>
 #include <memory>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "pgdest/postgres/connection_options.hpp"
 #include "pgdest/postgres/error_classifier.hpp"
 
 namespace pgdest::postgres {
@@ -25,11 +27,57 @@ std::string trimmed(const char* text) {
   return out;
 }
 
-// Server notices ("table already exists, skipping") would go to stderr; warnings become logs.
-void forward_warnings(void*, const char* message) {
-  std::string text = trimmed(message);
-  if (text.rfind("WARNING", 0) == 0)
-    spdlog::warn("PostgreSQL: {}", text);
+std::string field(const PGresult* result, int code) {
+  const char* value = PQresultErrorField(result, code);
+  return value != nullptr ? value : "";
+}
+
+ServerReport report_of(const PGresult* result) {
+  ServerReport report;
+  report.sqlstate = field(result, PG_DIAG_SQLSTATE);
+  report.primary = field(result, PG_DIAG_MESSAGE_PRIMARY);
+  report.detail = field(result, PG_DIAG_MESSAGE_DETAIL);
+  report.context = field(result, PG_DIAG_CONTEXT);
+  report.schema = field(result, PG_DIAG_SCHEMA_NAME);
+  report.table = field(result, PG_DIAG_TABLE_NAME);
+  report.column = field(result, PG_DIAG_COLUMN_NAME);
+  report.constraint = field(result, PG_DIAG_CONSTRAINT_NAME);
+  return report;
+}
+
+// Server notices ("table already exists, skipping") would go to stderr; warnings become logs,
+// without DETAIL or CONTEXT, and without the text of a function's or trigger's own warning (it
+// may quote record values).
+void forward_warnings(void*, const PGresult* notice) {
+  if (field(notice, PG_DIAG_SEVERITY_NONLOCALIZED) != "WARNING")
+    return;
+  spdlog::warn("PostgreSQL: {}", diagnose(report_of(notice)).server_text);
+}
+
+// The settings a connection was made with, for the failure table's placeholders.
+FailureSubject subject_of(PGconn* connection, const std::string& endpoint) {
+  FailureSubject subject;
+  subject.endpoint = endpoint;
+  PQconninfoOption* options = PQconninfo(connection);
+  if (options == nullptr)
+    return subject;
+  for (PQconninfoOption* option = options; option->keyword != nullptr; ++option) {
+    if (option->val == nullptr)
+      continue;
+    std::string_view keyword = option->keyword;
+    if (keyword == "host")
+      subject.host = option->val;
+    else if (keyword == "user")
+      subject.user = option->val;
+    else if (keyword == "dbname")
+      subject.database = option->val;
+    else if (keyword == "sslmode")
+      subject.ssl_mode = option->val;
+    else if (keyword == "connect_timeout")
+      subject.connect_timeout_seconds = std::atoi(option->val);
+  }
+  PQconninfoFree(options);
+  return subject;
 }
 
 } // namespace
@@ -38,13 +86,17 @@ PgConnection::PgConnection(const std::string& conninfo_with_password, const std:
   connection_ = PQconnectdb(conninfo_with_password.c_str());
   if (connection_ == nullptr)
     throw SystemError("Could not allocate a PostgreSQL connection.");
+  subject_ = subject_of(connection_, endpoint);
   if (PQstatus(connection_) != CONNECTION_OK) {
-    auto diagnosis = diagnose("", PQerrorMessage(connection_));
+    // libpq and the server quote settings back ("invalid value for parameter ...: "..."").
+    auto diagnosis =
+        diagnose("", redact_setting_values(PQerrorMessage(connection_), conninfo_with_password));
     PQfinish(connection_);
     connection_ = nullptr;
-    throw to_error(diagnosis, "Could not connect to PostgreSQL at " + endpoint);
+    throw to_error(diagnosis, subject_,
+                   has_own_message(diagnosis.cause) ? "" : "Could not connect to " + endpoint);
   }
-  PQsetNoticeProcessor(connection_, forward_warnings, nullptr);
+  PQsetNoticeReceiver(connection_, forward_warnings, nullptr);
 }
 
 PgConnection::~PgConnection() {
@@ -57,21 +109,15 @@ bool PgConnection::healthy() const {
 }
 
 void PgConnection::fail(std::string_view context, const PGresult* result) const {
-  std::string sqlstate;
-  std::string server_text;
-  if (result != nullptr) {
-    const char* state = PQresultErrorField(result, PG_DIAG_SQLSTATE);
-    if (state != nullptr)
-      sqlstate = state;
-    server_text = trimmed(PQresultErrorMessage(result));
-  }
-  if (server_text.empty())
-    server_text = trimmed(PQerrorMessage(connection_));
-  auto diagnosis = diagnose(sqlstate, server_text);
+  FailureDiagnosis diagnosis;
+  if (result != nullptr && PQresultErrorField(result, PG_DIAG_MESSAGE_PRIMARY) != nullptr)
+    diagnosis = diagnose(report_of(result));
+  else
+    diagnosis = diagnose("", trimmed(PQerrorMessage(connection_)));
   // A broken connection is worth a retry on a new one, whatever the message said.
   if (PQstatus(connection_) != CONNECTION_OK)
     diagnosis.type = FailureType::transient_error;
-  throw to_error(diagnosis, "PostgreSQL failed while " + std::string(context));
+  throw to_error(diagnosis, subject_, "PostgreSQL failed while " + std::string(context));
 }
 
 void PgConnection::execute(const std::string& sql, std::string_view context) {

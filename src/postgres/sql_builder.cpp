@@ -176,8 +176,13 @@ std::string delete_superseded(const DedupSpec& dedup) {
       target, keys, delete_for_pattern(0).second, any_null, with_nulls);
 }
 
-std::string select_schema() {
-  return "SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = $1";
+std::string select_schema_privileges() {
+  // The LEFT JOIN keeps the one row when the schema does not exist.
+  return "SELECT current_user, current_database(), "
+         "has_database_privilege(current_database(), 'CREATE'), n.oid IS NOT NULL, "
+         "coalesce(has_schema_privilege(n.oid, 'USAGE') AND has_schema_privilege(n.oid, 'CREATE'), "
+         "false) "
+         "FROM (SELECT 1) AS one LEFT JOIN pg_catalog.pg_namespace n ON n.nspname = $1";
 }
 
 std::string select_columns() {

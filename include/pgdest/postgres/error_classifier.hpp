@@ -1,7 +1,6 @@
 #pragma once
-// libpqxx exceptions → the project's Error kinds (config / transient / system), by SQLSTATE, by
-// exception type, and for connection failures (which carry no SQLSTATE) by libpq's text.
-#include <exception>
+// What PostgreSQL or libpq reported → a cause, the project's Error kind (config / transient /
+// system) and what to tell the user: one table, used by `check` and `write` alike.
 #include <string>
 #include <string_view>
 
@@ -22,43 +21,94 @@ enum class FailureCause {
   certificate_rejected,        // the server's certificate is not signed by the given CA
   certificate_host_mismatch,   // verify-full: the certificate is for another host name
   client_certificate_rejected, // the server did not accept our client certificate
-  tls_setup_failed,            // the CA, client certificate or key could not be used
+  client_key_unusable,         // the client key is encrypted, its password wrong, or it mismatches
+  tls_setup_failed,            // the CA or client certificate could not be used
   host_not_allowed,            // no pg_hba.conf entry for this host/user/database
+  setting_rejected,            // the server refused a setting passed in jdbc_url_params
   too_many_connections,        // 53300
   server_unavailable,          // starting up, shutting down, in recovery (57P01-57P03)
   connection_lost,             // class 08, the connection broke
-  permission_denied,           // 42501
+  database_privilege_missing,  // 42501 on the database: may not create the schema
+  schema_privilege_missing,    // 42501 on a schema: may not create tables in it
+  permission_denied,           // any other 42501
   schema_missing,              // 3F000
   read_only,                   // 25006: a standby or a read-only transaction
   serialization_failure,       // 40001
   deadlock,                    // 40P01
   insufficient_resources,      // class 53 but 53300: disk full, out of memory
   commit_unknown,              // the connection broke during COMMIT: outcome unknown
+  not_null_violation,          // 23502
+  foreign_key_violation,       // 23503
+  unique_violation,            // 23505
+  check_violation,             // 23514
+  exclusion_violation,         // 23P01
+  constraint_violation,        // any other class 23
+  value_rejected,              // class 22: a value the column's type or limit does not take
   other,
+};
+
+// What the server reported about a failed statement, field by field (libpq's PG_DIAG_*).
+// `detail` and `context` may quote record values; they are only read, never shown.
+struct ServerReport {
+  std::string sqlstate;
+  std::string primary; // the primary message
+  std::string detail;
+  std::string context;
+  std::string schema;
+  std::string table;
+  std::string column;
+  std::string constraint;
 };
 
 struct FailureDiagnosis {
   FailureCause cause = FailureCause::other;
   FailureType type = FailureType::system_error;
-  std::string sqlstate;    // empty when only libpq's text is known
-  std::string server_text; // the server's or libpq's message on one line, severity prefix removed
+  std::string sqlstate; // empty when only libpq's text is known
+  // The server's or libpq's message on one line, severity prefix removed, and never a record
+  // value: for errors that may quote values, a description made of names only.
+  std::string server_text;
+  // Names the failure concerns, when known (never values).
+  std::string schema;
+  std::string table;
+  std::string column;
+  std::string constraint;
 };
 
-// Looks at a libpqxx (or any) exception.
-FailureDiagnosis diagnose(const std::exception& error);
+// Who and where, for the messages: what the connection was made with.
+struct FailureSubject {
+  std::string endpoint; // "host:port"
+  std::string host;
+  std::string user;
+  std::string database;
+  std::string ssl_mode; // libpq spelling, "disable" ... "verify-full"
+  int connect_timeout_seconds = 0;
+};
 
-// Looks at what libpq reports directly: a SQLSTATE (empty when there is none, as for connection
-// failures) and the message text.
+// Looks at what libpq reports when there is no result to read fields from (connection failures):
+// a SQLSTATE (empty when there is none) and the message text. Lines after the first message
+// (DETAIL, HINT, CONTEXT, QUERY) are dropped.
 FailureDiagnosis diagnose(const std::string& sqlstate, std::string_view text);
 
-// The Error for a diagnosis made while doing `context`; see classify_error.
-Error to_error(const FailureDiagnosis& diagnosis, const std::string& context);
+// Looks at a failed statement's fields; the diagnosis quotes no record value.
+FailureDiagnosis diagnose(const ServerReport& report);
 
-// The Error to throw for `error` while doing `context` (e.g. "Creating table \"s\".\"t\"").
-// Its message is "<context>: <what happened>[. <what to do>]"; internal_message is
-// "SQLSTATE <code>: <server text>" or "libpq: <text>" when there is no SQLSTATE. A pgdest::Error
-// passes through with the context prepended.
-Error classify_error(const std::exception& error, const std::string& context);
+// A diagnosis made without the server: `cause` as found by the client itself (e.g. a privilege
+// check), with the type the table gives it.
+FailureDiagnosis diagnosis_of(FailureCause cause);
+
+// What to tell the user about a diagnosis, from the table: what happened and what to do, with
+// names filled in. For a cause the table has no words for, the server's text.
+std::string describe(const FailureDiagnosis& diagnosis, const FailureSubject& subject);
+
+// True when the table has words of its own for `cause` (they then need no context around them
+// to make sense on a connection failure).
+bool has_own_message(FailureCause cause);
+
+// The Error for a diagnosis made while doing `context` (e.g. "PostgreSQL failed while creating
+// table \"s\".\"t\""): "<context>: <describe()>", or describe() alone when `context` is empty.
+// internal_message is "SQLSTATE <code>: <server text>", or "libpq: <text>" without a SQLSTATE.
+Error to_error(const FailureDiagnosis& diagnosis, const FailureSubject& subject,
+               const std::string& context);
 
 // True for the kinds worth retrying with backoff: the transient ones.
 bool is_retryable(const Error& error);

@@ -7,6 +7,7 @@
 
 #include "pgdest/error.hpp"
 #include "pgdest/postgres/connection.hpp"
+#include "pgdest/postgres/error_classifier.hpp"
 
 struct pg_conn;
 struct pg_result;
@@ -16,7 +17,8 @@ namespace pgdest::postgres {
 class PgConnection final : public Connection {
 public:
   // `conninfo_with_password` is used here and never kept or printed; `endpoint` ("host:port")
-  // names the server in errors.
+  // names the server in errors. A failure to connect throws the Error the failure table gives
+  // (the same words `check` prints); no value of a secret setting appears in it.
   PgConnection(const std::string& conninfo_with_password, const std::string& endpoint);
   ~PgConnection() override;
   PgConnection(const PgConnection&) = delete;
@@ -34,10 +36,13 @@ public:
   bool healthy() const override;
 
 private:
+  // Throws the Error for a failed statement: names (constraint, table, column) but never the
+  // values PostgreSQL quotes in DETAIL or CONTEXT.
   [[noreturn]] void fail(std::string_view context, const ::pg_result* result) const;
 
   ::pg_conn* connection_ = nullptr;
   std::string copy_context_;
+  FailureSubject subject_; // who and where, for error messages
 };
 
 } // namespace pgdest::postgres

@@ -57,8 +57,9 @@ struct DedupSpec {
 std::string delete_superseded(const DedupSpec& dedup);
 inline constexpr std::size_t kMaxKeyPartsByPattern = 4;
 
-// Parameters: $1 schema. One row when the schema exists.
-std::string select_schema();
+// Parameters: $1 schema. One row: current user, current database, may the user create schemas
+// ("t"/"f"), does the schema exist, may the user use and create tables in it.
+std::string select_schema_privileges();
 // Parameters: $1 schema, $2 table. Rows: column name, type as format_type() spells it.
 std::string select_columns();
 // Parameters: $1 schema, $2 table, $3 column. Rows: one per index whose first column is $3.
