@@ -177,3 +177,39 @@ TEST_CASE("a bad options value in jdbc_url_params fails the connection without s
                            std::string::npos;
   CHECK(warned);
 }
+
+TEST_CASE("what a trigger raises about a record is not echoed in LOG or TRACE",
+          "[write][errors][secrets]") {
+  auto schema = fresh_schema("it_trigger_leak");
+  auto catalog = users_catalog();
+  REQUIRE(run_write(schema, catalog, complete_statuses(catalog)).exit_code == 0);
+  exec("CREATE FUNCTION it_trigger_leak.shout() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+       "RAISE WARNING 'saw %', NEW.name; IF NEW.id = 2 THEN RAISE EXCEPTION 'refused %', "
+       "NEW.name; END IF; RETURN NEW; END $$; CREATE TRIGGER shout BEFORE INSERT ON "
+       "it_trigger_leak.users FOR EACH ROW EXECUTE FUNCTION it_trigger_leak.shout()");
+  const std::string warned = "Warned-Secret-Value-1184";
+  const std::string refused = "Refused-Secret-Value-2295";
+
+  auto logged =
+      run_write(schema, catalog,
+                record(R"({"id":1,"name":")" + warned + R"("})") + complete_statuses(catalog));
+  INFO(logged.stderr_text);
+  CHECK(logged.exit_code == 0);
+  bool logged_warning = false;
+  for (const auto& log : logged.messages("LOG"))
+    logged_warning = logged_warning || log["log"]["message"] ==
+                                           "PostgreSQL: a function or trigger raised SQLSTATE "
+                                           "01000; its text is not shown, as it may contain "
+                                           "record values";
+  CHECK(logged_warning);
+  require_absent(logged, warned);
+
+  auto failed =
+      run_write(schema, catalog,
+                record(R"({"id":2,"name":")" + refused + R"("})") + complete_statuses(catalog));
+  json error = only_error(failed);
+  CHECK(error["message"] ==
+        "PostgreSQL failed while loading rows into \"it_trigger_leak\".\"users\": a function or "
+        "trigger raised SQLSTATE P0001; its text is not shown, as it may contain record values.");
+  require_absent(failed, refused);
+}

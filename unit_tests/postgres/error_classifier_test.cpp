@@ -213,6 +213,17 @@ TEST_CASE("connection failures are told in the failure table's words", "[postgre
         "that no firewall drops the connection.");
 }
 
+TEST_CASE("a setting the server refuses is named without libpq's connection prefix",
+          "[postgres][errors]") {
+  auto d = diagnose("", "connection to server at \"127.0.0.1\", port 5432 failed: FATAL:  invalid "
+                        "value for parameter \"statement_timeout\": \"****\"\n");
+  CHECK(d.cause == FailureCause::setting_rejected);
+  CHECK(describe(d, subject()) ==
+        "The server at db.example.com:5432 refused a setting from jdbc_url_params: invalid value "
+        "for parameter \"statement_timeout\": \"****\". Check the names and values in "
+        "jdbc_url_params.");
+}
+
 TEST_CASE("every cause of the failure table renders without a stray placeholder",
           "[postgres][errors]") {
   // Placeholders are filled at run time: a misspelt one would throw only when the cause occurs.
