@@ -17,20 +17,30 @@ std::string env(const char* name) {
   return value != nullptr ? value : "";
 }
 
-std::string record(const std::string& data) {
-  return R"({"type":"RECORD","record":{"stream":"users","emitted_at":1700000000000,"data":)" +
-         data + "}}\n";
-}
-
-json users_catalog() {
-  return configure_catalog(
+// A `write` of one "users" record per JSON object in `data` into `schema`, the stream COMPLETE.
+RunResult write_users(const std::string& schema, const std::vector<std::string>& data,
+                      const json& config_overrides = json::object()) {
+  json catalog = configure_catalog(
       {{"streams",
         {{{"name", "users"},
           {"json_schema",
            {{"type", "object"},
             {"properties", {{"id", {{"type", "integer"}}}, {"name", {{"type", "string"}}}}}}}}}}},
       "append");
+  std::string messages;
+  for (const auto& object : data)
+    messages +=
+        R"({"type":"RECORD","record":{"stream":"users","emitted_at":1700000000000,"data":)" +
+        object + "}}\n";
+  return run_write(schema, catalog, messages + complete_statuses(catalog), config_overrides);
 }
+
+// A user's name as a record's data.
+std::string named(int id, const std::string& name) {
+  return R"({"id":)" + std::to_string(id) + R"(,"name":")" + name + R"("})";
+}
+
+const json as_limited = {{"username", "limited"}, {"password", "limited"}};
 
 void exec(const std::string& sql) {
   auto connection = test_connection();
@@ -61,21 +71,15 @@ TEST_CASE("a record violating a CHECK constraint or unique index fails the sync 
           "constraint, never the value",
           "[write][errors][secrets]") {
   auto schema = fresh_schema("it_constraint_leak");
-  auto catalog = users_catalog();
   const std::string unique_secret = "Unique-Secret-Value-5821";
-  REQUIRE(run_write(schema, catalog,
-                    record(R"({"id":1,"name":")" + unique_secret + R"("})") +
-                        complete_statuses(catalog))
-              .exit_code == 0);
+  REQUIRE(write_users(schema, {named(1, unique_secret)}).exit_code == 0);
   exec("ALTER TABLE it_constraint_leak.users ADD CONSTRAINT name_is_short CHECK "
        "(length(name) < 30); CREATE UNIQUE INDEX users_name_unique ON it_constraint_leak.users "
        "(name)");
 
   SECTION("CHECK constraint") {
     const std::string secret = "Check-Secret-Value-7315-long-enough";
-    auto result =
-        run_write(schema, catalog,
-                  record(R"({"id":2,"name":")" + secret + R"("})") + complete_statuses(catalog));
+    auto result = write_users(schema, {named(2, secret)});
     INFO(result.stderr_text);
     json error = only_error(result);
     CHECK(error["failure_type"] == "config_error");
@@ -90,9 +94,7 @@ TEST_CASE("a record violating a CHECK constraint or unique index fails the sync 
   }
 
   SECTION("unique index") {
-    auto result = run_write(schema, catalog,
-                            record(R"({"id":3,"name":")" + unique_secret + R"("})") +
-                                complete_statuses(catalog));
+    auto result = write_users(schema, {named(3, unique_secret)});
     INFO(result.stderr_text);
     json error = only_error(result);
     CHECK(error["failure_type"] == "config_error");
@@ -108,9 +110,7 @@ TEST_CASE("a record violating a CHECK constraint or unique index fails the sync 
 TEST_CASE("a write that may not create its schema prints the GRANT on the database",
           "[write][errors][privileges]") {
   auto schema = fresh_schema("it_limited_new_schema");
-  auto catalog = users_catalog();
-  auto result = run_write(schema, catalog, record(R"({"id":1})") + complete_statuses(catalog),
-                          {{"username", "limited"}, {"password", "limited"}});
+  auto result = write_users(schema, {R"({"id":1})"}, as_limited);
   INFO(result.stderr_text);
   json error = only_error(result);
   CHECK(error["failure_type"] == "config_error");
@@ -130,9 +130,7 @@ TEST_CASE("a write that may not create tables in an existing schema prints the G
           "[write][errors][privileges]") {
   auto schema = fresh_schema("it_limited_schema");
   exec("CREATE SCHEMA it_limited_schema; GRANT USAGE ON SCHEMA it_limited_schema TO limited");
-  auto catalog = users_catalog();
-  auto result = run_write(schema, catalog, record(R"({"id":1})") + complete_statuses(catalog),
-                          {{"username", "limited"}, {"password", "limited"}});
+  auto result = write_users(schema, {R"({"id":1})"}, as_limited);
   INFO(result.stderr_text);
   json error = only_error(result);
   CHECK(error["failure_type"] == "config_error");
@@ -143,8 +141,7 @@ TEST_CASE("a write that may not create tables in an existing schema prints the G
 
   SECTION("and the GRANT it prints is enough") {
     exec("GRANT USAGE, CREATE ON SCHEMA \"it_limited_schema\" TO \"limited\";");
-    auto granted = run_write(schema, catalog, record(R"({"id":1})") + complete_statuses(catalog),
-                             {{"username", "limited"}, {"password", "limited"}});
+    auto granted = write_users(schema, {R"({"id":1})"}, as_limited);
     INFO(granted.stderr_text);
     CHECK(granted.exit_code == 0);
   }
@@ -153,10 +150,9 @@ TEST_CASE("a write that may not create tables in an existing schema prints the G
 TEST_CASE("a bad options value in jdbc_url_params fails the connection without showing the value",
           "[write][errors][secrets][jdbc]") {
   auto schema = fresh_schema("it_jdbc_leak");
-  auto catalog = users_catalog();
   const std::string secret = "Opt-Secret-Value-4471";
-  auto result = run_write(
-      schema, catalog, record(R"({"id":1})") + complete_statuses(catalog),
+  auto result = write_users(
+      schema, {R"({"id":1})"},
       {{"jdbc_url_params", "options=-c%20statement_timeout%3D" + secret + "&ApplicationName=" +
                                "App-Secret-Value-9902&socketTimeout=Unknown-Secret-Value-3310"}});
   INFO(result.stderr_text);
@@ -181,8 +177,7 @@ TEST_CASE("a bad options value in jdbc_url_params fails the connection without s
 TEST_CASE("what a trigger raises about a record is not echoed in LOG or TRACE",
           "[write][errors][secrets]") {
   auto schema = fresh_schema("it_trigger_leak");
-  auto catalog = users_catalog();
-  REQUIRE(run_write(schema, catalog, complete_statuses(catalog)).exit_code == 0);
+  REQUIRE(write_users(schema, {}).exit_code == 0);
   exec("CREATE FUNCTION it_trigger_leak.shout() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
        "RAISE WARNING 'saw %', NEW.name; IF NEW.id = 2 THEN RAISE EXCEPTION 'refused %', "
        "NEW.name; END IF; RETURN NEW; END $$; CREATE TRIGGER shout BEFORE INSERT ON "
@@ -190,9 +185,7 @@ TEST_CASE("what a trigger raises about a record is not echoed in LOG or TRACE",
   const std::string warned = "Warned-Secret-Value-1184";
   const std::string refused = "Refused-Secret-Value-2295";
 
-  auto logged =
-      run_write(schema, catalog,
-                record(R"({"id":1,"name":")" + warned + R"("})") + complete_statuses(catalog));
+  auto logged = write_users(schema, {named(1, warned)});
   INFO(logged.stderr_text);
   CHECK(logged.exit_code == 0);
   bool logged_warning = false;
@@ -204,9 +197,7 @@ TEST_CASE("what a trigger raises about a record is not echoed in LOG or TRACE",
   CHECK(logged_warning);
   require_absent(logged, warned);
 
-  auto failed =
-      run_write(schema, catalog,
-                record(R"({"id":2,"name":")" + refused + R"("})") + complete_statuses(catalog));
+  auto failed = write_users(schema, {named(2, refused)});
   json error = only_error(failed);
   CHECK(error["message"] ==
         "PostgreSQL failed while loading rows into \"it_trigger_leak\".\"users\": a function or "
