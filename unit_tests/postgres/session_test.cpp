@@ -1,0 +1,93 @@
+// session: the settings every connection runs with, and ensure_schema's decisions and messages.
+#include <catch2/catch.hpp>
+
+#include "pgdest/error.hpp"
+#include "pgdest/postgres/session.hpp"
+
+using pgdest::postgres::Identifier;
+using pgdest::postgres::Row;
+
+namespace {
+
+// Answers the privileges query with one scripted row and records every statement.
+class ScriptedConnection : public pgdest::postgres::Connection {
+public:
+  explicit ScriptedConnection(Row privileges) : privileges_(std::move(privileges)) {}
+
+  void execute(const std::string& sql, std::string_view) override { executed.push_back(sql); }
+  std::vector<Row> query(const std::string&, const std::vector<std::string>& params,
+                         std::string_view) override {
+    queried_with = params;
+    return {privileges_};
+  }
+  void copy_start(const std::string&, std::string_view) override {}
+  void copy_send(std::string_view) override {}
+  void copy_finish() override {}
+  void copy_abort(std::string_view) noexcept override {}
+  bool healthy() const override { return true; }
+
+  std::vector<std::string> executed;
+  std::vector<std::string> queried_with;
+
+private:
+  Row privileges_;
+};
+
+// current user, current database, may create schemas, schema exists, may create tables in it.
+Row privileges(const char* may_create_schema, const char* exists, const char* may_create_tables) {
+  return {"limited", "warehouse", std::string(may_create_schema), std::string(exists),
+          std::string(may_create_tables)};
+}
+
+std::string failure_of(ScriptedConnection& connection, const std::string& schema) {
+  try {
+    pgdest::postgres::ensure_schema(connection, Identifier(schema));
+  } catch (const pgdest::Error& error) {
+    CHECK(error.failure_type() == pgdest::FailureType::config_error);
+    return error.what();
+  }
+  return "(no error)";
+}
+
+} // namespace
+
+TEST_CASE("ensure_schema names the GRANT on the database when it may not create the schema",
+          "[postgres][session]") {
+  ScriptedConnection connection(privileges("f", "f", "f"));
+  CHECK(failure_of(connection, "sales") ==
+        "Permission denied: user \"limited\" may not create schema \"sales\" in database "
+        "\"warehouse\". Create the schema, or let the user create it; as a superuser or the "
+        "database owner, run: GRANT CREATE ON DATABASE \"warehouse\" TO \"limited\";");
+  CHECK(connection.queried_with == std::vector<std::string>{"sales"});
+  CHECK(connection.executed.empty());
+}
+
+TEST_CASE("ensure_schema names the GRANT on the schema when it may not create tables there",
+          "[postgres][session]") {
+  ScriptedConnection connection(privileges("t", "t", "f"));
+  CHECK(failure_of(connection, "My \"Schema\"") ==
+        "Permission denied: user \"limited\" may not create tables in schema \"My \"Schema\"\". As "
+        "a superuser or the schema owner, run: GRANT USAGE, CREATE ON SCHEMA \"My \"\"Schema\"\"\" "
+        "TO \"limited\";");
+  CHECK(connection.executed.empty());
+}
+
+TEST_CASE("ensure_schema creates a missing schema it may create, and leaves an usable one alone",
+          "[postgres][session]") {
+  ScriptedConnection missing(privileges("t", "f", "f"));
+  pgdest::postgres::ensure_schema(missing, Identifier("sales"));
+  CHECK(missing.executed == std::vector<std::string>{"CREATE SCHEMA IF NOT EXISTS \"sales\""});
+
+  // CREATE SCHEMA IF NOT EXISTS would need CREATE on the database even for an existing schema.
+  ScriptedConnection existing(privileges("f", "t", "t"));
+  pgdest::postgres::ensure_schema(existing, Identifier("sales"));
+  CHECK(existing.executed.empty());
+}
+
+TEST_CASE("every session starts in UTC, without JIT", "[postgres][session]") {
+  ScriptedConnection connection({});
+  pgdest::postgres::set_up_session(connection);
+  REQUIRE(connection.executed.size() == 1);
+  CHECK(connection.executed[0] ==
+        "SET TIME ZONE 'UTC'; SET work_mem = '128MB'; SET temp_buffers = '128MB'; SET jit = off");
+}
