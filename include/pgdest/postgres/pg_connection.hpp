@@ -1,6 +1,6 @@
 #pragma once
-// One libpq connection for the write path: statements, parameterised queries and binary COPY.
-// (libpqxx 6.4 has no binary COPY, so the write path talks to libpq directly.)
+// One libpq connection for `check` and `write`: statements, parameterised queries and binary COPY.
+// (libpqxx 6.4 has no binary COPY, so the connector talks to libpq directly; `check` uses it too.)
 #include <string>
 #include <string_view>
 #include <vector>
