@@ -2,6 +2,8 @@
 // connection after a transient failure; a failure that is not retried rolls back explicitly.
 #include "pgdest/load/copy_pipeline.hpp"
 
+#include <optional>
+
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -94,7 +96,7 @@ void CopyPipeline::check() const {
     std::rethrow_exception(error_);
 }
 
-void CopyPipeline::abandon(std::string_view reason) noexcept {
+void CopyPipeline::stop(std::string_view reason) noexcept {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (!stopping_) {
@@ -105,9 +107,23 @@ void CopyPipeline::abandon(std::string_view reason) noexcept {
     queued_bytes_ = 0;
   }
   changed_.notify_all();
+}
+
+void CopyPipeline::abandon(std::string_view reason) noexcept {
+  stop(reason);
   // The worker finishes the job in progress, rolls back what is open, and ends.
   if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id())
     thread_.join();
+}
+
+void CopyPipeline::pause(std::chrono::milliseconds wait) {
+  if (options_.retry.sleep)
+    options_.retry.sleep(wait);
+  std::unique_lock<std::mutex> lock(mutex_);
+  if (!options_.retry.sleep)
+    changed_.wait_for(lock, wait, [&] { return stopping_; });
+  if (stopping_)
+    throw SystemError("The load was abandoned while a transaction was being retried.");
 }
 
 encode::CopyBuffer CopyPipeline::take_buffer() {
@@ -217,7 +233,9 @@ void CopyPipeline::perform(Job& job) {
     begin_if_needed();
     for (const auto& statement : job.statements)
       connection_->execute(statement, "finishing a batch");
+    commit_sent_ = true;
     connection_->execute("COMMIT", "committing a batch");
+    commit_sent_ = false;
     in_transaction_ = false;
     break;
   case Job::Kind::call:
@@ -229,7 +247,7 @@ void CopyPipeline::perform(Job& job) {
 
 void CopyPipeline::perform_with_retry(Job& job) {
   RetrySchedule schedule(options_.retry, options_.jitter_seed);
-  const auto first_attempt = Clock::now();
+  std::optional<Clock::time_point> first_failure;
   bool replay = false;
   for (;;) {
     try {
@@ -241,7 +259,11 @@ void CopyPipeline::perform_with_retry(Job& job) {
       const bool retriable = is_transient(error) || !connection_->healthy();
       if (!retriable || job.kind == Job::Kind::call)
         throw;
-      if (recover(job, error, schedule, first_attempt))
+      // The time budget counts from the first failure: a long statement that fails once still
+      // gets its retries.
+      if (!first_failure)
+        first_failure = Clock::now();
+      if (recover(job, error, schedule, *first_failure))
         return;
       replay = true;
     }
@@ -249,31 +271,33 @@ void CopyPipeline::perform_with_retry(Job& job) {
 }
 
 bool CopyPipeline::recover(const Job& job, const Error& error, RetrySchedule& schedule,
-                           Clock::time_point first_attempt) {
+                           Clock::time_point first_failure) {
   const bool connection_lost = !connection_->healthy();
   if (!connection_lost) // e.g. a deadlock or a serialization failure: the same connection will do
     roll_back("retrying the transaction");
+  const bool commit_may_have_landed = connection_lost && commit_sent_;
+  commit_sent_ = false;
   for (;;) {
-    auto wait = schedule.next_wait(Clock::now() - first_attempt);
+    auto wait = schedule.next_wait(Clock::now() - first_failure);
     if (!wait)
-      throw retries_exhausted(error, schedule.attempts(), Clock::now() - first_attempt);
+      throw retries_exhausted(error, schedule.attempts(), Clock::now() - first_failure);
     spdlog::warn("{} Trying the transaction again in {:.1f} s.", error.what(),
                  static_cast<double>(wait->count()) / 1000.0);
-    options_.retry.sleep(*wait);
+    pause(*wait);
     if (!connection_lost)
       return false;
     try {
       connection_ = reconnect_();
-      break;
-    } catch (const Error& reconnect_error) {
-      if (!is_transient(reconnect_error))
+      open_copy_ = -1;
+      in_transaction_ = false;
+      // Only a COMMIT that reached the server can have landed; asking is needed then alone.
+      return job.kind == Job::Kind::commit && commit_may_have_landed && commit_landed();
+    } catch (const Error& retry_error) {
+      if (!is_transient(retry_error))
         throw;
-      spdlog::warn("{}", reconnect_error.what());
+      spdlog::warn("{}", retry_error.what());
     }
   }
-  open_copy_ = -1;
-  in_transaction_ = false;
-  return job.kind == Job::Kind::commit && commit_landed();
 }
 
 // After a lost connection: did the COMMIT we sent take effect? txid_status answers exactly, once
@@ -287,7 +311,7 @@ bool CopyPipeline::commit_landed() {
     auto status = rows.empty() || rows[0].empty() ? std::string() : rows[0][0].value_or("");
     if (status != "in progress")
       return status == "committed";
-    options_.retry.sleep(std::chrono::milliseconds(100));
+    pause(std::chrono::milliseconds(100));
   }
   throw TransientError(
       "Lost the connection while committing, and the server still shows that commit in progress "

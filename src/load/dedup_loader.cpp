@@ -30,6 +30,7 @@ DedupLoader::DedupLoader(const catalog::StreamPlan& plan, StreamTables tables, s
   for (const auto& part : plan.primary_key) {
     auto column = *schema::find_column(columns, part); // prepare_stream_tables checked it is there
     key_columns.push_back(column);
+    key_columns_.push_back(columns[column]);
     spec_.key.push_back(columns[column].name);
     comparable_bytes = comparable_bytes && bytes_decide_equality(columns[column].type);
   }
@@ -80,7 +81,7 @@ encode::CopyBuffer& DedupLoader::buffer(std::size_t lane, std::size_t target) {
 }
 
 std::vector<std::string> DedupLoader::transaction_setup() const {
-  return {postgres::sql::create_keys_table(spec_.keys, spec_.target, spec_.key)};
+  return {postgres::sql::create_keys_table(spec_.keys, key_columns_)};
 }
 
 std::vector<std::string> DedupLoader::commit_statements(std::size_t lane) {

@@ -34,6 +34,9 @@ void LaneSet::drain() {
 }
 
 void LaneSet::abandon(std::string_view reason) noexcept {
+  // Every lane stops before any is waited for: no lane may start a COMMIT while another winds up.
+  for (auto& pipeline : pipelines_)
+    pipeline->stop(reason);
   for (auto& pipeline : pipelines_)
     pipeline->abandon(reason);
 }

@@ -34,7 +34,7 @@ LoadSession::LoadSession(const config::DestinationConfig& config,
     postgres::set_up_session(*connection);
     return connection;
   };
-  const RetryPolicy retry = RetryPolicy::standard();
+  const RetryPolicy retry;
   auto connection = retry_transient(retry, kJitterSeed, connect);
 
   bool any_dedup = false;

@@ -105,12 +105,17 @@ std::string alter_column_type(const TableRef& table, const std::string& column,
   return sql;
 }
 
-std::string create_keys_table(const Identifier& keys, const TableRef& target,
-                              const std::vector<std::string>& key) {
-  // ON COMMIT DELETE ROWS: each transaction starts with no keys, also after a reconnect.
-  return fmt::format("CREATE TEMP TABLE IF NOT EXISTS {} ON COMMIT DELETE ROWS AS SELECT {} FROM "
-                     "{} WITH NO DATA",
-                     keys.quoted(), quoted_list(key), target.quoted());
+std::string create_keys_table(const Identifier& keys, const std::vector<schema::Column>& key) {
+  // ON COMMIT DELETE ROWS: each transaction starts with no keys, also after a reconnect. The
+  // column types are spelled out rather than copied from the target (CREATE … AS SELECT): the
+  // statement runs at the start of every transaction, also after a refresh swap dropped the
+  // staging table it would have read.
+  std::string columns;
+  for (const auto& column : key)
+    columns += fmt::format("{}{} {}", columns.empty() ? "" : ", ", Identifier(column.name).quoted(),
+                           schema::sql_type(column.type));
+  return fmt::format("CREATE TEMP TABLE IF NOT EXISTS {} ({}) ON COMMIT DELETE ROWS", keys.quoted(),
+                     columns);
 }
 
 std::string delete_superseded(const DedupSpec& dedup) {

@@ -87,7 +87,7 @@ void WriteRun::release_states_after_failure(const std::exception& failure) noexc
   session_->abandon(failure.what());
   try {
     release_states();
-  } catch (const Error& error) {
+  } catch (const std::exception& error) {
     spdlog::error("While failing, could not write the committed states: {}", error.what());
   }
 }

@@ -2,7 +2,9 @@
 #include "pgdest/load/copy_pipeline.hpp"
 
 #include <algorithm>
+#include <future>
 #include <numeric>
+#include <utility>
 
 #include <catch2/catch.hpp>
 
@@ -180,10 +182,11 @@ TEST_CASE("A failure that is not transient ends the open COPY with an error and 
   server.faults = {{Step::copy_send, 2, Fault::permanent}};
   std::vector<std::chrono::milliseconds> waits;
   auto pipeline = pipeline_on(server, no_sleep_options(waits));
-  send_batch(*pipeline);
   try {
+    // The failure may already be known when the commit is queued: then commit() throws.
+    send_batch(*pipeline);
     pipeline->drain();
-    FAIL("drain() should have thrown");
+    FAIL("the batch should have failed");
   } catch (const Error& error) {
     CHECK(error.failure_type() == FailureType::system_error);
   }
@@ -208,6 +211,60 @@ TEST_CASE("Abandoning a pipeline with a COPY open aborts it and never commits",
   CHECK(count(server.log, "ABORT COPY: input line 7 is not valid JSON") == 1);
   CHECK(server.log.back() == "ROLLBACK");
   CHECK_THROWS_AS(pipeline->send(0, FakeServer::rows(51, 1)), Error);
+}
+
+TEST_CASE("A commit still queued when the pipeline is stopped never runs", "[load][pipeline]") {
+  FakeServer server;
+  std::promise<void> entered;
+  std::promise<void> release;
+  auto released = release.get_future().share();
+  bool first = true;
+  server.on_copy_send = [&] {
+    if (!std::exchange(first, false))
+      return;
+    entered.set_value();
+    released.wait();
+  };
+  std::vector<std::chrono::milliseconds> waits;
+  auto pipeline = pipeline_on(server, no_sleep_options(waits));
+  send_batch(*pipeline); // the commit is queued behind the blocked first chunk
+  entered.get_future().wait();
+  pipeline->stop("input line 9 is not valid JSON");
+  release.set_value();
+  pipeline->abandon("input line 9 is not valid JSON");
+  CHECK(count(server.log, "COMMIT") == 0);
+  CHECK(server.committed.empty());
+  CHECK(pipeline->committed_records() == 0);
+  CHECK(count(server.log, "ABORT COPY: input line 9 is not valid JSON") == 1);
+  CHECK(server.log.back() == "ROLLBACK");
+}
+
+TEST_CASE("A lost COMMIT still in progress on the server is asked about until it settles",
+          "[load][pipeline]") {
+  FakeServer server;
+  server.faults = {{Step::commit, 1, Fault::commit_landed_answer_lost}};
+  server.txid_status_in_progress = 3;
+  std::vector<std::chrono::milliseconds> waits;
+  auto pipeline = pipeline_on(server, no_sleep_options(waits));
+  send_batch(*pipeline);
+  pipeline->drain();
+  CHECK(server.committed_ids() == ids(1, 100));
+  CHECK(count(server.log, "txid_status") == 4);
+  CHECK(count(server.log, "COPY") == 1);
+  REQUIRE(waits.size() == 4); // the retry's wait, then three 100 ms waits for the old session
+  CHECK(waits[1] == std::chrono::milliseconds(100));
+}
+
+TEST_CASE("A connection lost before COMMIT was sent is replayed without asking txid_status",
+          "[load][pipeline]") {
+  FakeServer server;
+  server.faults = {{Step::copy_finish, 1, Fault::connection_lost}};
+  std::vector<std::chrono::milliseconds> waits;
+  auto pipeline = pipeline_on(server, no_sleep_options(waits));
+  send_batch(*pipeline);
+  pipeline->drain();
+  CHECK(server.committed_ids() == ids(1, 100));
+  CHECK(count(server.log, "txid_status") == 0);
 }
 
 TEST_CASE("Destroying a pipeline with uncommitted rows rolls them back", "[load][pipeline]") {

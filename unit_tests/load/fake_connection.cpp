@@ -48,6 +48,10 @@ public:
       return {{std::to_string(txid_)}};
     if (sql.find("txid_status") != std::string::npos) {
       server_.log.push_back("txid_status");
+      if (server_.txid_status_in_progress > 0) {
+        --server_.txid_status_in_progress;
+        return {{"in progress"}};
+      }
       auto found = server_.txid_status.find(std::stoull(params.at(0)));
       return {{found == server_.txid_status.end() ? "aborted" : found->second}};
     }
@@ -66,6 +70,8 @@ public:
     if (bytes == encode::CopyBuffer::header() || bytes == encode::CopyBuffer::trailer())
       return;
     hit(Step::copy_send, "sending rows");
+    if (server_.on_copy_send)
+      server_.on_copy_send();
     copy_payload_.append(bytes);
   }
 

@@ -3,6 +3,7 @@
 // payloads like a server would, and fails on cue in the ways a real server cannot be made to on
 // demand (connection lost at a given step, a COMMIT that landed but whose answer was lost, ...).
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -37,6 +38,8 @@ public:
   std::string committed;        // COPY payloads (without header and trailer) of committed work
   int connections_opened = 0;
   bool reconnect_refused_for_good = false; // every new connection after the first fails
+  int txid_status_in_progress = 0;         // txid_status answers "in progress" this many times
+  std::function<void()> on_copy_send;      // runs inside every copy_send of rows (may block)
 
   std::unique_ptr<postgres::Connection> connect();
 

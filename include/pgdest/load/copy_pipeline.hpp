@@ -24,7 +24,7 @@ namespace pgdest::load {
 
 struct PipelineOptions {
   std::size_t max_queued_bytes = 32u << 20; // rows queued but not yet sent to the server
-  RetryPolicy retry = RetryPolicy::standard();
+  RetryPolicy retry;
   std::uint64_t jitter_seed = 0x9e3779b97f4a7c15u;
 };
 
@@ -56,8 +56,11 @@ public:
   void drain();
   // Rethrows the I/O thread's error, if any, without waiting.
   void check() const;
-  // The sync is failing: drops what is queued, waits for the job in progress, then ends an open
-  // COPY with an error and rolls the transaction back. Nothing is committed after this.
+  // The sync is failing: drops what is queued and stops a retry in progress; returns at once.
+  // The job in progress, if any, finishes; no later one starts.
+  void stop(std::string_view reason) noexcept;
+  // stop(), then waits for the I/O thread to end an open COPY with an error and roll the
+  // transaction back. Nothing is committed after this.
   void abandon(std::string_view reason) noexcept;
 
   std::uint64_t committed_records() const {
@@ -89,7 +92,9 @@ private:
   // After a retriable failure: waits, reconnects if the connection is gone; true when the job
   // turns out to be done (a COMMIT whose answer was lost had landed).
   bool recover(const Job& job, const Error& error, RetrySchedule& schedule,
-               std::chrono::steady_clock::time_point first_attempt);
+               std::chrono::steady_clock::time_point first_failure);
+  // Waits before a retry; throws if the pipeline is stopped meanwhile.
+  void pause(std::chrono::milliseconds wait);
   void begin_if_needed();
   void end_copy();
   void roll_back(std::string_view reason) noexcept;
@@ -119,6 +124,7 @@ private:
   bool in_transaction_ = false;
   long open_copy_ = -1;               // target of the COPY in progress
   std::string transaction_id_;        // txid_current() of the open transaction
+  bool commit_sent_ = false;          // its COMMIT went to the server (it may have landed)
   std::vector<Job> transaction_jobs_; // kept until commit, for a retry
   std::size_t transaction_bytes_ = 0; // rows sent in the open transaction
   std::chrono::steady_clock::time_point transaction_started_;

@@ -35,6 +35,7 @@ private:
   StreamTables tables_;
   encode::RecordEncoder encoder_;
   postgres::sql::DedupSpec spec_;
+  std::vector<schema::Column> key_columns_; // with the types the keys are encoded as
   std::string delete_sql_;
   std::optional<DedupKeys> keys_;
   bool looks_up_repeats_only_ = false;

@@ -65,7 +65,6 @@ private:
     std::unique_ptr<StreamLoader> loader;
     std::vector<std::vector<std::size_t>> targets; // [lane][copy target] → the lane's target id
     std::size_t chunk_bytes = 0;
-    std::size_t buffered_bytes = 0; // in the loader's buffers
   };
 
   void send(Stream& stream, std::size_t lane, std::size_t target);

@@ -17,10 +17,9 @@ struct RetryPolicy {
   std::chrono::milliseconds first_backoff{1000}; // doubled after each failed attempt ...
   std::chrono::milliseconds max_backoff{8000};   // ... up to this
   std::chrono::milliseconds total_budget{60000}; // no retry starts later than this after the first
-  // How waiting is done; tests replace it so that they never sleep.
+  // How waiting is done; tests set it so that they never sleep. Empty: the caller's own wait
+  // (a plain sleep, or for a CopyPipeline one that an abandon() cuts short).
   std::function<void(std::chrono::milliseconds)> sleep;
-
-  static RetryPolicy standard();
 };
 
 // The retries of one operation. Waits are drawn from [backoff/2, backoff] so that several
@@ -29,15 +28,18 @@ class RetrySchedule {
 public:
   RetrySchedule(const RetryPolicy& policy, std::uint64_t seed);
 
-  // After a failed attempt that ran `elapsed` after the first began: how long to wait before the
-  // next attempt, or nothing when no attempt is left (count or time budget spent).
+  // After a failed attempt, `elapsed` after the first failure: how long to wait before the next
+  // attempt, or nothing when no attempt is left (count or time budget spent).
   [[nodiscard]] std::optional<std::chrono::milliseconds>
   next_wait(std::chrono::steady_clock::duration elapsed);
 
   int attempts() const { return attempts_; }
 
 private:
-  const RetryPolicy& policy_;
+  int max_attempts_;
+  std::chrono::milliseconds first_backoff_;
+  std::chrono::milliseconds max_backoff_;
+  std::chrono::milliseconds total_budget_;
   std::uint64_t random_;
   int attempts_ = 1;
 };
@@ -46,24 +48,29 @@ private:
 Error retries_exhausted(const Error& last, int attempts,
                         std::chrono::steady_clock::duration elapsed);
 
+// Sleeps as `policy` says (a plain sleep when it does not say).
+void wait_before_retry(const RetryPolicy& policy, std::chrono::milliseconds wait);
+
 // Runs `attempt` until it succeeds, retrying transient errors as `policy` allows.
 template <typename Attempt>
 auto retry_transient(const RetryPolicy& policy, std::uint64_t seed, Attempt&& attempt) {
   RetrySchedule schedule(policy, seed);
-  const auto first = std::chrono::steady_clock::now();
+  std::optional<std::chrono::steady_clock::time_point> first_failure;
   for (;;) {
     try {
       return attempt();
     } catch (const Error& error) {
       if (error.failure_type() != FailureType::transient_error)
         throw;
-      const auto elapsed = std::chrono::steady_clock::now() - first;
+      if (!first_failure)
+        first_failure = std::chrono::steady_clock::now();
+      const auto elapsed = std::chrono::steady_clock::now() - *first_failure;
       auto wait = schedule.next_wait(elapsed);
       if (!wait)
         throw retries_exhausted(error, schedule.attempts(), elapsed);
       spdlog::warn("{} Trying again in {:.1f} s.", error.what(),
                    static_cast<double>(wait->count()) / 1000.0);
-      policy.sleep(*wait);
+      wait_before_retry(policy, *wait);
     }
   }
 }

@@ -38,8 +38,7 @@ std::string alter_column_type(const TableRef& table, const std::string& column,
 
 // A session-private table of a dedup target's key columns, emptied at every commit: the keys
 // whose rows the commit's DELETE looks at.
-std::string create_keys_table(const Identifier& keys, const TableRef& target,
-                              const std::vector<std::string>& key);
+std::string create_keys_table(const Identifier& keys, const std::vector<schema::Column>& key);
 
 // What the DELETE that deduplicates a table needs.
 struct DedupSpec {
