@@ -639,3 +639,22 @@ TEST_CASE("a user with only USAGE and CREATE on an existing schema can write",
   CHECK(query_rows("SELECT count(*) FROM it_schema_only.users") == Rows{{"3"}});
   exec("DROP SCHEMA it_schema_only CASCADE; DROP ROLE it_schema_only_user");
 }
+
+TEST_CASE("regression: a dedup refresh swapped before another refresh no longer breaks its swap",
+          "[modes][refresh]") {
+  // The dedup keys table used to be created from the staging table at the start of every
+  // transaction, so once the first swap dropped that staging table the second swap failed.
+  auto schema = fresh_schema("it_two_swaps");
+  StreamSpec dedup;
+  dedup.name = "a_dedup";
+  dedup.generation = dedup.minimum_generation = 1;
+  StreamSpec overwrite = overwrite_spec(1);
+  overwrite.name = "b_overwrite";
+  auto catalog = catalog_of({dedup, overwrite});
+  require_ok(sync(schema, catalog,
+                  records_for("sync1_messages.jsonl", "a_dedup") +
+                      records_for("sync1_messages.jsonl", "b_overwrite")));
+  CHECK(tables_in(schema) == Rows{{"a_dedup"}, {"b_overwrite"}});
+  CHECK(query_rows("SELECT count(*) > 0 FROM it_two_swaps.b_overwrite") == Rows{{"t"}});
+  CHECK(query_rows("SELECT count(*) > 0 FROM it_two_swaps.a_dedup") == Rows{{"t"}});
+}

@@ -62,10 +62,12 @@ TEST_CASE("refresh statements: truncate, copy the staging rows, drop the staging
 }
 
 TEST_CASE("a dedup keys table holds the key columns, is private and emptied at commit", "[sql]") {
-  CHECK(sql::create_keys_table(Identifier("_airbyte_keys_0"), {Identifier("s"), Identifier("t")},
-                               {"id", "part"}) ==
-        "CREATE TEMP TABLE IF NOT EXISTS \"_airbyte_keys_0\" ON COMMIT DELETE ROWS AS SELECT "
-        "\"id\", \"part\" FROM \"s\".\"t\" WITH NO DATA");
+  CHECK(sql::create_keys_table(Identifier("_airbyte_keys_0"),
+                               {{"id", "id", pgdest::schema::ColumnType::bigint},
+                                {"Part", "part", pgdest::schema::ColumnType::varchar}}) ==
+        "CREATE TEMP TABLE IF NOT EXISTS \"_airbyte_keys_0\" (\"id\" bigint, \"part\" character "
+        "varying) "
+        "ON COMMIT DELETE ROWS");
 }
 
 TEST_CASE("dedup delete: newest row per key by cursor (NULL lowest), extraction time, arrival",
