@@ -1,6 +1,7 @@
 // An spdlog sink that writes LOG AirbyteMessages.
 #include "pgdest/protocol/log_sink.hpp"
 
+#include <cstdio>
 #include <memory>
 #include <mutex>
 
@@ -48,6 +49,12 @@ void install_protocol_logger(MessageWriter& writer) {
   auto logger = std::make_shared<spdlog::logger>("destination-postgres",
                                                  std::make_shared<ProtocolSink>(writer));
   logger->set_level(spdlog::level::info);
+  // A LOG line stdout did not take is the writer's failure, which fails the command at its end;
+  // anything else spdlog could not log goes to stderr.
+  logger->set_error_handler([&writer](const std::string& message) {
+    if (!writer.failure())
+      std::fprintf(stderr, "destination-postgres: could not log: %s\n", message.c_str());
+  });
   spdlog::set_default_logger(logger);
 }
 

@@ -1,7 +1,9 @@
 // Serialises AirbyteMessages onto stdout, one compact line each, under one lock.
 #include "pgdest/protocol/message_writer.hpp"
 
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -47,9 +49,29 @@ MessageWriter& MessageWriter::stdout_writer() {
 
 void MessageWriter::write_line(std::string_view json) {
   std::lock_guard<std::mutex> lock(mutex_);
-  std::fwrite(json.data(), 1, json.size(), out_);
-  std::fputc('\n', out_);
-  std::fflush(out_);
+  if (failure_)
+    throw *failure_;
+  errno = 0;
+  bool written = std::fwrite(json.data(), 1, json.size(), out_) == json.size() &&
+                 std::fputc('\n', out_) != EOF && std::fflush(out_) == 0;
+  if (written)
+    return;
+  // SIGPIPE is ignored (cli), so a closed pipe shows up here as EPIPE.
+  int error = errno != 0 ? errno : EIO;
+  failure_.emplace(fmt::format("Could not write to stdout: {}. The platform can no longer receive "
+                               "this sync's messages, so it stops here.",
+                               std::strerror(error)));
+  throw *failure_;
+}
+
+std::optional<SystemError> MessageWriter::failure() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return failure_;
+}
+
+void MessageWriter::throw_if_failed() const {
+  if (auto failed = failure())
+    throw *failed;
 }
 
 void MessageWriter::log(LogLevel level, std::string_view message) {

@@ -1,5 +1,7 @@
 #pragma once
-// The one writer of stdout: every line is one compact AirbyteMessage, flushed per line.
+// The one writer of stdout: every line is one compact AirbyteMessage, flushed per line. A line
+// that cannot be written (the platform closed the pipe, a full disk) fails the command: a STATE
+// that never reached the platform must not look emitted.
 #include <cstdio>
 #include <mutex>
 #include <optional>
@@ -20,7 +22,8 @@ public:
   // The process-wide writer of stdout.
   static MessageWriter& stdout_writer();
 
-  // Writes one already-serialised message and flushes.
+  // Writes one already-serialised message and flushes. Throws SystemError when the line cannot
+  // be written, and for every line after such a failure.
   void write_line(std::string_view json);
 
   void log(LogLevel level, std::string_view message);
@@ -32,9 +35,15 @@ public:
   // destinationStats; the record count is added as destinationStats.recordCount.
   void state(std::string_view state_fields, std::uint64_t record_count);
 
+  // The error of the first line that could not be written, if any. spdlog swallows what a LOG
+  // line throws, so a command ends by calling throw_if_failed().
+  std::optional<SystemError> failure() const;
+  void throw_if_failed() const;
+
 private:
   std::FILE* out_;
-  std::mutex mutex_;
+  mutable std::mutex mutex_;
+  std::optional<SystemError> failure_;
 };
 
 } // namespace pgdest::protocol
