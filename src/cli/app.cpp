@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <csignal>
+#include <cstring>
 #include <iostream>
 
 #include <CLI/CLI.hpp>
@@ -21,6 +22,48 @@
 
 namespace pgdest::cli {
 namespace {
+
+// The platform cancels a sync with SIGTERM (SIGKILL after a grace period); SIGINT is Ctrl-C.
+// Leaving at once is safe: nothing is committed without its COMMIT, the server rolls back the
+// open transaction when the connection closes, no STATE follows, and TLS material never touched
+// the disk. Only async-signal-safe calls here: another thread may hold any lock.
+extern "C" void stop_on_signal(int signal_number) {
+  const char* text = signal_number == SIGTERM
+                         ? "destination-postgres: stopped by SIGTERM (sync cancelled); rows not "
+                           "yet committed are rolled back and no further STATE is emitted.\n"
+                         : "destination-postgres: stopped by SIGINT; rows not yet committed are "
+                           "rolled back and no further STATE is emitted.\n";
+  ssize_t ignored = ::write(STDERR_FILENO, text, std::strlen(text));
+  static_cast<void>(ignored);
+  _exit(128 + signal_number);
+}
+
+void install_signal_handlers() {
+  // A closed stdout must surface as EPIPE from the MessageWriter, not kill the process silently.
+  std::signal(SIGPIPE, SIG_IGN);
+  struct sigaction action {};
+  action.sa_handler = stop_on_signal;
+  sigemptyset(&action.sa_mask);
+  sigaction(SIGTERM, &action, nullptr);
+  sigaction(SIGINT, &action, nullptr);
+}
+
+// The command's error as a TRACE message; on stderr when stdout itself is what failed.
+void report(const Error& error, protocol::MessageWriter& out) {
+  if (!out.failure()) {
+    try {
+      out.trace_error(error);
+      return;
+    } catch (const Error&) {
+    }
+  }
+  std::cerr << "destination-postgres: " << error.what() << '\n';
+  if (!error.internal_message().empty())
+    std::cerr << "destination-postgres: " << error.internal_message() << '\n';
+  auto failure = out.failure();
+  if (failure && std::strcmp(failure->what(), error.what()) != 0)
+    std::cerr << "destination-postgres: " << failure->what() << '\n';
+}
 
 void check_command(const std::string& config_path, protocol::MessageWriter& out) {
   config::DestinationConfig config;
@@ -47,7 +90,7 @@ void write_command(const std::string& config_path, const std::string& catalog_pa
 } // namespace
 
 int run(int argc, char** argv) {
-  std::signal(SIGPIPE, SIG_IGN);
+  install_signal_handlers();
   auto& out = protocol::MessageWriter::stdout_writer();
   protocol::install_protocol_logger(out);
 
@@ -89,13 +132,15 @@ int run(int argc, char** argv) {
     else if (*encode)
       write::encode_only(catalog::load_catalog_file(catalog_path, "public"), STDIN_FILENO, out,
                          parse_only);
+    // A LOG line that could not be written was swallowed by spdlog: it fails the command too.
+    out.throw_if_failed();
     return 0;
   } catch (const Error& error) {
-    out.trace_error(error);
+    report(error, out);
   } catch (const std::exception& error) {
-    out.trace_error(SystemError("destination-postgres failed unexpectedly.", error.what()));
+    report(SystemError("destination-postgres failed unexpectedly.", error.what()), out);
   } catch (...) {
-    out.trace_error(SystemError("destination-postgres failed unexpectedly."));
+    report(SystemError("destination-postgres failed unexpectedly."), out);
   }
   return 1;
 }
