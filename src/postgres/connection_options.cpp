@@ -1,15 +1,8 @@
-// Builds the libpq connection string from the config and keeps TLS material in private files.
+// Builds the libpq connection string from the config and keeps TLS material in memory files.
 #include "pgdest/postgres/connection_options.hpp"
-
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
-#include <cerrno>
-#include <cstring>
-#include <filesystem>
 #include <mutex>
 
 #include <fmt/format.h>
@@ -156,59 +149,6 @@ void never_prompt_for_key_passwords() {
 }
 
 } // namespace
-
-PrivateTempFile::PrivateTempFile(const std::string& label, const std::string& content) {
-  std::string templ;
-  try {
-    templ = (std::filesystem::temp_directory_path() / ("pgdest-" + label + "-XXXXXX")).string();
-  } catch (const std::filesystem::filesystem_error& error) {
-    throw SystemError(fmt::format("Could not find a temporary folder for the {}: {}", label,
-                                  error.code().message()));
-  }
-  int fd = mkstemp(templ.data());
-  if (fd < 0)
-    throw SystemError(fmt::format("Could not create a private temporary file for the {} in {}: {}",
-                                  label, templ, std::strerror(errno)));
-  path_ = templ;
-  const char* data = content.data();
-  size_t left = content.size();
-  int failure = fchmod(fd, S_IRUSR | S_IWUSR) == 0 ? 0 : errno;
-  while (failure == 0 && left > 0) {
-    ssize_t written = ::write(fd, data, left);
-    if (written < 0) {
-      if (errno == EINTR)
-        continue;
-      failure = errno;
-      break;
-    }
-    data += written;
-    left -= static_cast<size_t>(written);
-  }
-  if (::close(fd) != 0 && failure == 0)
-    failure = errno;
-  if (failure != 0) {
-    ::unlink(path_.c_str());
-    throw SystemError(fmt::format("Could not write the {} to the private temporary file {}: {}",
-                                  label, path_, std::strerror(failure)));
-  }
-}
-
-PrivateTempFile::~PrivateTempFile() {
-  if (!path_.empty())
-    ::unlink(path_.c_str());
-}
-
-PrivateTempFile::PrivateTempFile(PrivateTempFile&& other) noexcept
-    : path_(std::exchange(other.path_, std::string())) {}
-
-PrivateTempFile& PrivateTempFile::operator=(PrivateTempFile&& other) noexcept {
-  if (this != &other) {
-    if (!path_.empty())
-      ::unlink(path_.c_str());
-    path_ = std::exchange(other.path_, std::string());
-  }
-  return *this;
-}
 
 std::string quote_conninfo_value(const std::string& value) {
   std::string out = "'";

@@ -1,4 +1,4 @@
-// ConnectionOptions: conninfo quoting (checked by libpq's own parser), sslmode, private files,
+// ConnectionOptions: conninfo quoting (checked by libpq's own parser), sslmode, in-memory files,
 // jdbc_url_params mapping, and secrets kept out of everything printable.
 #include <catch2/catch.hpp>
 
@@ -147,7 +147,16 @@ TEST_CASE("every ssl mode maps to libpq's sslmode", "[postgres][ssl]") {
   }
 }
 
-TEST_CASE("certificates and keys live in 0600 files as long as the options", "[postgres][ssl]") {
+// Where /proc/self/fd/N points ("/memfd:NAME (deleted)" for an in-memory file), or "".
+std::string link_target(const std::string& path) {
+  std::error_code error;
+  auto target = std::filesystem::read_symlink(path, error);
+  return error ? std::string() : target.string();
+}
+
+TEST_CASE("certificates and keys live in 0600 in-memory files, never on disk, as long as the "
+          "options",
+          "[postgres][ssl]") {
   DestinationConfig config = base_config();
   config.ssl.mode = SslMode::verify_full;
   config.ssl.ca_certificate = ca_pem;
@@ -164,12 +173,18 @@ TEST_CASE("certificates and keys live in 0600 files as long as the options", "[p
     CHECK(parsed["sslcert"] == paths[1]);
     CHECK(parsed["sslkey"] == paths[2]);
     CHECK(parsed["sslpassword"] == "key-Pa55phrase");
+    CHECK(link_target(paths[0]).rfind("/memfd:pgdest-ca-certificate", 0) == 0);
+    CHECK(link_target(paths[1]).rfind("/memfd:pgdest-client-certificate", 0) == 0);
+    CHECK(link_target(paths[2]).rfind("/memfd:pgdest-client-key", 0) == 0);
     CHECK(read_file(paths[0]) == ca_pem);
     CHECK(read_file(paths[1]) == client_pem);
     CHECK(read_file(paths[2]) == key_pem);
+    CHECK(read_file(paths[2]) == key_pem); // each open reads from the start (libpq reconnects)
     for (const auto& path : paths) {
+      CHECK(path.rfind("/proc/self/fd/", 0) == 0);
       struct stat info {};
       REQUIRE(stat(path.c_str(), &info) == 0);
+      CHECK(S_ISREG(info.st_mode)); // libpq refuses a key that is not a regular file
       CHECK((info.st_mode & 0777) == 0600);
       CHECK(info.st_uid == geteuid());
     }
@@ -179,12 +194,12 @@ TEST_CASE("certificates and keys live in 0600 files as long as the options", "[p
     SECTION("moving the options keeps the files") {
       ConnectionOptions moved(std::move(options));
       for (const auto& path : paths)
-        CHECK(std::filesystem::exists(path));
+        CHECK(link_target(path).rfind("/memfd:pgdest-", 0) == 0);
       CHECK(moved.private_file_paths() == paths);
     }
   }
   for (const auto& path : paths)
-    CHECK_FALSE(std::filesystem::exists(path));
+    CHECK(link_target(path).rfind("/memfd:pgdest-", 0) != 0);
 }
 
 TEST_CASE("verify-ca writes only the CA; no client key password without a key", "[postgres][ssl]") {
@@ -273,8 +288,9 @@ TEST_CASE("jdbc_url_params values libpq cannot use are config errors", "[postgre
         "standby, preferSecondary, preferStandby.");
 }
 
-TEST_CASE("a private file is removed even when the options fail half-way", "[postgres][ssl]") {
-  // A folder of our own, so other processes' temp files cannot disturb the count.
+TEST_CASE("TLS material never appears in TMPDIR, also when the options fail half-way",
+          "[postgres][ssl]") {
+  // It used to be written there, and was left behind when the process was killed.
   std::string folder =
       (std::filesystem::temp_directory_path() / "pgdest-options-test-XXXXXX").string();
   REQUIRE(mkdtemp(folder.data()) != nullptr);
@@ -283,11 +299,14 @@ TEST_CASE("a private file is removed even when the options fail half-way", "[pos
   setenv("TMPDIR", folder.c_str(), 1);
 
   DestinationConfig config = base_config();
-  config.ssl.mode = SslMode::verify_ca;
+  config.ssl.mode = SslMode::verify_full;
   config.ssl.ca_certificate = ca_pem;
+  config.ssl.client_certificate = client_pem;
+  config.ssl.client_key = Secret(key_pem);
   {
     ConnectionOptions options(config);
-    CHECK(std::filesystem::path(options.private_file_paths().at(0)).parent_path() == folder);
+    CHECK(options.private_file_paths().size() == 3);
+    CHECK(std::filesystem::is_empty(folder));
   }
   config.jdbc_url_params = {{"connectTimeout", "soon"}};
   CHECK_THROWS_AS(ConnectionOptions(config), pgdest::ConfigError);

@@ -1,40 +1,24 @@
 #pragma once
-// How to reach the server: the libpq connection string and the private files TLS needs.
+// How to reach the server: the libpq connection string and the in-memory files TLS needs.
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "pgdest/config/destination_config.hpp"
+#include "pgdest/postgres/memory_file.hpp"
 
 namespace pgdest::postgres {
-
-// A file only the current user may read (0600), removed when the object goes away.
-class PrivateTempFile {
-public:
-  // Writes `content` to a new file in the temp folder; `label` becomes part of its name.
-  PrivateTempFile(const std::string& label, const std::string& content);
-  ~PrivateTempFile();
-  PrivateTempFile(PrivateTempFile&& other) noexcept;
-  PrivateTempFile& operator=(PrivateTempFile&& other) noexcept;
-  PrivateTempFile(const PrivateTempFile&) = delete;
-  PrivateTempFile& operator=(const PrivateTempFile&) = delete;
-
-  const std::string& path() const { return path_; }
-
-private:
-  std::string path_;
-};
 
 // libpq settings built from a DestinationConfig: host, credentials, sslmode and certificates,
 // connect_timeout (10 s unless jdbc_url_params says otherwise), application_name, client
 // encoding, TCP keepalives, and the jdbc_url_params that have a libpq equivalent. Certificates
-// and keys live in private temp files exactly as long as this object.
+// and keys live in in-memory files (never on disk) exactly as long as this object.
 class ConnectionOptions {
 public:
   static constexpr int default_connect_timeout_seconds = 10;
 
   // Throws ConfigError for a jdbc_url_params value libpq cannot use, SystemError when a
-  // certificate file cannot be written.
+  // certificate's in-memory file cannot be made.
   explicit ConnectionOptions(const config::DestinationConfig& config);
 
   // The libpq connection string, password included: hand it to libpq only, never log it or put
@@ -52,11 +36,11 @@ public:
   int connect_timeout_seconds() const { return connect_timeout_seconds_; }
   // jdbc_url_params that were ignored, and why; never holds a value.
   const std::vector<std::string>& warnings() const { return warnings_; }
-  // The private files holding certificates and keys (for tests).
+  // The /proc/self/fd paths of the in-memory files holding certificates and keys (for tests).
   std::vector<std::string> private_file_paths() const;
 
 private:
-  std::vector<PrivateTempFile> files_;
+  std::vector<MemoryFile> files_;
   std::vector<std::pair<std::string, std::string>> redacted_parameters_;
   std::string conninfo_with_password_;
   std::string redacted_conninfo_;
