@@ -2,6 +2,7 @@
 #include "pgdest/encode/copy_buffer.hpp"
 
 #include <limits>
+#include <new>
 #include <stdexcept>
 
 namespace pgdest::encode {
@@ -58,11 +59,12 @@ void CopyBuffer::grow(std::size_t count) {
   while (wanted - size_ < count) {
     wanted *= 2;
   }
-  std::unique_ptr<char[]> bigger(new char[wanted]);
-  if (size_ > 0) {
-    std::memcpy(bigger.get(), data_.get(), size_);
+  void* bigger = std::realloc(data_.get(), wanted);
+  if (bigger == nullptr) {
+    throw std::bad_alloc();
   }
-  data_ = std::move(bigger);
+  static_cast<void>(data_.release());
+  data_.reset(static_cast<char*>(bigger));
   capacity_ = wanted;
 }
 

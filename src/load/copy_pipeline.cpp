@@ -341,9 +341,11 @@ void CopyPipeline::finish_job(Job& job) {
   committed_records_.store(job.records, std::memory_order_release);
   transaction_id_.clear();
   std::lock_guard<std::mutex> lock(mutex_);
-  for (auto& kept : transaction_jobs_)
+  for (auto& kept : transaction_jobs_) {
+    kept.rows.clear(); // frees a huge record's buffer now rather than keeping it for reuse
     if (free_buffers_.size() < kKeptFreeBuffers)
       free_buffers_.push_back(std::move(kept.rows));
+  }
   transaction_jobs_.clear();
 }
 

@@ -4,8 +4,10 @@
 #include <poll.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <new>
 
 #include <simdjson.h>
 
@@ -13,9 +15,18 @@
 
 namespace pgdest::protocol {
 
-LineReader::LineReader(int fd, std::size_t chunk_bytes)
-    : fd_(fd), chunk_bytes_(chunk_bytes),
-      buffer_(new char[chunk_bytes + simdjson::SIMDJSON_PADDING]), capacity_(chunk_bytes) {}
+LineReader::LineReader(int fd, std::size_t chunk_bytes) : fd_(fd), chunk_bytes_(chunk_bytes) {
+  resize(chunk_bytes);
+}
+
+void LineReader::resize(std::size_t capacity) {
+  void* resized = std::realloc(buffer_.get(), capacity + simdjson::SIMDJSON_PADDING);
+  if (resized == nullptr)
+    throw std::bad_alloc();
+  static_cast<void>(buffer_.release());
+  buffer_.reset(static_cast<char*>(resized));
+  capacity_ = capacity;
+}
 
 ReadResult LineReader::next(Line& line, std::chrono::milliseconds wait) {
   for (;;) {
@@ -55,17 +66,10 @@ void LineReader::make_room() {
     end_ = available;
   }
   if (end_ == capacity_) { // one line longer than the buffer: grow
-    std::size_t new_capacity = capacity_ * 2;
-    std::unique_ptr<char[]> bigger(new char[new_capacity + simdjson::SIMDJSON_PADDING]);
-    std::memcpy(bigger.get(), buffer_.get(), end_);
-    buffer_ = std::move(bigger);
-    capacity_ = new_capacity;
+    resize(capacity_ * 2);
   } else if (capacity_ > chunk_bytes_ && available < chunk_bytes_ / 2 && begin_ == 0) {
     // After a huge line, give the memory back.
-    std::unique_ptr<char[]> smaller(new char[chunk_bytes_ + simdjson::SIMDJSON_PADDING]);
-    std::memcpy(smaller.get(), buffer_.get(), end_);
-    buffer_ = std::move(smaller);
-    capacity_ = chunk_bytes_;
+    resize(chunk_bytes_);
   }
 }
 
@@ -76,8 +80,11 @@ bool LineReader::fill(std::chrono::milliseconds wait) {
   int ready = ::poll(&fd, 1, static_cast<int>(wait.count()));
   if (ready == 0)
     return false;
+  // At most a chunk per read: a grown buffer's spare room is only touched (made resident) as a
+  // huge line needs it, rather than filled with the lines after it.
+  const std::size_t room = std::min(capacity_ - end_, chunk_bytes_);
   for (;;) {
-    ssize_t n = ::read(fd_, buffer_.get() + end_, capacity_ - end_);
+    ssize_t n = ::read(fd_, buffer_.get() + end_, room);
     if (n > 0) {
       end_ += static_cast<std::size_t>(n);
       bytes_read_ += static_cast<std::size_t>(n);

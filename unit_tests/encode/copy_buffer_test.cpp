@@ -114,3 +114,15 @@ TEST_CASE("CopyBuffer: a moved-from buffer is empty and usable", "[encode][copy]
   source.put_int16(7);
   CHECK(source.view() == bytes({0, 0, 0, 2, 0, 7}));
 }
+
+TEST_CASE("CopyBuffer: clear() gives back the memory of a huge record", "[encode][copy]") {
+  CopyBuffer buffer;
+  buffer.put_bytes(std::string(CopyBuffer::kMaxKeptCapacity, 'x'));
+  CHECK(buffer.capacity() > CopyBuffer::kMaxKeptCapacity);
+  CHECK(buffer.view().substr(buffer.size() - 3) == "xxx");
+  buffer.clear();
+  CHECK(buffer.empty());
+  CHECK(buffer.capacity() == 0);
+  buffer.put_bytes("ab");
+  CHECK(buffer.view() == bytes({0, 0, 0, 2, 'a', 'b'}));
+}

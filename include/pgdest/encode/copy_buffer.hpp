@@ -2,6 +2,7 @@
 // Rows of PostgreSQL's binary COPY format, appended to one growable byte buffer.
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <string_view>
@@ -15,9 +16,13 @@ struct FieldStart {
 };
 
 // Binary COPY rows for one table (no header, no trailer). All integers are written big-endian.
-// Capacity is kept across clear(), so a warm buffer does not allocate.
+// Capacity is kept across clear(), so a warm buffer does not allocate; a buffer grown past
+// kMaxKeptCapacity by a huge record gives its memory back instead.
 class CopyBuffer {
 public:
+  // Far above the 4 MiB chunks rows go out in: only a huge record grows a buffer this large.
+  static constexpr std::size_t kMaxKeptCapacity = 64u << 20;
+
   CopyBuffer() = default;
   // A moved-from buffer is empty, with no capacity.
   CopyBuffer(CopyBuffer&& other) noexcept
@@ -97,8 +102,14 @@ public:
   const char* data() const { return data_.get(); }
   std::string_view view() const { return {data_.get(), size_}; }
   std::size_t capacity() const { return capacity_; }
-  // Forgets the content, keeps the capacity.
-  void clear() { size_ = 0; }
+  // Forgets the content; keeps the capacity up to kMaxKeptCapacity, frees a larger one.
+  void clear() {
+    size_ = 0;
+    if (capacity_ > kMaxKeptCapacity) {
+      data_.reset();
+      capacity_ = 0;
+    }
+  }
   // Makes sure `bytes` more can be appended without reallocating.
   void reserve(std::size_t bytes) { tail(bytes); }
 
@@ -125,7 +136,14 @@ private:
     size_ += sizeof(Unsigned);
   }
 
-  std::unique_ptr<char[]> data_;
+  struct Free {
+    void operator()(char* data) const { std::free(data); }
+  };
+
+  // malloc'd so that growth is a realloc: the binary keeps blocks of 1 MiB and more in their own
+  // mappings (main.cpp), which realloc moves with mremap instead of copying, so a huge row never
+  // exists twice while its buffer grows.
+  std::unique_ptr<char, Free> data_;
   std::size_t size_ = 0;
   std::size_t capacity_ = 0;
 };

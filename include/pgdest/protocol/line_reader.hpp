@@ -3,6 +3,7 @@
 // readable after every line so lines can be parsed in place.
 #include <chrono>
 #include <cstddef>
+#include <cstdlib>
 #include <memory>
 #include <string_view>
 
@@ -28,10 +29,17 @@ public:
 private:
   bool fill(std::chrono::milliseconds wait); // false on idle
   void make_room();
+  void resize(std::size_t capacity);
+
+  struct Free {
+    void operator()(char* data) const { std::free(data); }
+  };
 
   int fd_;
   std::size_t chunk_bytes_;
-  std::unique_ptr<char[]> buffer_;
+  // malloc'd, so a huge line grows and shrinks it by realloc, which moves the binary's large
+  // blocks (their own mappings, see main.cpp) with mremap: the line is never held twice.
+  std::unique_ptr<char, Free> buffer_;
   std::size_t capacity_ = 0; // usable bytes, padding excluded
   std::size_t begin_ = 0;    // first unconsumed byte
   std::size_t end_ = 0;      // one past the last byte read
