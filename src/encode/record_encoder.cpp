@@ -28,6 +28,8 @@ constexpr std::uint8_t kJsonbVersion = 1;
 constexpr std::size_t kNoteCount = 4; // values of RecordEncoder::Note
 constexpr std::size_t kUndeclared = static_cast<std::size_t>(-1);
 constexpr std::size_t kMaxPredicted = 4096;
+// From this size on a value goes into the row straight from where it lies (Slot::body).
+constexpr std::size_t kHugeValueBytes = 1u << 20;
 
 [[noreturn]] void throw_malformed(simdjson::error_code error) {
   throw MalformedJson(std::string("record data is not valid JSON: ") +
@@ -105,6 +107,17 @@ void RecordEncoder::fill(ondemand::object data) {
   for (auto& slot : slots_) {
     slot.present = false;
   }
+  if (huge_in_record_) {
+    // The previous record's huge values go now, not when a later record happens to reuse them.
+    for (auto& slot : slots_) {
+      slot.owned = std::string();
+      slot.joined = std::string();
+    }
+    huge_in_record_ = false;
+  }
+  if (json_scratch_.capacity() > CopyBuffer::kMaxKeptCapacity) {
+    json_scratch_ = std::string();
+  }
   scratch_.clear();
   read_fields(data);
 }
@@ -120,7 +133,15 @@ std::string_view RecordEncoder::field(std::size_t column) const {
   if (!slot.present) {
     return {kNull, sizeof(kNull)};
   }
-  return scratch_.view().substr(slot.offset, slot.size);
+  if (slot.body.empty()) {
+    return scratch_.view().substr(slot.offset, slot.size);
+  }
+  if (slot.joined.empty()) {
+    slot.joined.append(scratch_.view().substr(slot.offset, slot.size));
+    slot.joined.append(slot.body);
+    slot.joined.append(slot.suffix);
+  }
+  return slot.joined;
 }
 
 std::vector<std::string> RecordEncoder::take_new_undeclared_fields() {
@@ -190,6 +211,10 @@ void RecordEncoder::validate_only(ondemand::value value) {
 void RecordEncoder::encode_field(std::size_t index, ondemand::value value) {
   Slot& slot = slots_[index];
   slot.offset = scratch_.size();
+  slot.body = {};
+  slot.suffix = {};
+  slot.joined.clear();
+  current_ = index;
   slot.note = encode_value(columns_[index].type, value);
   slot.size = scratch_.size() - slot.offset;
   slot.present = true;
@@ -327,7 +352,7 @@ RecordEncoder::Note RecordEncoder::encode_text(const StringValue& value) {
     return put_null(Note::nulled_size);
   }
   if (value.raw || std::memchr(value.content.data(), 0, value.content.size()) == nullptr) {
-    scratch_.put_bytes(value.content);
+    put_text(value.content);
     return Note::none;
   }
   const FieldStart field = scratch_.begin_field();
@@ -358,7 +383,7 @@ RecordEncoder::Note RecordEncoder::encode_composite(ColumnType type, bool nul_re
     if (json_scratch_.size() > kMaxTextBytes) {
       return put_null(Note::nulled_size);
     }
-    scratch_.put_bytes(json_scratch_);
+    put_text(json_scratch_);
   } else if (type == ColumnType::jsonb) {
     if (number_beyond_numeric) {
       return put_null(Note::nulled_size);
@@ -415,6 +440,14 @@ RecordEncoder::Note RecordEncoder::put_jsonb(std::string_view prefix, std::strin
   if (prefix.size() + json.size() + suffix.size() > kMaxJsonbBytes) {
     return put_null(Note::nulled_size);
   }
+  if (json.size() >= kHugeValueBytes) {
+    scratch_.append_int32(
+        static_cast<std::int32_t>(1 + prefix.size() + json.size() + suffix.size()));
+    scratch_.append_byte(kJsonbVersion);
+    scratch_.append(prefix);
+    refer_to_huge(json, suffix);
+    return Note::none;
+  }
   const FieldStart field = scratch_.begin_field();
   scratch_.append_byte(kJsonbVersion);
   scratch_.append(prefix);
@@ -422,6 +455,28 @@ RecordEncoder::Note RecordEncoder::put_jsonb(std::string_view prefix, std::strin
   scratch_.append(suffix);
   scratch_.end_field(field);
   return Note::none;
+}
+
+void RecordEncoder::put_text(std::string_view text) {
+  if (text.size() >= kHugeValueBytes) { // within kMaxTextBytes: callers check
+    scratch_.append_int32(static_cast<std::int32_t>(text.size()));
+    refer_to_huge(text, {});
+    return;
+  }
+  scratch_.put_bytes(text);
+}
+
+void RecordEncoder::refer_to_huge(std::string_view body, std::string_view suffix) {
+  Slot& slot = slots_[current_];
+  if (body.data() == json_scratch_.data()) {
+    // JSON text made for this very value: the slot takes it over rather than copying it.
+    slot.owned = std::move(json_scratch_);
+    json_scratch_ = std::string();
+    body = slot.owned;
+  }
+  slot.body = body;
+  slot.suffix = suffix;
+  huge_in_record_ = true;
 }
 
 RecordEncoder::Note RecordEncoder::put_null(Note note) {
@@ -440,6 +495,8 @@ void RecordEncoder::write_row(std::int64_t extracted_at, std::string_view source
   for (const Slot& slot : slots_) {
     if (slot.present) {
       out.append(fields.substr(slot.offset, slot.size));
+      out.append(slot.body);
+      out.append(slot.suffix);
     } else {
       out.put_null();
     }

@@ -442,3 +442,38 @@ TEST_CASE("RecordEncoder: more columns than PostgreSQL allows is a config error"
   const RecordEncoder fits(columns, 1, 1);
   CHECK(fits.copy_columns().size() == 1600);
 }
+
+TEST_CASE("RecordEncoder: values of a megabyte and more are stored whole, and let go after",
+          "[encode][record]") {
+  // They go into the row from where they lie rather than through the scratch buffer.
+  const std::string big(3u << 20, 'x');
+  const std::string escaped_json = "\"" + big + "\\n\\u00e9\"";
+  const std::string unescaped = big + "\n\xC3\xA9";
+  check_value(ColumnType::varchar, "\"" + big + "\"", big);
+  check_value(ColumnType::varchar, escaped_json, unescaped);
+  check_value(ColumnType::varchar, "[\"" + big + "\"]", "[\"" + big + "\"]");
+  check_value(ColumnType::jsonb, "\"" + big + "\"", jsonb("\"" + big + "\""));
+  check_value(ColumnType::jsonb, escaped_json, jsonb("\"" + big + "\\n\xC3\xA9\""));
+  check_value(ColumnType::jsonb, "{\"k\": [\"" + big + "\"]}", jsonb("{\"k\":[\"" + big + "\"]}"));
+
+  Harness harness({{"a", "a", ColumnType::jsonb}, {"b", "b", ColumnType::varchar}});
+  // Two huge values in one record, arriving out of column order, one replaced by a duplicate key.
+  const simdjson::padded_string input("{\"b\":\"" + big + "\",\"a\":[\"" + big + "\"],\"b\":\"" +
+                                      big + "y\"}");
+  simdjson::ondemand::document doc;
+  REQUIRE(harness.parser.iterate(input).get(doc) == simdjson::SUCCESS);
+  simdjson::ondemand::object data;
+  REQUIRE(doc.get_object().get(data) == simdjson::SUCCESS);
+  harness.encoder.fill(data);
+  CHECK(harness.encoder.field(1) == be(big.size() + 1, 4) + big + "y");
+  CHECK(harness.encoder.field(0) == be(big.size() + 5, 4) + jsonb("[\"" + big + "\"]"));
+  harness.encoder.finish(RecordEnvelope{kEmittedAt, {}}, harness.out);
+  BinaryReader reader(harness.out.view());
+  const Row first = Harness::read_row(reader);
+  CHECK(first[3] == jsonb("[\"" + big + "\"]"));
+  CHECK(first[4] == big + "y");
+  const Row small = harness.encode(R"({"a":[1],"b":"c"})");
+  CHECK(small[3] == jsonb("[1]"));
+  CHECK(small[4] == "c");
+  CHECK(harness.encoder.field(1) == be(1, 4) + "c");
+}

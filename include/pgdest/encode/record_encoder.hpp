@@ -57,7 +57,8 @@ public:
   void finish(const RecordEnvelope& envelope, CopyBuffer& out);
 
   // The current record's COPY field (int32 length, then the bytes; length -1 for NULL) for user
-  // column `column`, as the row holds it. Valid from fill() until the next fill().
+  // column `column`, as the row holds it. Valid from fill() until the next fill(), and
+  // while the record's input lies where fill() read it (a huge value is not copied).
   std::string_view field(std::size_t column) const;
 
   // Names of properties present in data but not declared, each returned once over the encoder's
@@ -69,12 +70,18 @@ private:
   // What happened to one field of the current record.
   enum class Note : std::uint8_t { none, truncated, nulled_serialization, nulled_size };
 
-  // The current record's value of one column: a whole COPY field inside scratch_.
+  // The current record's value of one column: a whole COPY field inside scratch_, or for a huge
+  // value (kHugeValueBytes and more) only its length and prefix there, the value itself left
+  // where it is (the input line, simdjson's string buffer, or `owned`) so it is not held twice.
   struct Slot {
     bool present = false;
     Note note = Note::none;
     std::size_t offset = 0;
     std::size_t size = 0;
+    std::string_view body;      // a huge value's bytes, else empty
+    std::string_view suffix;    // what follows `body` in the field
+    std::string owned;          // a huge value's JSON text, taken over from json_scratch_
+    mutable std::string joined; // field() of a huge value, made when asked for
   };
 
   // A string value: either straight from the input (no escapes) or unescaped by simdjson.
@@ -97,6 +104,8 @@ private:
   Note encode_composite(schema::ColumnType type, bool nul_removed, bool number_beyond_numeric);
   Note encode_temporal(schema::ColumnType type, std::string_view text);
   Note put_jsonb(std::string_view prefix, std::string_view json, std::string_view suffix);
+  void put_text(std::string_view text);
+  void refer_to_huge(std::string_view body, std::string_view suffix);
   Note put_null(Note note);
   void write_row(std::int64_t extracted_at, std::string_view source_changes, CopyBuffer& out);
   void write_meta(std::string_view source_changes, CopyBuffer& out) const;
@@ -105,6 +114,8 @@ private:
   std::unordered_map<std::string_view, std::size_t> index_; // source name → column
   std::vector<std::size_t> predicted_; // column of the n-th key of the previous records
   std::vector<Slot> slots_;
+  std::size_t current_ = 0;     // the slot encode_field() is filling
+  bool huge_in_record_ = false; // a slot holds a huge value, to let go of in the next fill()
   std::vector<std::string> change_json_; // per column and Note: the change as JSON
   std::string meta_prefix_;              // {"sync_id":N,"changes":[
   std::int64_t generation_id_;
