@@ -161,8 +161,10 @@ void PgConnection::copy_start(const std::string& copy_sql, std::string_view cont
 
 void PgConnection::copy_send(std::string_view bytes) {
   while (!bytes.empty()) {
-    // libpq takes at most INT_MAX bytes per call.
-    std::size_t piece = std::min<std::size_t>(bytes.size(), 1u << 30);
+    // libpq copies each call's bytes into its output buffer, which never shrinks: pieces of
+    // 1 MiB keep a huge row from being held a second time there for the connection's life.
+    // (COPY data messages need not align with rows.)
+    std::size_t piece = std::min<std::size_t>(bytes.size(), 1u << 20);
     if (PQputCopyData(connection_, bytes.data(), static_cast<int>(piece)) != 1)
       fail(copy_context_, nullptr);
     bytes.remove_prefix(piece);
