@@ -4,9 +4,10 @@ gnuplot data file bench/chart draws. With several repetitions a side's figures a
 the ratio is the median of the per-repetition ratios (each measured side by side)."""
 import argparse, csv, statistics
 
-ORDER = ["1m", "dedup", "8streams", "10m", "big"]
+ORDER = ["1m", "dedup", "8streams", "10m", "big", "big300"]
+BIG = ("big", "big300")
 LABEL_FORMAT = {"1m": "{n} append", "dedup": "{n} append_dedup, dup 0.3", "8streams": "{n} over 8 streams",
-                "10m": "{n} append", "big": "one {mb} MB record"}
+                "10m": "{n} append", "big": "one {mb} MB record", "big300": "one {mb} MB record"}
 LABEL = {}
 RATIO_TARGET = {"1m": 1.25, "dedup": 2.0, "8streams": 1.35, "10m": 1.25}
 RSS_TARGET_MIB = 256
@@ -62,7 +63,8 @@ def main():
         for name, w in s.items():
             n = w["records"]
             short = {"1m": f"{n / 1e6:g}M append", "dedup": f"{n / 1e6:g}M dedup", "8streams": f"{n / 1e6:g}M, 8 streams",
-                     "10m": f"{n / 1e6:g}M append", "big": f"{w['json_mb']:.0f} MB record"}.get(name, name)
+                     "10m": f"{n / 1e6:g}M append", "big": f"{w['json_mb']:.0f} MB record",
+                     "big300": f"{w['json_mb']:.0f} MB record"}.get(name, name)
             print(f"\"{short}\"\t{w['records'] / w['ours_seconds']:.1f}\t{w['records'] / w['limit_seconds']:.1f}"
                   f"\t{w['json_mb'] / w['ours_seconds']:.2f}\t{w['json_mb'] / w['limit_seconds']:.2f}\t{w['ratio']:.2f}")
         return
@@ -96,10 +98,12 @@ def main():
     p("|---|---:|---:|---|---:|---:|---|")
     for name, w in s.items():
         rss = w["ours_rss_kib"] / 1024
-        if name == "big":
+        if name in BIG:
+            # The record's line is held once as read and once as its COPY row; 160 MiB for the rest.
             rec_mib = w["json_mb"] * 1e6 / 1048576
+            limit = 2 * rec_mib + 160
             p(f"| {LABEL[name]} | {w['ratio']:.2f} | loads | {'met' if w['rows'] == 1 else 'MISSED'} | {rss:.0f} | "
-              f"≤ 4 × {rec_mib:.0f} = {4 * rec_mib:.0f} | {'met' if rss <= 4 * rec_mib else 'MISSED'} ({rss / rec_mib:.1f}× the record) |")
+              f"≤ 2 × {rec_mib:.0f} + 160 = {limit:.0f} | {'met' if rss <= limit else 'MISSED'} ({rss / rec_mib:.1f}× the record) |")
             continue
         target = RATIO_TARGET.get(name)
         if target is None:
