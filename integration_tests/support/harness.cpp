@@ -227,6 +227,10 @@ RunResult ConnectorProcess::wait() {
   return result;
 }
 
+int ConnectorProcess::pid() const {
+  return state_->pid;
+}
+
 nlohmann::ordered_json test_config(const std::string& schema) {
   return {{"host", env_or("PGDEST_TEST_HOST", "127.0.0.1")},
           {"port", std::stoi(env_or("PGDEST_TEST_PORT", "5432"))},

@@ -44,6 +44,8 @@ public:
   bool wait_for_line(const std::string& needle, double seconds) const;
   // Waits for the exit; the result holds everything printed.
   RunResult wait();
+  // The process id while it runs (to signal it or look at /proc), else -1.
+  int pid() const;
 
 private:
   struct State;
