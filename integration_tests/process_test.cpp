@@ -87,15 +87,7 @@ Outcome run_with_stdout(const std::vector<std::string>& args, int stdout_fd,
     dup2(err_pipe[1], 2);
     for (int fd : {in_pipe[0], in_pipe[1], err_pipe[0], err_pipe[1], stdout_fd})
       close(fd);
-    std::vector<char*> argv;
-    std::string binary = PGDEST_BINARY;
-    argv.push_back(binary.data());
-    std::vector<std::string> copies = args;
-    for (auto& arg : copies)
-      argv.push_back(arg.data());
-    argv.push_back(nullptr);
-    execv(binary.c_str(), argv.data());
-    _exit(127);
+    exec_connector(args);
   }
   signal(SIGPIPE, SIG_IGN);
   close(in_pipe[0]);

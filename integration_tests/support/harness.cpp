@@ -74,6 +74,21 @@ std::vector<nlohmann::ordered_json> RunResult::trace_errors() const {
   return found;
 }
 
+void exec_connector(const std::vector<std::string>& args,
+                    const std::map<std::string, std::string>& extra_env) {
+  for (const auto& [key, value] : extra_env)
+    setenv(key.c_str(), value.c_str(), 1);
+  std::vector<char*> argv;
+  std::string binary = PGDEST_BINARY;
+  argv.push_back(binary.data());
+  std::vector<std::string> copies = args;
+  for (auto& arg : copies)
+    argv.push_back(arg.data());
+  argv.push_back(nullptr);
+  execv(binary.c_str(), argv.data());
+  _exit(127);
+}
+
 RunResult run_connector(const std::vector<std::string>& args, const std::string& stdin_text,
                         const std::map<std::string, std::string>& extra_env) {
   ConnectorProcess connector(args, extra_env);
@@ -111,17 +126,7 @@ ConnectorProcess::ConnectorProcess(const std::vector<std::string>& args,
     dup2(err_pipe[1], 2);
     for (int fd : {in_pipe[0], in_pipe[1], out_pipe[0], out_pipe[1], err_pipe[0], err_pipe[1]})
       close(fd);
-    for (const auto& [key, value] : extra_env)
-      setenv(key.c_str(), value.c_str(), 1);
-    std::vector<char*> argv;
-    std::string binary = PGDEST_BINARY;
-    argv.push_back(binary.data());
-    std::vector<std::string> copies = args;
-    for (auto& arg : copies)
-      argv.push_back(arg.data());
-    argv.push_back(nullptr);
-    execv(binary.c_str(), argv.data());
-    _exit(127);
+    exec_connector(args, extra_env);
   }
   signal(SIGPIPE, SIG_IGN);
   close(in_pipe[0]);

@@ -27,6 +27,11 @@ struct RunResult {
 RunResult run_connector(const std::vector<std::string>& args, const std::string& stdin_text = {},
                         const std::map<std::string, std::string>& extra_env = {});
 
+// In a forked child, with its standard streams set up: becomes build/destination-postgres with
+// `args`. Never returns.
+[[noreturn]] void exec_connector(const std::vector<std::string>& args,
+                                 const std::map<std::string, std::string>& extra_env = {});
+
 // The connector running in the background, for tests that act while it runs.
 class ConnectorProcess {
 public:

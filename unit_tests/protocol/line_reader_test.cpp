@@ -3,10 +3,9 @@
 
 #include <catch2/catch.hpp>
 #include <simdjson.h>
-#include <unistd.h>
 
+#include <cstdio>
 #include <string>
-#include <thread>
 #include <vector>
 
 using pgdest::protocol::Line;
@@ -15,21 +14,14 @@ using pgdest::protocol::ReadResult;
 
 namespace {
 
-// Every line of `input`, read through a pipe with a `chunk`-byte buffer.
+// Every line of `input`, read from a file with a `chunk`-byte buffer.
 std::vector<std::string> read_lines(const std::string& input, std::size_t chunk) {
-  int fds[2];
-  REQUIRE(pipe(fds) == 0);
-  std::thread writer([&] {
-    std::size_t done = 0;
-    while (done < input.size()) {
-      ssize_t n = write(fds[1], input.data() + done, input.size() - done);
-      if (n <= 0)
-        break;
-      done += static_cast<std::size_t>(n);
-    }
-    close(fds[1]);
-  });
-  LineReader reader(fds[0], chunk);
+  std::FILE* file = std::tmpfile();
+  REQUIRE(file != nullptr);
+  REQUIRE(std::fwrite(input.data(), 1, input.size(), file) == input.size());
+  REQUIRE(std::fflush(file) == 0);
+  std::rewind(file);
+  LineReader reader(fileno(file), chunk);
   std::vector<std::string> lines;
   Line line;
   for (;;) {
@@ -41,8 +33,7 @@ std::vector<std::string> read_lines(const std::string& input, std::size_t chunk)
     CHECK(line.capacity >= line.text.size() + simdjson::SIMDJSON_PADDING);
     lines.emplace_back(line.text);
   }
-  writer.join();
-  close(fds[0]);
+  std::fclose(file);
   return lines;
 }
 
