@@ -55,6 +55,7 @@ void report(const Error& error, protocol::MessageWriter& out) {
       out.trace_error(error);
       return;
     } catch (const Error&) {
+      // stdout failed on this very line: say it on stderr below.
     }
   }
   std::cerr << "destination-postgres: " << error.what() << '\n';
