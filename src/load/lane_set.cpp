@@ -2,6 +2,7 @@
 #include "pgdest/load/lane_set.hpp"
 
 #include <algorithm>
+#include <exception>
 
 namespace pgdest::load {
 
@@ -29,8 +30,19 @@ void LaneSet::check() const {
 }
 
 void LaneSet::drain() {
-  for (auto& pipeline : pipelines_)
-    pipeline->drain();
+  // Every lane finishes what it was given before the first failure is reported, so the outcome
+  // does not depend on which lane is asked first.
+  std::exception_ptr first_failure;
+  for (auto& pipeline : pipelines_) {
+    try {
+      pipeline->drain();
+    } catch (const std::exception&) {
+      if (!first_failure)
+        first_failure = std::current_exception();
+    }
+  }
+  if (first_failure)
+    std::rethrow_exception(first_failure);
 }
 
 void LaneSet::abandon(std::string_view reason) noexcept {

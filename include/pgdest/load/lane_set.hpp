@@ -25,6 +25,7 @@ public:
   std::uint64_t committed_records() const;
   // Rethrows the first lane's error, if any.
   void check() const;
+  // Waits until every lane has done all it was given; then rethrows the first lane's error.
   void drain();
   // Drops every lane's queued work and rolls back what is open; nothing more is committed.
   void abandon(std::string_view reason) noexcept;
