@@ -9,6 +9,7 @@
 
 #include "pgdest/catalog/stream_index.hpp"
 #include "pgdest/encode/copy_buffer.hpp"
+#include "pgdest/encode/json_writer.hpp"
 #include "pgdest/encode/record_encoder.hpp"
 #include "pgdest/error.hpp"
 #include "pgdest/protocol/message_reader.hpp"
@@ -23,10 +24,10 @@ namespace ondemand = simdjson::ondemand;
                     simdjson::error_message(error));
 }
 
-void parse_value(ondemand::value value);
+void parse_value(ondemand::value value, int depth);
 
 // Visits every key and value: strings unescaped, numbers converted.
-void parse_object(ondemand::object object) {
+void parse_object(ondemand::object object, int depth) {
   for (auto field : object) {
     std::string_view key;
     ondemand::value child;
@@ -34,11 +35,13 @@ void parse_object(ondemand::object object) {
       throw_parse_error(error);
     if (auto error = field.value().get(child))
       throw_parse_error(error);
-    parse_value(child);
+    parse_value(child, depth + 1);
   }
 }
 
-void parse_value(ondemand::value value) {
+void parse_value(ondemand::value value, int depth) {
+  if (depth > encode::kMaxJsonDepth) // as deep as the encoder reads; deeper would exhaust the stack
+    throw_parse_error(simdjson::DEPTH_ERROR);
   ondemand::json_type type;
   if (auto error = value.type().get(type))
     throw_parse_error(error);
@@ -47,7 +50,7 @@ void parse_value(ondemand::value value) {
   case ondemand::json_type::object: {
     ondemand::object object;
     if (!(error = value.get_object().get(object)))
-      parse_object(object);
+      parse_object(object, depth);
     break;
   }
   case ondemand::json_type::array: {
@@ -58,7 +61,7 @@ void parse_value(ondemand::value value) {
       ondemand::value child;
       if ((error = element.get(child)))
         break;
-      parse_value(child);
+      parse_value(child, depth + 1);
     }
     break;
   }
@@ -102,7 +105,7 @@ public:
 
   void record_data(simdjson::ondemand::object data) override {
     if (parse_only_)
-      parse_object(data);
+      parse_object(data, 0);
     else
       encoders_[current_]->fill(data);
   }
