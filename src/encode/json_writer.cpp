@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "pgdest/encode/numeric_encoder.hpp"
+#include "pgdest/schema/utf8.hpp"
 
 namespace pgdest::encode {
 
@@ -88,24 +89,6 @@ long utf16_escape(std::string_view written, std::size_t at) {
   return unit;
 }
 
-void append_utf8(unsigned long code_point, std::string& out) {
-  if (code_point < 0x80) {
-    out += static_cast<char>(code_point);
-  } else if (code_point < 0x800) {
-    out += static_cast<char>(0xC0 | (code_point >> 6));
-    out += static_cast<char>(0x80 | (code_point & 0x3F));
-  } else if (code_point < 0x10000) {
-    out += static_cast<char>(0xE0 | (code_point >> 12));
-    out += static_cast<char>(0x80 | ((code_point >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (code_point & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (code_point >> 18));
-    out += static_cast<char>(0x80 | ((code_point >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((code_point >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (code_point & 0x3F));
-  }
-}
-
 // Unescapes a string's content as written (simdjson refuses lone surrogates, which JSON allows);
 // a lone surrogate becomes U+FFFD. `text` may be null to check only.
 EscapeCheck unescape_lossy(std::string_view written, std::string* text) {
@@ -152,7 +135,7 @@ EscapeCheck unescape_lossy(std::string_view written, std::string* text) {
       check = EscapeCheck::lone_surrogate;
     }
     if (text != nullptr) {
-      append_utf8(static_cast<unsigned long>(unit), *text);
+      schema::append_utf8(static_cast<char32_t>(unit), *text);
     }
   }
   return check;

@@ -14,7 +14,8 @@ struct Written {
 };
 
 // Writes the value of `{"v": <value_json>}`; the document itself must pass simdjson's checks.
-Written write_value_of(const std::string& value_json) {
+Written write_value_of(const std::string& value_json, StringForm strings = StringForm::normalised,
+                       DuplicateKeys duplicates = DuplicateKeys::kept) {
   simdjson::ondemand::parser parser;
   const simdjson::padded_string input("{\"v\":" + value_json + "}");
   simdjson::ondemand::document doc;
@@ -25,7 +26,7 @@ Written write_value_of(const std::string& value_json) {
   REQUIRE(object["v"].get(value) == simdjson::SUCCESS);
   Written written;
   written.text = "prefix:";
-  written.result = write_json(value, written.text);
+  written.result = write_json(value, written.text, strings, duplicates);
   return written;
 }
 
@@ -155,14 +156,8 @@ TEST_CASE("check_escapes: lone surrogates apart from broken escapes", "[encode][
 
 namespace {
 Written write_verbatim(const std::string& value_json) {
-  simdjson::ondemand::parser parser;
-  const simdjson::padded_string input("{\"v\":" + value_json + "}");
-  simdjson::ondemand::document doc;
-  REQUIRE(parser.iterate(input).get(doc) == simdjson::SUCCESS);
-  simdjson::ondemand::value value;
-  REQUIRE(doc["v"].get(value) == simdjson::SUCCESS);
-  Written written;
-  written.result = write_json(value, written.text, StringForm::verbatim, DuplicateKeys::refused);
+  Written written = write_value_of(value_json, StringForm::verbatim, DuplicateKeys::refused);
+  written.text.erase(0, 7); // "prefix:"
   return written;
 }
 } // namespace
