@@ -3,7 +3,6 @@
 #include "pgdest/protocol/message_reader.hpp"
 
 #include <cstdint>
-#include <limits>
 #include <memory>
 #include <unordered_set>
 
@@ -119,9 +118,9 @@ std::int64_t read_emitted_at(ondemand::value value) {
     return ms;
   // Some sources write emitted_at as a float.
   double as_double = get<double>(value.get_double(), "record.emitted_at must be a number");
-  constexpr double kLimit = 9.2e18; // inside int64; far outside PostgreSQL's timestamps
+  constexpr double kLimit = 9.2e18; // inside int64 (a cast beyond it is undefined)
   if (!(as_double > -kLimit && as_double < kLimit))
-    return std::numeric_limits<std::int64_t>::min(); // refused as outside the timestamp range
+    throw InputError("record.emitted_at is outside PostgreSQL's timestamp range");
   return static_cast<std::int64_t>(as_double);
 }
 

@@ -375,6 +375,8 @@ TEST_CASE("every field of a message with the wrong JSON type is a clear error", 
   CHECK(record(R"("stream":"s","emitted_at":"1","data":{})") ==
         kInvalid + "record.emitted_at must be a number: The JSON element does not have the "
                    "requested type.");
+  CHECK(record(R"("stream":"s","emitted_at":1e300,"data":{})") ==
+        kInvalid + "record.emitted_at is outside PostgreSQL's timestamp range");
   CHECK(record(R"("stream":"s","emitted_at":1,"data":{},"meta":"x")") ==
         kInvalid + "record.meta must be an object: The JSON element does not have the requested "
                    "type.");
