@@ -375,3 +375,21 @@ TEST_CASE("hostile input: a catalog of 1,000 streams loads in reasonable time", 
                    schema + "'") == Rows{{"1000"}});
   CHECK(seconds < 120);
 }
+
+TEST_CASE("hostile input: encode --parse-only takes lone surrogates as the encoder does and "
+          "refuses nesting deeper than the encoder reads",
+          "[hostile]") {
+  auto catalog = write_temp_file("hostile-parse-only-catalog.json", items_catalog().dump());
+  auto surrogates = run_connector({"encode", "--parse-only", "--catalog", catalog},
+                                  record(R"({"id":1,"name":"x\ud800","\udc00":["\ud800"]})"));
+  INFO(surrogates.stderr_text);
+  CHECK(surrogates.exit_code == 0);
+  CHECK(protocol_violations(surrogates.stdout_lines) == "");
+
+  const std::string deep = std::string(100000, '[') + std::string(100000, ']');
+  auto nested = run_connector({"encode", "--parse-only", "--catalog", catalog},
+                              record(R"({"id":1,"doc":)" + deep + "}"));
+  check_refused(nested, "system_error",
+                "Record data is not valid JSON: The JSON document was too deep (too many nested "
+                "objects and arrays)");
+}

@@ -24,18 +24,25 @@ namespace ondemand = simdjson::ondemand;
                     simdjson::error_message(error));
 }
 
+// Valid JSON that simdjson will not unescape, which the encoder stores as a NULLed value.
+bool lone_surrogate(simdjson::error_code error, std::string_view written) {
+  return error == simdjson::STRING_ERROR &&
+         encode::check_escapes(written) == encode::EscapeCheck::lone_surrogate;
+}
+
 void parse_value(ondemand::value value, int depth);
 
 // Visits every key and value: strings unescaped, numbers converted.
 void parse_object(ondemand::object object, int depth) {
-  for (auto field : object) {
+  for (auto field_result : object) {
+    ondemand::field field;
+    if (auto error = std::move(field_result).get(field))
+      throw_parse_error(error);
     std::string_view key;
-    ondemand::value child;
-    if (auto error = field.unescaped_key().get(key))
+    const std::string_view written = encode::written_key(field); // unescaped_key() forgets it
+    if (auto error = field.unescaped_key().get(key); error && !lone_surrogate(error, written))
       throw_parse_error(error);
-    if (auto error = field.value().get(child))
-      throw_parse_error(error);
-    parse_value(child, depth + 1);
+    parse_value(field.value(), depth + 1);
   }
 }
 
@@ -65,9 +72,15 @@ void parse_value(ondemand::value value, int depth) {
     }
     break;
   }
-  case ondemand::json_type::string:
+  case ondemand::json_type::string: {
+    const std::string_view token = value.raw_json_token();
     error = value.get_string().error();
+    const std::size_t end = token.find_last_of('"');
+    if (error && end != std::string_view::npos && end > 0 &&
+        lone_surrogate(error, token.substr(1, end - 1)))
+      error = simdjson::SUCCESS;
     break;
+  }
   case ondemand::json_type::number:
     error = value.get_number().error();
     break;
