@@ -402,7 +402,11 @@ bool raw_key(const ondemand::field& field, std::string_view& key) {
 }
 
 std::string_view written_key(const ondemand::field& field) {
-  const char* start = field.key().raw();
+  return written_key(field.key());
+}
+
+std::string_view written_key(ondemand::raw_json_string key) {
+  const char* start = key.raw();
   const char* at = start;
   while (*at != '"') {
     at += *at == '\\' ? 2 : 1;

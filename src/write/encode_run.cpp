@@ -39,8 +39,9 @@ void parse_object(ondemand::object object, int depth) {
     if (auto error = std::move(field_result).get(field))
       throw_parse_error(error);
     std::string_view key;
-    const std::string_view written = encode::written_key(field); // unescaped_key() forgets it
-    if (auto error = field.unescaped_key().get(key); error && !lone_surrogate(error, written))
+    const auto raw = field.key(); // unescaped_key() forgets it
+    if (auto error = field.unescaped_key().get(key);
+        error && !lone_surrogate(error, encode::written_key(raw)))
       throw_parse_error(error);
     parse_value(field.value(), depth + 1);
   }
@@ -73,12 +74,14 @@ void parse_value(ondemand::value value, int depth) {
     break;
   }
   case ondemand::json_type::string: {
-    const std::string_view token = value.raw_json_token();
     error = value.get_string().error();
-    const std::size_t end = token.find_last_of('"');
-    if (error && end != std::string_view::npos && end > 0 &&
-        lone_surrogate(error, token.substr(1, end - 1)))
-      error = simdjson::SUCCESS;
+    if (error) {
+      const std::string_view token = value.raw_json_token(); // still this string's
+      const std::size_t end = token.find_last_of('"');
+      if (end != std::string_view::npos && end > 0 &&
+          lone_surrogate(error, token.substr(1, end - 1)))
+        error = simdjson::SUCCESS;
+    }
     break;
   }
   case ondemand::json_type::number:

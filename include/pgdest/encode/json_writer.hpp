@@ -72,8 +72,10 @@ bool raw_string_content(simdjson::ondemand::value& value, std::string_view& cont
 // The key of `field` when written without escape sequences; otherwise false.
 bool raw_key(const simdjson::ondemand::field& field, std::string_view& key);
 
-// The key of `field` as written, escapes kept, without its quotes.
+// The key of `field` as written, escapes kept, without its quotes. Call it before
+// unescaped_key(), which forgets the key; or keep field.key() and pass that.
 std::string_view written_key(const simdjson::ondemand::field& field);
+std::string_view written_key(simdjson::ondemand::raw_json_string key);
 
 // Whether the literal token of `value` is exactly `literal` ("true", "false" or "null").
 bool literal_is(simdjson::ondemand::value& value, std::string_view literal);
