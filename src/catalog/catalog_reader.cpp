@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "pgdest/config/json_nesting.hpp"
 #include "pgdest/error.hpp"
 #include "pgdest/schema/column_mapper.hpp"
 #include "pgdest/schema/table_namer.hpp"
@@ -15,6 +16,8 @@ namespace pgdest::catalog {
 namespace {
 
 using Json = nlohmann::ordered_json;
+
+constexpr std::size_t kMaxTableColumns = 1600; // PostgreSQL's MaxHeapAttributeNumber
 
 std::int64_t integer_field(const Json& stream, const char* key, const std::string& who) {
   if (!stream.contains(key) || stream[key].is_null())
@@ -48,7 +51,13 @@ std::optional<std::vector<std::string>> cursor_column(const Json& cursor) {
 }
 
 DestinationSyncMode sync_mode(const Json& stream, const std::string& who) {
-  std::string mode = stream.value("destination_sync_mode", "append");
+  const auto found = stream.find("destination_sync_mode");
+  if (found != stream.end() && !found->is_string() && !found->is_null())
+    throw ConfigError(fmt::format("Stream {} has a \"destination_sync_mode\" that is not a string; "
+                                  "use \"append\", \"overwrite\" or \"append_dedup\".",
+                                  who));
+  std::string mode =
+      found == stream.end() || found->is_null() ? "append" : found->get<std::string>();
   if (mode == "append")
     return DestinationSyncMode::append;
   if (mode == "overwrite")
@@ -109,6 +118,23 @@ StreamPlan read_stream(const Json& configured) {
   const Json empty_schema = Json::object();
   plan.columns =
       schema::map_columns(stream.contains("json_schema") ? stream["json_schema"] : empty_schema);
+  // Checked here, before anything is created: PostgreSQL would refuse the table half-way.
+  const std::size_t table_columns = plan.columns.size() + schema::airbyte_column_names.size();
+  if (table_columns > kMaxTableColumns)
+    throw ConfigError(fmt::format(
+        "Stream {} has {} properties; with the {} _airbyte_* columns its table would have {} "
+        "columns, more than PostgreSQL's limit of {}. Deselect fields of the stream so that it "
+        "has at most {} properties.",
+        who, plan.columns.size(), schema::airbyte_column_names.size(), table_columns,
+        kMaxTableColumns, kMaxTableColumns - schema::airbyte_column_names.size()));
+  if (plan.mode == DestinationSyncMode::append_dedup)
+    for (const auto& part : plan.primary_key)
+      if (!schema::find_column(plan.columns, part))
+        throw ConfigError(fmt::format(
+            "The primary key of stream {} names the field \"{}\", which is not a property of "
+            "the stream's json_schema. Add the property to the schema or choose another "
+            "primary key.",
+            who, part));
   return plan;
 }
 
@@ -156,6 +182,11 @@ std::vector<StreamPlan> load_catalog_file(const std::string& path,
     throw ConfigError(fmt::format("Cannot read the catalog file {}.", path));
   std::stringstream text;
   text << in.rdbuf();
+  if (config::nests_deeper_than(text.str(), config::kMaxFileNesting))
+    throw ConfigError(fmt::format(
+        "The catalog file {} nests arrays and objects more than {} levels deep, which this "
+        "destination does not read. Simplify the streams' json_schema.",
+        path, config::kMaxFileNesting));
   Json catalog = Json::parse(text.str(), nullptr, false);
   if (catalog.is_discarded())
     throw ConfigError(fmt::format("The catalog file {} is not valid JSON.", path));

@@ -12,6 +12,7 @@
 
 #include <fmt/format.h>
 
+#include "pgdest/config/json_nesting.hpp"
 #include "pgdest/error.hpp"
 
 namespace pgdest::config {
@@ -463,6 +464,10 @@ DestinationConfig load_config_file(const std::string& path) {
   std::ostringstream content;
   content << in.rdbuf();
   std::string text = content.str();
+  if (nests_deeper_than(text, kMaxFileNesting))
+    throw ConfigError(fmt::format("The config file {} nests arrays and objects more than {} levels "
+                                  "deep; a config is a flat object of settings.",
+                                  shown(path), kMaxFileNesting));
   nlohmann::json document;
   try {
     document = nlohmann::json::parse(text);

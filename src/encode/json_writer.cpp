@@ -2,17 +2,19 @@
 #include "pgdest/encode/json_writer.hpp"
 
 #include <cstring>
+#include <optional>
+#include <unordered_set>
 #include <utility>
+#include <vector>
 
 #include "pgdest/encode/numeric_encoder.hpp"
+#include "pgdest/schema/utf8.hpp"
 
 namespace pgdest::encode {
 
 namespace ondemand = simdjson::ondemand;
 
 namespace {
-
-constexpr int kMaxDepth = 1024;
 
 bool is_json_space(char c) {
   return c == ' ' || c == '\t' || c == '\n' || c == '\r';
@@ -61,13 +63,94 @@ void append_escape(unsigned char c, std::string& out) {
   }
 }
 
+int hex_digit(char c) {
+  if (c >= '0' && c <= '9') {
+    return c - '0';
+  }
+  if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f') {
+    return (c | 0x20) - 'a' + 10;
+  }
+  return -1;
+}
+
+// The code unit of the \uXXXX escape at `at` (pointing at the backslash), or -1.
+long utf16_escape(std::string_view written, std::size_t at) {
+  if (at + 6 > written.size() || written[at] != '\\' || written[at + 1] != 'u') {
+    return -1;
+  }
+  long unit = 0;
+  for (std::size_t i = at + 2; i < at + 6; ++i) {
+    const int digit = hex_digit(written[i]);
+    if (digit < 0) {
+      return -1;
+    }
+    unit = unit * 16 + digit;
+  }
+  return unit;
+}
+
+// Unescapes a string's content as written (simdjson refuses lone surrogates, which JSON allows);
+// a lone surrogate becomes U+FFFD. `text` may be null to check only.
+EscapeCheck unescape_lossy(std::string_view written, std::string* text) {
+  EscapeCheck check = EscapeCheck::valid;
+  for (std::size_t i = 0; i < written.size();) {
+    if (written[i] != '\\') {
+      const std::size_t next = written.find('\\', i);
+      const std::size_t end = next == std::string_view::npos ? written.size() : next;
+      if (text != nullptr) {
+        text->append(written.data() + i, end - i);
+      }
+      i = end;
+      continue;
+    }
+    if (i + 1 >= written.size()) {
+      return EscapeCheck::malformed;
+    }
+    static constexpr std::string_view kSimple = "\"\\/bfnrt";
+    static constexpr std::string_view kSimpleValue = "\"\\/\b\f\n\r\t";
+    const std::size_t simple = kSimple.find(written[i + 1]);
+    if (simple != std::string_view::npos) {
+      if (text != nullptr) {
+        *text += kSimpleValue[simple];
+      }
+      i += 2;
+      continue;
+    }
+    long unit = utf16_escape(written, i);
+    if (unit < 0) {
+      return EscapeCheck::malformed;
+    }
+    i += 6;
+    if (unit >= 0xD800 && unit <= 0xDBFF) {
+      const long low = utf16_escape(written, i);
+      if (low >= 0xDC00 && low <= 0xDFFF) {
+        unit = 0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00);
+        i += 6;
+      } else {
+        unit = 0xFFFD;
+        check = EscapeCheck::lone_surrogate;
+      }
+    } else if (unit >= 0xDC00 && unit <= 0xDFFF) {
+      unit = 0xFFFD;
+      check = EscapeCheck::lone_surrogate;
+    }
+    if (text != nullptr) {
+      schema::append_utf8(static_cast<char32_t>(unit), *text);
+    }
+  }
+  return check;
+}
+
 // Serialises one value tree into `out`, recording findings in `result`.
 class JsonWriter {
 public:
-  JsonWriter(std::string& out, JsonWriteResult& result) : out_(out), result_(result) {}
+  JsonWriter(std::string& out, JsonWriteResult& result, StringForm strings,
+             DuplicateKeys duplicates)
+      : out_(out), result_(result), strings_(strings), duplicates_(duplicates) {}
 
   bool write_value(ondemand::value& value, int depth) {
-    if (depth > kMaxDepth) {
+    if (depth > kMaxJsonDepth) {
+      result_.too_deep = true;
       return fail(simdjson::DEPTH_ERROR);
     }
     ondemand::json_type type{};
@@ -105,6 +188,10 @@ private:
     }
     out_ += '{';
     bool first = true;
+    std::optional<std::unordered_set<std::string>> keys; // DuplicateKeys::refused only
+    if (duplicates_ == DuplicateKeys::refused) {
+      keys.emplace();
+    }
     for (auto field_result : object) {
       ondemand::field field;
       if (const auto error = std::move(field_result).get(field)) {
@@ -114,7 +201,7 @@ private:
         out_ += ',';
       }
       first = false;
-      if (!write_key(field)) {
+      if (!write_key(field, keys)) {
         return false;
       }
       out_ += ':';
@@ -150,19 +237,46 @@ private:
     return true;
   }
 
-  bool write_key(ondemand::field& field) {
+  bool write_key(ondemand::field& field, std::optional<std::unordered_set<std::string>>& keys) {
     std::string_view key;
     if (raw_key(field, key)) {
       out_ += '"';
       out_ += key;
       out_ += '"';
-      return true;
+      return !keys || first_time(key, key, *keys);
     }
-    if (const auto error = field.unescaped_key().get(key)) {
-      return fail(error);
+    const std::string_view written = written_key(field);
+    const auto error = field.unescaped_key().get(key);
+    if (error) {
+      unescaped_.clear();
+      if (error != simdjson::STRING_ERROR ||
+          unescape_lossy(written, &unescaped_) != EscapeCheck::lone_surrogate) {
+        return fail(error);
+      }
+      result_.lone_surrogate = true;
+      key = unescaped_;
+    }
+    if (keys && !first_time(error ? written : key, written, *keys)) {
+      return false;
+    }
+    if (strings_ == StringForm::verbatim) {
+      out_ += '"';
+      out_ += written;
+      out_ += '"';
+      return true;
     }
     result_.nul_removed |= append_json_string(key, out_);
     return true;
+  }
+
+  // Records `key`, or fails when the object already had it.
+  bool first_time(std::string_view key, std::string_view written,
+                  std::unordered_set<std::string>& keys) {
+    if (keys.emplace(key).second) {
+      return true;
+    }
+    result_.duplicate_key.emplace(written);
+    return fail(simdjson::TAPE_ERROR);
   }
 
   bool write_string(ondemand::value& value) {
@@ -173,8 +287,21 @@ private:
       out_ += '"';
       return true;
     }
-    if (const auto error = value.get_string().get(content)) {
-      return fail(error);
+    const std::string_view token = trim_trailing_space(value.raw_json_token());
+    const auto error = value.get_string().get(content);
+    if (error) {
+      unescaped_.clear();
+      if (error != simdjson::STRING_ERROR || token.size() < 2 ||
+          unescape_lossy(token.substr(1, token.size() - 2), &unescaped_) !=
+              EscapeCheck::lone_surrogate) {
+        return fail(error);
+      }
+      result_.lone_surrogate = true;
+      content = unescaped_;
+    }
+    if (strings_ == StringForm::verbatim) {
+      out_ += token;
+      return true;
     }
     result_.nul_removed |= append_json_string(content, out_);
     return true;
@@ -201,15 +328,23 @@ private:
 
   std::string& out_;
   JsonWriteResult& result_;
+  StringForm strings_;
+  DuplicateKeys duplicates_;
+  std::string unescaped_; // a string with a lone surrogate, unescaped here
 };
 
 } // namespace
 
-JsonWriteResult write_json(ondemand::value value, std::string& out) {
+JsonWriteResult write_json(ondemand::value value, std::string& out, StringForm strings,
+                           DuplicateKeys duplicates) {
   JsonWriteResult result;
-  JsonWriter writer(out, result);
+  JsonWriter writer(out, result, strings, duplicates);
   writer.write_value(value, 0);
   return result;
+}
+
+EscapeCheck check_escapes(std::string_view written) {
+  return unescape_lossy(written, nullptr);
 }
 
 bool append_json_string(std::string_view text, std::string& out) {
@@ -264,6 +399,19 @@ bool raw_key(const ondemand::field& field, std::string_view& key) {
   }
   key = std::string_view(start, static_cast<std::size_t>(at - start));
   return true;
+}
+
+std::string_view written_key(const ondemand::field& field) {
+  return written_key(field.key());
+}
+
+std::string_view written_key(ondemand::raw_json_string key) {
+  const char* start = key.raw();
+  const char* at = start;
+  while (*at != '"') {
+    at += *at == '\\' ? 2 : 1;
+  }
+  return {start, static_cast<std::size_t>(at - start)};
 }
 
 bool literal_is(ondemand::value& value, std::string_view literal) {

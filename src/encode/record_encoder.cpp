@@ -36,6 +36,15 @@ constexpr std::size_t kHugeValueBytes = 1u << 20;
                       simdjson::error_message(error));
 }
 
+[[noreturn]] void throw_malformed(const JsonWriteResult& result) {
+  if (result.too_deep) {
+    throw MalformedJson("record data nests arrays and objects more than " +
+                        std::to_string(kMaxJsonDepth) +
+                        " levels deep, which this destination does not read");
+  }
+  throw_malformed(result.error);
+}
+
 bool equals_ignore_case(std::string_view text, std::string_view lower_word) {
   if (text.size() != lower_word.size()) {
     return false;
@@ -157,8 +166,18 @@ void RecordEncoder::read_fields(ondemand::object& data) {
     }
     std::string_view key;
     if (!raw_key(field, key)) {
-      if (const auto error = field.unescaped_key().get(key)) {
-        throw_malformed(error);
+      const std::string_view written = written_key(field); // unescaped_key() forgets it
+      const auto error = field.unescaped_key().get(key);
+      if (error) {
+        // A key with a lone surrogate names no declared property: the field is not stored.
+        key = written;
+        if (error != simdjson::STRING_ERROR || check_escapes(key) != EscapeCheck::lone_surrogate) {
+          throw_malformed(error);
+        }
+        note_undeclared(key);
+        validate_only(field.value());
+        ++position;
+        continue;
       }
     }
     const std::size_t index = column_of(key, position++);
@@ -204,7 +223,7 @@ void RecordEncoder::validate_only(ondemand::value value) {
   json_scratch_.clear();
   const JsonWriteResult result = write_json(value, json_scratch_);
   if (result.malformed) {
-    throw_malformed(result.error);
+    throw_malformed(result);
   }
 }
 
@@ -245,8 +264,9 @@ RecordEncoder::Note RecordEncoder::encode_value(ColumnType type, ondemand::value
     StringValue text{{}, true};
     if (!raw_string_content(value, text.content)) {
       text.raw = false;
+      const std::string_view token = value.raw_json_token();
       if (const auto error = value.get_string().get(text.content)) {
-        throw_malformed(error);
+        return unstorable_string(error, token);
       }
     }
     return encode_string(type, text);
@@ -258,9 +278,24 @@ RecordEncoder::Note RecordEncoder::encode_value(ColumnType type, ondemand::value
   json_scratch_.clear();
   const JsonWriteResult result = write_json(value, json_scratch_);
   if (result.malformed) {
-    throw_malformed(result.error);
+    throw_malformed(result);
+  }
+  if (result.lone_surrogate) {
+    return put_null(Note::nulled_serialization);
   }
   return encode_composite(type, result.nul_removed, result.number_beyond_numeric);
+}
+
+// A string simdjson would not unescape: valid JSON with a lone surrogate (as Python's and
+// JavaScript's JSON writers produce) is a value PostgreSQL cannot store; anything else is broken.
+RecordEncoder::Note RecordEncoder::unstorable_string(simdjson::error_code error,
+                                                     std::string_view token) {
+  const std::size_t end = token.find_last_of('"');
+  if (error != simdjson::STRING_ERROR || end == 0 || end == std::string_view::npos ||
+      check_escapes(token.substr(1, end - 1)) != EscapeCheck::lone_surrogate) {
+    throw_malformed(error);
+  }
+  return put_null(Note::nulled_serialization);
 }
 
 RecordEncoder::Note RecordEncoder::encode_boolean(ColumnType type, bool value) {

@@ -9,6 +9,7 @@
 
 #include "pgdest/catalog/stream_index.hpp"
 #include "pgdest/encode/copy_buffer.hpp"
+#include "pgdest/encode/json_writer.hpp"
 #include "pgdest/encode/record_encoder.hpp"
 #include "pgdest/error.hpp"
 #include "pgdest/protocol/message_reader.hpp"
@@ -23,22 +24,32 @@ namespace ondemand = simdjson::ondemand;
                     simdjson::error_message(error));
 }
 
-void parse_value(ondemand::value value);
+// Valid JSON that simdjson will not unescape, which the encoder stores as a NULLed value.
+bool lone_surrogate(simdjson::error_code error, std::string_view written) {
+  return error == simdjson::STRING_ERROR &&
+         encode::check_escapes(written) == encode::EscapeCheck::lone_surrogate;
+}
+
+void parse_value(ondemand::value value, int depth);
 
 // Visits every key and value: strings unescaped, numbers converted.
-void parse_object(ondemand::object object) {
-  for (auto field : object) {
+void parse_object(ondemand::object object, int depth) {
+  for (auto field_result : object) {
+    ondemand::field field;
+    if (auto error = std::move(field_result).get(field))
+      throw_parse_error(error);
     std::string_view key;
-    ondemand::value child;
-    if (auto error = field.unescaped_key().get(key))
+    const auto raw = field.key(); // unescaped_key() forgets it
+    if (auto error = field.unescaped_key().get(key);
+        error && !lone_surrogate(error, encode::written_key(raw)))
       throw_parse_error(error);
-    if (auto error = field.value().get(child))
-      throw_parse_error(error);
-    parse_value(child);
+    parse_value(field.value(), depth + 1);
   }
 }
 
-void parse_value(ondemand::value value) {
+void parse_value(ondemand::value value, int depth) {
+  if (depth > encode::kMaxJsonDepth) // as deep as the encoder reads; deeper would exhaust the stack
+    throw_parse_error(simdjson::DEPTH_ERROR);
   ondemand::json_type type;
   if (auto error = value.type().get(type))
     throw_parse_error(error);
@@ -47,7 +58,7 @@ void parse_value(ondemand::value value) {
   case ondemand::json_type::object: {
     ondemand::object object;
     if (!(error = value.get_object().get(object)))
-      parse_object(object);
+      parse_object(object, depth);
     break;
   }
   case ondemand::json_type::array: {
@@ -58,13 +69,21 @@ void parse_value(ondemand::value value) {
       ondemand::value child;
       if ((error = element.get(child)))
         break;
-      parse_value(child);
+      parse_value(child, depth + 1);
     }
     break;
   }
-  case ondemand::json_type::string:
+  case ondemand::json_type::string: {
     error = value.get_string().error();
+    if (error) {
+      const std::string_view token = value.raw_json_token(); // still this string's
+      const std::size_t end = token.find_last_of('"');
+      if (end != std::string_view::npos && end > 0 &&
+          lone_surrogate(error, token.substr(1, end - 1)))
+        error = simdjson::SUCCESS;
+    }
     break;
+  }
   case ondemand::json_type::number:
     error = value.get_number().error();
     break;
@@ -102,7 +121,7 @@ public:
 
   void record_data(simdjson::ondemand::object data) override {
     if (parse_only_)
-      parse_object(data);
+      parse_object(data, 0);
     else
       encoders_[current_]->fill(data);
   }

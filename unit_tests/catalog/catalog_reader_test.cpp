@@ -1,6 +1,12 @@
 // Configured catalog → stream plans, and the config errors an inconsistent catalog gets.
 #include <catch2/catch.hpp>
 
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+
 #include "pgdest/catalog/catalog_reader.hpp"
 #include "pgdest/error.hpp"
 
@@ -78,4 +84,118 @@ TEST_CASE("unsupported modes and broken catalogs are config errors", "[catalog]"
   keyless["primary_key"] = Json::array();
   CHECK(error_of({{"streams", {keyless}}}) ==
         "Stream \"Sales Team.Users\" uses append_dedup but has no primary key.");
+}
+
+namespace {
+
+std::string load_error(const std::string& text) {
+  const std::string path = "/tmp/pgdest-catalog-test-" + std::to_string(::getpid()) + ".json";
+  {
+    std::ofstream out(path);
+    out << text;
+  }
+  std::string message = "no error";
+  try {
+    load_catalog_file(path, "public");
+  } catch (const pgdest::ConfigError& error) {
+    message = error.what();
+  }
+  std::remove(path.c_str());
+  return message;
+}
+
+// A configured stream named `name` with `count` string properties.
+Json wide_stream(const std::string& name, std::size_t count) {
+  Json properties = Json::object();
+  for (std::size_t i = 0; i < count; ++i)
+    properties["p" + std::to_string(i)] = {{"type", "string"}};
+  return {{"stream", {{"name", name}, {"json_schema", {{"properties", properties}}}}},
+          {"destination_sync_mode", "append"}};
+}
+
+} // namespace
+
+TEST_CASE("a catalog whose json_schema nests 50,000 levels is a config error, not a SIGSEGV",
+          "[catalog]") {
+  std::string deep;
+  for (int i = 0; i < 50000; ++i)
+    deep += R"({"anyOf":[)";
+  deep += R"({"type":"string"})";
+  for (int i = 0; i < 50000; ++i)
+    deep += "]}";
+  const std::string catalog =
+      R"({"streams":[{"stream":{"name":"s","json_schema":{"properties":{"a":)" + deep +
+      R"(}}},"destination_sync_mode":"append"}]})";
+  CHECK_THAT(load_error(catalog),
+             Catch::Matchers::EndsWith(
+                 " nests arrays and objects more than 1000 levels deep, which this destination "
+                 "does not read. Simplify the streams' json_schema."));
+  // Brackets inside strings do not count.
+  CHECK(load_error(R"({"streams":[{"stream":{"name":")" + std::string(5000, '[') +
+                   R"(","json_schema":{}}}]})") == "no error");
+}
+
+TEST_CASE("more properties than PostgreSQL's 1,600 columns is a config error when the catalog is "
+          "read (it failed with system_error after the schema was created)",
+          "[catalog]") {
+  CHECK(error_of({{"streams", {wide_stream("wide", 1597)}}}) ==
+        "Stream \"wide\" has 1597 properties; with the 4 _airbyte_* columns its table would have "
+        "1601 columns, more than PostgreSQL's limit of 1600. Deselect fields of the stream so that "
+        "it has at most 1596 properties.");
+  CHECK(read_catalog({{"streams", {wide_stream("fits", 1596)}}}, "public")[0].columns.size() ==
+        1596);
+}
+
+TEST_CASE("a destination_sync_mode of the wrong JSON type is a config error naming the stream "
+          "(it failed unexpectedly)",
+          "[catalog]") {
+  auto numbered = stream("append");
+  numbered["destination_sync_mode"] = 1;
+  CHECK(error_of({{"streams", {numbered}}}) ==
+        "Stream \"Sales Team.Users\" has a \"destination_sync_mode\" that is not a string; use "
+        "\"append\", \"overwrite\" or \"append_dedup\".");
+  auto null_mode = stream("append");
+  null_mode["destination_sync_mode"] = nullptr;
+  CHECK(read_catalog({{"streams", {null_mode}}}, "public")[0].mode == DestinationSyncMode::append);
+}
+
+TEST_CASE("a primary key field that is not in the schema is named when the catalog is read",
+          "[catalog]") {
+  auto missing = stream("append_dedup");
+  missing["primary_key"] = Json::parse(R"([["id"],["tenant"]])");
+  CHECK(error_of({{"streams", {missing}}}) ==
+        "The primary key of stream \"Sales Team.Users\" names the field \"tenant\", which is not "
+        "a property of the stream's json_schema. Add the property to the schema or choose another "
+        "primary key.");
+  // Other modes do not use the key.
+  auto append = stream("append");
+  append["primary_key"] = Json::parse(R"([["tenant"]])");
+  CHECK(error_of({{"streams", {append}}}) == "no error");
+}
+
+TEST_CASE("a catalog of 1,000 streams loads quickly", "[catalog]") {
+  Json streams = Json::array();
+  for (int i = 0; i < 1000; ++i)
+    streams.push_back(wide_stream("stream " + std::to_string(i), 20));
+  const auto started = std::chrono::steady_clock::now();
+  const auto plans = read_catalog({{"streams", streams}}, "public");
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  REQUIRE(plans.size() == 1000);
+  CHECK(plans[999].table_name == "stream_999");
+  CHECK(seconds < 2.0);
+}
+
+TEST_CASE("streams whose names collide after normalisation get distinct, stable tables",
+          "[catalog]") {
+  const Json catalog = {
+      {"streams", {wide_stream("a-b", 1), wide_stream("a b", 1), wide_stream("A_B", 1)}}};
+  const auto first = read_catalog(catalog, "public");
+  const auto again = read_catalog(catalog, "public");
+  REQUIRE(first.size() == 3);
+  CHECK(first[0].table_name != first[1].table_name);
+  CHECK(first[1].table_name != first[2].table_name);
+  CHECK(first[0].table_name != first[2].table_name);
+  for (std::size_t i = 0; i < first.size(); ++i)
+    CHECK(first[i].table_name == again[i].table_name);
 }

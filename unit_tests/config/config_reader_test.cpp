@@ -447,3 +447,20 @@ TEST_CASE("load_config_file reads a file and hides its content on JSON errors", 
           "Cannot read the config file \"" + missing + "\": No such file or directory.");
   }
 }
+
+TEST_CASE("a config nested deeper than 1000 levels is refused before it is parsed", "[config]") {
+  const std::string path = temp_path("deep.json");
+  {
+    std::ofstream out(path);
+    out << R"({"host":"db","port":)" << std::string(500000, '[') << std::string(500000, ']') << "}";
+  }
+  try {
+    pgdest::config::load_config_file(path);
+    FAIL("no error");
+  } catch (const ConfigError& error) {
+    CHECK(std::string(error.what()) == "The config file \"" + path +
+                                           "\" nests arrays and objects more than 1000 levels "
+                                           "deep; a config is a flat object of settings.");
+  }
+  std::remove(path.c_str());
+}

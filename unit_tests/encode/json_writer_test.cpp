@@ -14,7 +14,8 @@ struct Written {
 };
 
 // Writes the value of `{"v": <value_json>}`; the document itself must pass simdjson's checks.
-Written write_value_of(const std::string& value_json) {
+Written write_value_of(const std::string& value_json, StringForm strings = StringForm::normalised,
+                       DuplicateKeys duplicates = DuplicateKeys::kept) {
   simdjson::ondemand::parser parser;
   const simdjson::padded_string input("{\"v\":" + value_json + "}");
   simdjson::ondemand::document doc;
@@ -25,7 +26,7 @@ Written write_value_of(const std::string& value_json) {
   REQUIRE(object["v"].get(value) == simdjson::SUCCESS);
   Written written;
   written.text = "prefix:";
-  written.result = write_json(value, written.text);
+  written.result = write_json(value, written.text, strings, duplicates);
   return written;
 }
 
@@ -81,13 +82,34 @@ TEST_CASE("write_json: NUL characters are dropped and reported", "[encode][json]
 }
 
 TEST_CASE("write_json: malformed values are reported", "[encode][json]") {
-  for (const char* bad : {"[1,2,]",      R"({"a":1,})", "[01]",          "[1.]",
-                          "[.5]",        "[-]",         "[+1]",          "[1e]",
-                          "[tru]",       "[nul]",       "[fals]",        "[truex]",
-                          "[nulll]",     R"(["\x"])",   R"(["\ud800"])", R"(["\udc00"])",
-                          R"(["\u12"])", R"({"a" 1})",  "[1 2]",         R"({"a":1 "b":2})",
-                          "[NaN]",       "[Infinity]",  R"({1:2})",      "[,1]",
-                          R"({"\x":1})", "01",          "tru",           R"("\q")"}) {
+  for (const char* bad : {"[1,2,]",
+                          R"({"a":1,})",
+                          "[01]",
+                          "[1.]",
+                          "[.5]",
+                          "[-]",
+                          "[+1]",
+                          "[1e]",
+                          "[tru]",
+                          "[nul]",
+                          "[fals]",
+                          "[truex]",
+                          "[nulll]",
+                          R"(["\x"])",
+                          R"(["\ud800\x"])",
+                          R"(["\udc00\u"])",
+                          R"(["\u12"])",
+                          R"({"a" 1})",
+                          "[1 2]",
+                          R"({"a":1 "b":2})",
+                          "[NaN]",
+                          "[Infinity]",
+                          R"({1:2})",
+                          "[,1]",
+                          R"({"\x":1})",
+                          "01",
+                          "tru",
+                          R"("\q")"}) {
     CHECK(malformed(bad));
   }
 }
@@ -110,4 +132,50 @@ TEST_CASE("append_json_string: escapes and NUL removal", "[encode][json]") {
   out.clear();
   CHECK_FALSE(append_json_string("", out));
   CHECK(out == "\"\"");
+}
+
+TEST_CASE("write_json: a lone surrogate escape is valid JSON, reported and replaced",
+          "[encode][json]") {
+  const Written value = write_value_of(R"({"k\ud800":["a\udc00b","\ud83d\ude00"]})");
+  REQUIRE_FALSE(value.result.malformed);
+  CHECK(value.result.lone_surrogate);
+  CHECK(value.text == "prefix:{\"k\xEF\xBF\xBD\":[\"a\xEF\xBF\xBD"
+                      "b\",\"\xF0\x9F\x98\x80\"]}");
+  CHECK_FALSE(write_value_of(R"(["\ud83d\ude00"])").result.lone_surrogate);
+}
+
+TEST_CASE("check_escapes: lone surrogates apart from broken escapes", "[encode][json]") {
+  CHECK(check_escapes(R"(a\n\u00e9\ud83d\ude00)") == EscapeCheck::valid);
+  CHECK(check_escapes(R"(\ud800)") == EscapeCheck::lone_surrogate);
+  CHECK(check_escapes(R"(\ud800\ud800)") == EscapeCheck::lone_surrogate);
+  CHECK(check_escapes(R"(\udc00\ud800)") == EscapeCheck::lone_surrogate);
+  CHECK(check_escapes(R"(\ud800\x)") == EscapeCheck::malformed);
+  CHECK(check_escapes(R"(\u12)") == EscapeCheck::malformed);
+  CHECK(check_escapes("\\") == EscapeCheck::malformed);
+}
+
+namespace {
+Written write_verbatim(const std::string& value_json) {
+  Written written = write_value_of(value_json, StringForm::verbatim, DuplicateKeys::refused);
+  written.text.erase(0, 7); // "prefix:"
+  return written;
+}
+} // namespace
+
+TEST_CASE("write_json verbatim: strings as written, duplicate keys refused", "[encode][json]") {
+  const Written kept = write_verbatim(R"({ "k\u0041" : [ "x\u0000\ud800" , 1.50 ] })");
+  REQUIRE_FALSE(kept.result.malformed);
+  CHECK(kept.text == R"({"k\u0041":["x\u0000\ud800",1.50]})");
+  const Written twice = write_verbatim(R"({"a":{"b":1,"c":2,"b":3}})");
+  CHECK(twice.result.malformed);
+  CHECK(twice.result.duplicate_key == std::optional<std::string>("b"));
+  // The same key, spelled two ways.
+  CHECK(write_verbatim(R"({"a":1,"\u0061":2})").result.duplicate_key ==
+        std::optional<std::string>("\\u0061"));
+  CHECK(write_verbatim(R"({"":1,"":2})").result.duplicate_key == std::optional<std::string>(""));
+  CHECK(write_verbatim("[1,2,]").result.malformed);
+  const std::string deep = std::string(2000, '[') + std::string(2000, ']');
+  const Written too_deep = write_verbatim(deep);
+  CHECK(too_deep.result.malformed);
+  CHECK(too_deep.result.too_deep);
 }

@@ -365,7 +365,7 @@ TEST_CASE("RecordEncoder: malformed JSON throws and leaves the buffer as it was"
   harness.encode(R"({"f":1,"s":"kept"})");
   const std::string before(harness.out.view());
   for (const char* bad : {R"({"f":01})", R"({"s":[1,]})", R"({"zzz":tru})", R"({"f":{"a":nul}})",
-                          R"({"s":"\x"})", R"({"f":1,})", R"({"s":"\ud800"})", R"({"f" 1})",
+                          R"({"s":"\x"})", R"({"f":1,})", R"({"s":"\ud800\x"})", R"({"f" 1})",
                           R"({"s":"ok","f":-})", R"({"s":{"a":1 "b":2}})"}) {
     INFO(bad);
     CHECK_THROWS_AS(harness.encode_only(bad), MalformedJson);
@@ -375,6 +375,49 @@ TEST_CASE("RecordEncoder: malformed JSON throws and leaves the buffer as it was"
   CHECK(after[3] == std::nullopt);
   CHECK(after[4] == "next");
   CHECK(meta_text(after[5]) == R"({"sync_id":7,"changes":[]})");
+}
+
+TEST_CASE("RecordEncoder: a lone surrogate escape no longer stops the sync; the value is NULLed "
+          "with a change",
+          "[encode][record]") {
+  check_value(ColumnType::varchar, R"("x\ud800y")", std::nullopt, nulled_serialization());
+  check_value(ColumnType::varchar, R"("\udc00")", std::nullopt, nulled_serialization());
+  check_value(ColumnType::varchar, R"("\ud800\u0041")", std::nullopt, nulled_serialization());
+  check_value(ColumnType::date, R"("\ud800")", std::nullopt, nulled_serialization());
+  check_value(ColumnType::jsonb, R"("x\ud800y")", std::nullopt, nulled_serialization());
+  check_value(ColumnType::jsonb, R"({"a":["\ud800"]})", std::nullopt, nulled_serialization());
+  check_value(ColumnType::jsonb, R"({"k\udfff":1})", std::nullopt, nulled_serialization());
+  check_value(ColumnType::varchar, R"({"k":"\ud800"})", std::nullopt, nulled_serialization());
+  // A pair is a character like any other.
+  check_value(ColumnType::varchar, R"("\ud83d\ude00")", Field("\xF0\x9F\x98\x80"));
+  check_value(ColumnType::jsonb, R"(["\ud83d\ude00"])", jsonb("[\"\xF0\x9F\x98\x80\"]"));
+}
+
+TEST_CASE("RecordEncoder: a lone surrogate in an undeclared field or key does not matter",
+          "[encode][record]") {
+  Harness harness({{"id", "id", ColumnType::bigint}});
+  const Row row =
+      harness.encode(R"({"u":"\ud800","id":1,"\udc00x":{"v":["\ud800"]},"w":{"\ud800":2}})");
+  CHECK(row[3] == int64_bytes(1));
+  CHECK(meta_text(row[4]) == R"({"sync_id":7,"changes":[]})");
+  CHECK(harness.encoder.take_new_undeclared_fields() ==
+        std::vector<std::string>{"u", "\\udc00x", "w"});
+  // Still checked in full.
+  CHECK_THROWS_AS(harness.encode_only(R"({"u":"\ud800","v":[1,]})"), MalformedJson);
+}
+
+TEST_CASE("RecordEncoder: a value nested deeper than 1024 levels is a clear error, not a crash",
+          "[encode][record]") {
+  Harness harness({{"f", "f", ColumnType::jsonb}});
+  const std::string deep = std::string(100000, '[') + std::string(100000, ']');
+  CHECK_THROWS_WITH(harness.encode_only("{\"f\":" + deep + "}"),
+                    "record data nests arrays and objects more than 1024 levels deep, which this "
+                    "destination does not read");
+  CHECK_THROWS_WITH(harness.encode_only("{\"undeclared\":" + deep + "}"),
+                    "record data nests arrays and objects more than 1024 levels deep, which this "
+                    "destination does not read");
+  const std::string fits = std::string(1000, '[') + std::string(1000, ']');
+  CHECK(harness.encode("{\"f\":" + fits + "}")[3] == jsonb(fits));
 }
 
 TEST_CASE("RecordEncoder: emitted_at must be a PostgreSQL timestamp", "[encode][record]") {

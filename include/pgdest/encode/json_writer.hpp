@@ -1,5 +1,6 @@
 #pragma once
 // Compact, fully validated re-serialisation of simdjson On-Demand values.
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -17,13 +18,45 @@ struct JsonWriteResult {
   // A number PostgreSQL's jsonb input would reject (numeric_in: |exponent| > 1000, or beyond
   // numeric's weight/scale limits).
   bool number_beyond_numeric = false;
+  // A string or key holds a \uD800-\uDFFF escape that is not half of a pair: valid JSON, but
+  // not text PostgreSQL (or UTF-8) can hold. Written as U+FFFD in StringForm::normalised.
+  bool lone_surrogate = false;
+  // The value nests deeper than kMaxJsonDepth (then also `malformed`, with DEPTH_ERROR).
+  bool too_deep = false;
+  // With DuplicateKeys::refused: a key that appears twice in one object (then also `malformed`,
+  // with TAPE_ERROR); the key as written, without quotes.
+  std::optional<std::string> duplicate_key;
   // simdjson's reason when `malformed`, else SUCCESS (e.g. NUMBER_ERROR for a bad literal).
   simdjson::error_code error = simdjson::SUCCESS;
 };
 
-// Appends `value` to `out` as compact JSON: strings are unescaped and re-escaped, numbers keep
-// their exact text, and every part is checked against the JSON grammar.
-JsonWriteResult write_json(simdjson::ondemand::value value, std::string& out);
+// The deepest nesting of arrays and objects write_json accepts (simdjson's own default limit).
+inline constexpr int kMaxJsonDepth = 1024;
+
+// How write_json writes strings and keys.
+enum class StringForm {
+  // Unescaped and re-escaped, NUL characters dropped, lone surrogates replaced (text that goes
+  // into PostgreSQL).
+  normalised,
+  // Exactly as written, escapes kept (text that is echoed unchanged, such as a STATE).
+  verbatim,
+};
+
+// What write_json does with a key that appears twice in one object.
+enum class DuplicateKeys {
+  kept,    // written twice; readers take the last, as PostgreSQL's jsonb does
+  refused, // `malformed`, with `duplicate_key` set
+};
+
+// Appends `value` to `out` as compact JSON: numbers keep their exact text, and every part is
+// checked against the JSON grammar.
+JsonWriteResult write_json(simdjson::ondemand::value value, std::string& out,
+                           StringForm strings = StringForm::normalised,
+                           DuplicateKeys duplicates = DuplicateKeys::kept);
+
+// What the escape sequences of a string's content (as written, without quotes) amount to.
+enum class EscapeCheck { valid, lone_surrogate, malformed };
+EscapeCheck check_escapes(std::string_view written);
 
 // Appends `text` as a JSON string literal (quotes included), dropping NUL characters.
 // Returns whether a NUL was dropped.
@@ -38,6 +71,11 @@ bool raw_string_content(simdjson::ondemand::value& value, std::string_view& cont
 
 // The key of `field` when written without escape sequences; otherwise false.
 bool raw_key(const simdjson::ondemand::field& field, std::string_view& key);
+
+// The key of `field` as written, escapes kept, without its quotes. Call it before
+// unescaped_key(), which forgets the key; or keep field.key() and pass that.
+std::string_view written_key(const simdjson::ondemand::field& field);
+std::string_view written_key(simdjson::ondemand::raw_json_string key);
 
 // Whether the literal token of `value` is exactly `literal` ("true", "false" or "null").
 bool literal_is(simdjson::ondemand::value& value, std::string_view literal);

@@ -96,6 +96,7 @@ private:
   void validate_only(simdjson::ondemand::value value);
   void encode_field(std::size_t index, simdjson::ondemand::value value);
   Note encode_value(schema::ColumnType type, simdjson::ondemand::value& value);
+  Note unstorable_string(simdjson::error_code error, std::string_view token);
   Note encode_boolean(schema::ColumnType type, bool value);
   Note encode_number(schema::ColumnType type, std::string_view token);
   Note encode_string(schema::ColumnType type, const StringValue& value);

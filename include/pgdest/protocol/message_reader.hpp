@@ -1,7 +1,7 @@
 #pragma once
 // Turns input lines into protocol events: records (parsed in place, data handed over as a
-// simdjson On-Demand object), states and stream statuses. Anything malformed is an error that
-// names the line.
+// simdjson On-Demand object), states and stream statuses. Every line is checked in full; anything
+// malformed is an error that names the line.
 #include <chrono>
 #include <cstdint>
 #include <optional>
@@ -27,7 +27,8 @@ struct StateMessage {
 
 enum class StreamStatus { STARTED, RUNNING, COMPLETE, INCOMPLETE };
 
-// Receives what the reader finds. A record arrives as begin → data → end, all within one line.
+// Receives what the reader finds. A record arrives as begin → data → end, all within one line;
+// end, a state and a status arrive only once their whole line is known to be valid.
 class MessageHandler {
 public:
   virtual ~MessageHandler() = default;
@@ -56,21 +57,38 @@ public:
   std::size_t records_read() const { return records_read_; }
 
 private:
+  // What the line read so far holds, handed to the handler once the whole line is valid.
+  enum class Pending { nothing, record, record_reread, state, status };
+
   void dispatch(const Line& line);
-  void dispatch_any_order(const Line& line);
-  void read_record(simdjson::ondemand::object record, const Line& line);
-  void read_record_any_order(const Line& line);
-  void read_state(simdjson::ondemand::value state, const Line& line);
-  void read_stream_status(simdjson::ondemand::object trace);
+  [[nodiscard]] bool read_message(simdjson::ondemand::document& document, const Line& line,
+                                  std::optional<std::string>& known_type);
+  void read_body(std::string_view type, simdjson::ondemand::value body, const Line& line);
+  void read_record(simdjson::ondemand::object record);
+  void reread_record_data(const Line& line);
   void read_meta_changes(simdjson::ondemand::value meta);
+  void read_state(simdjson::ondemand::value state, const Line& line);
+  std::string checked_state_field(std::string_view key, std::string_view json);
+  void read_trace(simdjson::ondemand::object trace);
+  void read_stream_status(simdjson::ondemand::value stream_status);
+  void validate(simdjson::ondemand::value value, std::string_view parent, std::string_view key);
 
   LineReader& lines_;
   MessageHandler& handler_;
   simdjson::ondemand::parser parser_;
+  simdjson::ondemand::parser state_parser_; // for the shape checks of a STATE's parts
   std::string changes_;
   std::string scratch_;
   std::size_t line_number_ = 0;
   std::size_t records_read_ = 0;
+
+  Pending pending_ = Pending::nothing;
+  std::int64_t emitted_at_ = 0;
+  std::string reread_name_;
+  std::optional<std::string> reread_namespace_;
+  StateMessage state_;
+  StreamDescriptor status_stream_;
+  StreamStatus status_ = StreamStatus::STARTED;
 };
 
 } // namespace pgdest::protocol
