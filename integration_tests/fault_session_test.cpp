@@ -44,6 +44,14 @@ nlohmann::ordered_json failed_run_error(const RunResult& result) {
   return errors[0];
 }
 
+// A sync of ten records into `users` of `schema` as `config`'s user, which must fail: its error.
+nlohmann::ordered_json failed_write_error(const std::string& schema,
+                                          const nlohmann::ordered_json& config) {
+  auto catalog = users_catalog("append");
+  return failed_run_error(run_connector(write_args(schema, config, catalog),
+                                        user_batches(1, 10, 10) + complete_statuses(catalog)));
+}
+
 } // namespace
 
 TEST_CASE("a table locked by another session: the sync waits for the lock, then succeeds",
@@ -115,10 +123,7 @@ TEST_CASE("a read-only role is a config_error that says what to do", "[write][fa
   auto schema = fresh_schema("it_read_only");
   auto config = own_role_config(schema, "it_read_only_user");
   exec("ALTER ROLE it_read_only_user SET default_transaction_read_only = on");
-  auto catalog = users_catalog("append");
-  auto result = run_connector(write_args(schema, config, catalog),
-                              user_batches(1, 10, 10) + complete_statuses(catalog));
-  auto error = failed_run_error(result);
+  auto error = failed_write_error(schema, config);
   CHECK(error["failure_type"] == "config_error");
   CHECK(error["message"] ==
         "PostgreSQL failed while creating schema \"it_read_only\": cannot execute CREATE SCHEMA "
@@ -140,9 +145,7 @@ TEST_CASE("a role that may not insert into the table is a config_error",
   auto config = test_config(schema);
   config["username"] = "it_no_insert_user";
   config["password"] = "pw";
-  auto result = run_connector(write_args(schema, config, catalog),
-                              user_batches(1, 10, 10) + complete_statuses(catalog));
-  auto error = failed_run_error(result);
+  auto error = failed_write_error(schema, config);
   CHECK(error["failure_type"] == "config_error");
   CHECK(error["message"] ==
         "PostgreSQL failed while loading rows into \"it_no_insert\".\"users\": permission "
@@ -243,10 +246,7 @@ TEST_CASE("a role at its connection limit: a transient_error that says what to d
   auto config = test_config(schema);
   config["username"] = "it_role_limit_user";
   config["password"] = "pw";
-  auto catalog = users_catalog("append");
-  auto result = run_connector(write_args(schema, config, catalog),
-                              user_batches(1, 10, 10) + complete_statuses(catalog));
-  auto error = failed_run_error(result);
+  auto error = failed_write_error(schema, config);
   CHECK(error["failure_type"] == "transient_error");
   std::string message = error["message"];
   INFO(message);
@@ -263,10 +263,7 @@ TEST_CASE("a role that may not log in is a config_error that says what to do",
   auto schema = fresh_schema("it_no_login");
   auto config = own_role_config(schema, "it_no_login_user");
   exec("ALTER ROLE it_no_login_user NOLOGIN");
-  auto catalog = users_catalog("append");
-  auto result = run_connector(write_args(schema, config, catalog),
-                              user_batches(1, 10, 10) + complete_statuses(catalog));
-  auto error = failed_run_error(result);
+  auto error = failed_write_error(schema, config);
   CHECK(error["failure_type"] == "config_error");
   std::string message = error["message"];
   INFO(message);
