@@ -129,8 +129,9 @@ TEST_CASE("a connection dropped mid-batch is retried on a new one: rows once, st
 
 TEST_CASE("with two connections, no STATE leaves while either has not committed its rows",
           "[write][state]") {
-  // An append_dedup stream loads over two connections, split by key. A constraint fails the COPY
-  // of one record: its connection fails for good while the other commits its rows. Run twice,
+  // An append_dedup stream loads over two connections, split by key. A trigger fails the COPY of
+  // one record, after a pause long enough for the other connection to commit its rows first
+  // (once one connection fails, a COMMIT still queued on the other no longer runs). Run twice,
   // the second time failing a record of the connection that committed the first time, so that
   // each connection is once the one that fails.
   auto catalog = users_catalog();
@@ -142,8 +143,12 @@ TEST_CASE("with two connections, no STATE leaves while either has not committed 
     auto schema = fresh_schema("it_state_lanes");
     auto config = test_config(schema);
     create_table(schema, config, catalog);
-    exec("ALTER TABLE it_state_lanes.users ADD CONSTRAINT refuse_one CHECK (id <> " + failing_id +
-         ")");
+    exec("CREATE FUNCTION it_state_lanes.refuse_one() RETURNS trigger LANGUAGE plpgsql AS $$ "
+         "BEGIN IF NEW.id = " +
+         failing_id +
+         " THEN PERFORM pg_sleep(2); RAISE EXCEPTION 'refused'; END IF; RETURN NEW; END $$; "
+         "CREATE TRIGGER refuse_one BEFORE INSERT ON it_state_lanes.users FOR EACH ROW EXECUTE "
+         "FUNCTION it_state_lanes.refuse_one()");
     auto result = run_connector(write_args(schema, config, catalog),
                                 records_and_state(100) + complete_statuses(catalog));
     CHECK(result.exit_code == 1);
