@@ -1,6 +1,8 @@
 // The command line itself: spec, usage errors, and config/catalog files that cannot be used.
 #include <catch2/catch.hpp>
 
+#include <regex>
+
 #include "support/harness.hpp"
 #include "support/sync.hpp"
 
@@ -93,17 +95,25 @@ TEST_CASE("encode parses and encodes without a database; --parse-only only parse
       "\n"
       R"({"type":"RECORD","record":{"stream":"s","emitted_at":2,"data":{"id":2}}})"
       "\n";
-  auto logged = [](const RunResult& result) {
+  // The counts the run reports (its words may change; the numbers may not).
+  auto counted = [](const RunResult& result) {
     auto logs = result.messages("LOG");
-    return logs.empty() ? std::string() : logs.back()["log"]["message"].get<std::string>();
+    std::string text =
+        logs.empty() ? std::string() : logs.back()["log"]["message"].get<std::string>();
+    std::vector<std::string> numbers;
+    const std::regex number("[0-9]+");
+    for (std::sregex_iterator it(text.begin(), text.end(), number), end; it != end; ++it)
+      numbers.push_back(it->str());
+    numbers.resize(2);
+    return numbers;
   };
   auto encoded = run_connector({"encode", "--catalog", catalog}, input);
   CHECK(encoded.exit_code == 0);
   CHECK(protocol_violations(encoded.stdout_lines) == "");
-  CHECK(logged(encoded).rfind("Encoded 2 records and read 1 states from", 0) == 0);
+  CHECK(counted(encoded) == std::vector<std::string>{"2", "1"});
   auto parsed = run_connector({"encode", "--parse-only", "--catalog", catalog}, input);
   CHECK(parsed.exit_code == 0);
-  CHECK(logged(parsed).rfind("Parsed 2 records and 1 states from", 0) == 0);
+  CHECK(counted(parsed) == std::vector<std::string>{"2", "1"});
   // Parsing reaches inside nested values: a bad escape deep in `n` fails the run.
   auto broken = run_connector(
       {"encode", "--parse-only", "--catalog", catalog},

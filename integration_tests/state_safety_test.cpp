@@ -31,35 +31,6 @@ std::string records_and_state(int count) {
   return text;
 }
 
-void exec(const std::string& sql) {
-  auto connection = test_connection();
-  pqxx::nontransaction work(connection);
-  work.exec(sql);
-}
-
-void drop_role(const std::string& role) {
-  exec("DO $$ BEGIN IF EXISTS (SELECT FROM pg_roles WHERE rolname = '" + role +
-       "') THEN "
-       "EXECUTE 'DROP OWNED BY " +
-       role + " CASCADE'; EXECUTE 'DROP ROLE " + role + "'; END IF; END $$");
-}
-
-// A role of the test's own, so its connections can be found and cut off without touching others.
-nlohmann::ordered_json own_role_config(const std::string& schema, const std::string& role) {
-  drop_role(role);
-  exec("CREATE ROLE " + role + " LOGIN SUPERUSER PASSWORD 'secret-" + role + "'");
-  auto config = test_config(schema);
-  config["username"] = role;
-  config["password"] = "secret-" + role;
-  return config;
-}
-
-std::vector<std::string> write_args(const std::string& schema, const nlohmann::ordered_json& config,
-                                    const nlohmann::ordered_json& catalog) {
-  return {"write", "--config", write_temp_file(schema + "-config.json", config.dump()), "--catalog",
-          write_temp_file(schema + "-catalog.json", catalog.dump())};
-}
-
 // Holds a lock on `table` that lets the set-up's reads through and makes writes wait, until
 // commit() (or the end of the object).
 struct WriteBlocker {
@@ -91,7 +62,9 @@ TEST_CASE("no STATE is emitted when the connection dies before the commit", "[wr
   ConnectorProcess connector(write_args(schema, config, catalog));
   connector.write_stdin(records_and_state(100));
   // The rows are read and sent, but cannot be committed while the table is locked.
-  CHECK_FALSE(connector.wait_for_line("\"type\":\"STATE\"", 3.0));
+  auto watcher = test_connection();
+  REQUIRE(wait_for_statement(watcher, "it_state_lost_user", "COPY ", 30.0));
+  CHECK(states(connector.lines()).empty());
   exec("ALTER ROLE it_state_lost_user NOLOGIN");
   exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = "
        "'it_state_lost_user'");
@@ -102,6 +75,11 @@ TEST_CASE("no STATE is emitted when the connection dies before the commit", "[wr
   CHECK(result.exit_code == 1);
   CHECK(result.messages("STATE").empty());
   REQUIRE(result.trace_errors().size() == 1);
+  // The replay's new connection is refused. (Its failure_type is checked in
+  // fault_session_test.cpp: a role that may not log in.)
+  CHECK(result.trace_errors()[0]["message"] ==
+        "Could not connect to 127.0.0.1:" + std::to_string(config["port"].get<int>()) +
+            ": role \"it_state_lost_user\" is not permitted to log in.");
   CHECK(protocol_violations(result.stdout_lines).empty());
   for (const auto& line : result.stdout_lines)
     CHECK(line.find("secret-it_state_lost_user") == std::string::npos);
@@ -126,7 +104,11 @@ TEST_CASE("a connection dropped mid-batch is retried on a new one: rows once, st
 
     ConnectorProcess connector(write_args(schema, config, catalog));
     connector.write_stdin(records_and_state(1000));
-    CHECK_FALSE(connector.wait_for_line("\"type\":\"STATE\"", 2.0));
+    // Cut off only once a COPY is in flight (it waits for the lock), so that there is an open
+    // transaction to replay.
+    auto watcher = test_connection();
+    REQUIRE(wait_for_statement(watcher, "it_state_retry_user", "COPY ", 30.0));
+    CHECK(states(connector.lines()).empty());
     exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = "
          "'it_state_retry_user'");
     lock.commit();
@@ -135,6 +117,7 @@ TEST_CASE("a connection dropped mid-batch is retried on a new one: rows once, st
     auto result = connector.wait();
     INFO(result.stderr_text);
     CHECK(result.exit_code == 0);
+    CHECK(result.trace_errors().empty());
     auto emitted = states(result);
     REQUIRE(emitted.size() == 1);
     CHECK(emitted[0]["destinationStats"]["recordCount"] == 1000.0);
@@ -146,8 +129,9 @@ TEST_CASE("a connection dropped mid-batch is retried on a new one: rows once, st
 
 TEST_CASE("with two connections, no STATE leaves while either has not committed its rows",
           "[write][state]") {
-  // An append_dedup stream loads over two connections, split by key. A constraint fails the COPY
-  // of one record: its connection fails for good while the other commits its rows. Run twice,
+  // An append_dedup stream loads over two connections, split by key. A trigger fails the COPY of
+  // one record, after a pause long enough for the other connection to commit its rows first
+  // (once one connection fails, a COMMIT still queued on the other no longer runs). Run twice,
   // the second time failing a record of the connection that committed the first time, so that
   // each connection is once the one that fails.
   auto catalog = users_catalog();
@@ -159,8 +143,12 @@ TEST_CASE("with two connections, no STATE leaves while either has not committed 
     auto schema = fresh_schema("it_state_lanes");
     auto config = test_config(schema);
     create_table(schema, config, catalog);
-    exec("ALTER TABLE it_state_lanes.users ADD CONSTRAINT refuse_one CHECK (id <> " + failing_id +
-         ")");
+    exec("CREATE FUNCTION it_state_lanes.refuse_one() RETURNS trigger LANGUAGE plpgsql AS $$ "
+         "BEGIN IF NEW.id = " +
+         failing_id +
+         " THEN PERFORM pg_sleep(2); RAISE EXCEPTION 'refused'; END IF; RETURN NEW; END $$; "
+         "CREATE TRIGGER refuse_one BEFORE INSERT ON it_state_lanes.users FOR EACH ROW EXECUTE "
+         "FUNCTION it_state_lanes.refuse_one()");
     auto result = run_connector(write_args(schema, config, catalog),
                                 records_and_state(100) + complete_statuses(catalog));
     CHECK(result.exit_code == 1);

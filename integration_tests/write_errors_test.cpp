@@ -42,13 +42,6 @@ std::string named(int id, const std::string& name) {
 
 const json as_limited = {{"username", "limited"}, {"password", "limited"}};
 
-void exec(const std::string& sql) {
-  auto connection = test_connection();
-  pqxx::work work(connection);
-  work.exec0(sql);
-  work.commit();
-}
-
 // `secret` appears in no stdout line and not on stderr.
 void require_absent(const RunResult& result, const std::string& secret) {
   for (const auto& line : result.stdout_lines)

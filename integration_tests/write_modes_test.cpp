@@ -99,12 +99,6 @@ Rows tables_in(const std::string& schema) {
                     schema + "' ORDER BY table_name");
 }
 
-void exec(const std::string& sql) {
-  auto connection = test_connection();
-  pqxx::nontransaction work(connection);
-  work.exec(sql);
-}
-
 const Rows kSync1Deduped = {{"1", "200", "2000-01-01 00:01:00", "Alice", "Los Angeles", "f", "1"},
                             {"1", "201", "2000-01-01 00:02:00", "Bob", "Boston", "f", "1"},
                             {"2", "200", "2000-01-01 00:03:00", "Charlie", "NULL", "f", "1"},

@@ -46,6 +46,22 @@ std::string read_file(const std::string& path) {
   return out.str();
 }
 
+std::string test_conninfo(const std::string& port) {
+  return "host=" + env_or("PGDEST_TEST_HOST", "127.0.0.1") + " port=" + port +
+         " dbname=" + env_or("PGDEST_TEST_DATABASE", "pgdest") +
+         " user=" + env_or("PGDEST_TEST_USER", "pgdest") +
+         " password=" + env_or("PGDEST_TEST_PASSWORD", "pgdest") + " sslmode=disable";
+}
+
+// Runs a shell command; its output goes to `log_path`. True on exit status 0.
+bool run_command(const std::string& command, const std::string& log_path) {
+  return std::system((command + " > '" + log_path + "' 2>&1").c_str()) == 0;
+}
+
+std::string sandbox_script() {
+  return std::string(PGDEST_SOURCE_DIR) + "/scripts/pg-sandbox";
+}
+
 std::vector<std::string> split_lines(const std::string& text) {
   std::vector<std::string> lines;
   std::istringstream in(text);
@@ -109,13 +125,21 @@ struct ConnectorProcess::State {
   std::string out;
   std::string err;
   bool done = false;
+  // The exit, once reaped.
+  bool reaped = false;
+  bool timed_out = false;
+  int status = 0;
+  rusage usage{};
 };
 
 ConnectorProcess::ConnectorProcess(const std::vector<std::string>& args,
                                    const std::map<std::string, std::string>& extra_env)
     : state_(std::make_unique<State>()) {
   int in_pipe[2], out_pipe[2], err_pipe[2];
-  if (pipe(in_pipe) != 0 || pipe(out_pipe) != 0 || pipe(err_pipe) != 0)
+  // Close-on-exec: a process the test starts later (a server restarted by pg_ctl) must not
+  // inherit the write end of stdin, or the connector would never see the end of its input.
+  if (pipe2(in_pipe, O_CLOEXEC) != 0 || pipe2(out_pipe, O_CLOEXEC) != 0 ||
+      pipe2(err_pipe, O_CLOEXEC) != 0)
     throw std::runtime_error("pipe failed");
   pid_t pid = fork();
   if (pid < 0)
@@ -169,9 +193,15 @@ ConnectorProcess::ConnectorProcess(const std::vector<std::string>& args,
 
 ConnectorProcess::~ConnectorProcess() {
   if (state_->pid > 0) {
-    kill(state_->pid, SIGKILL);
+    if (!state_->reaped)
+      kill(state_->pid, SIGKILL);
     wait();
   }
+}
+
+void ConnectorProcess::kill_now() {
+  if (state_->pid > 0 && !state_->reaped)
+    kill(state_->pid, SIGKILL);
 }
 
 void ConnectorProcess::write_stdin(const std::string& text) {
@@ -213,19 +243,39 @@ bool ConnectorProcess::wait_for_line(const std::string& needle, double seconds) 
   }
 }
 
-RunResult ConnectorProcess::wait() {
+bool ConnectorProcess::wait_for_exit(double seconds) {
+  if (state_->pid <= 0 || state_->reaped)
+    return !state_->timed_out;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+  for (;;) {
+    pid_t done = wait4(state_->pid, &state_->status, WNOHANG, &state_->usage);
+    if (done == state_->pid)
+      break;
+    if (std::chrono::steady_clock::now() >= deadline) {
+      kill(state_->pid, SIGKILL);
+      wait4(state_->pid, &state_->status, 0, &state_->usage);
+      state_->timed_out = true;
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  state_->reaped = true;
+  return !state_->timed_out;
+}
+
+RunResult ConnectorProcess::wait(double seconds) {
   close_stdin();
   RunResult result;
   if (state_->pid <= 0)
     return result;
-  int status = 0;
-  rusage usage{};
-  wait4(state_->pid, &status, 0, &usage);
+  wait_for_exit(seconds);
   state_->pid = -1;
   if (state_->reader.joinable())
     state_->reader.join();
+  int status = state_->status;
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  result.max_rss_kib = usage.ru_maxrss;
+  result.timed_out = state_->timed_out;
+  result.max_rss_kib = state_->usage.ru_maxrss;
   std::lock_guard<std::mutex> lock(state_->mutex);
   result.stdout_lines = split_lines(state_->out);
   result.stderr_text = state_->err;
@@ -247,13 +297,104 @@ nlohmann::ordered_json test_config(const std::string& schema) {
 }
 
 pqxx::connection test_connection() {
-  std::string conninfo = "host=" + env_or("PGDEST_TEST_HOST", "127.0.0.1") +
-                         " port=" + env_or("PGDEST_TEST_PORT", "5432") +
-                         " dbname=" + env_or("PGDEST_TEST_DATABASE", "pgdest") +
-                         " user=" + env_or("PGDEST_TEST_USER", "pgdest") +
-                         " password=" + env_or("PGDEST_TEST_PASSWORD", "pgdest") +
-                         " sslmode=disable";
-  return pqxx::connection(conninfo);
+  return pqxx::connection(test_conninfo(env_or("PGDEST_TEST_PORT", "5432")));
+}
+
+void exec(const std::string& sql) {
+  auto connection = test_connection();
+  pqxx::nontransaction work(connection);
+  work.exec(sql);
+}
+
+namespace {
+
+// Polls pg_stat_activity until a backend of `user` matches `condition` (SQL, $2 its parameter).
+bool wait_for_backend(pqxx::connection& connection, const std::string& user,
+                      const std::string& condition, const std::string& parameter, double seconds) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+  do {
+    pqxx::nontransaction work(connection);
+    auto found = work.exec_params1("SELECT count(*) FROM pg_stat_activity WHERE usename = $1 AND " +
+                                       condition,
+                                   user, parameter);
+    if (found[0].as<int>() > 0)
+      return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  } while (std::chrono::steady_clock::now() < deadline);
+  return false;
+}
+
+} // namespace
+
+bool wait_for_statement(pqxx::connection& connection, const std::string& user,
+                        const std::string& statement_start, double seconds) {
+  return wait_for_backend(connection, user, "state = 'active' AND starts_with(query, $2)",
+                          statement_start, seconds);
+}
+
+bool wait_for_lock_wait(pqxx::connection& connection, const std::string& user, double seconds) {
+  return wait_for_backend(connection, user, "wait_event_type = $2", "Lock", seconds);
+}
+
+PrivateServer::PrivateServer(const std::string& name, const std::vector<std::string>& settings) {
+  std::string conf;
+  for (const auto& line : settings)
+    conf += line + "\n";
+  // Beside the shared test server; another test may take a port between the look-up and the
+  // start, so a failed start tries the next free one.
+  int port = std::stoi(env_or("PGDEST_TEST_PORT", "5432")) + 1;
+  std::string log = temp_dir() + "/" + name + "-server.log";
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    std::string port_file = temp_dir() + "/" + name + "-port";
+    if (!run_command(std::string(PGDEST_SOURCE_DIR) + "/scripts/free-port " + std::to_string(port),
+                     port_file))
+      throw std::runtime_error("scripts/free-port failed");
+    port_ = std::stoi(read_file(port_file));
+    // Not under temp_dir(): the server runs as the postgres user, which cannot enter it.
+    dir_ = "/tmp/pgdest-server-" + name + "-" + std::to_string(getpid()) + "-" +
+           std::to_string(attempt);
+    std::filesystem::remove_all(dir_);
+    if (run_command("PGSANDBOX_SETTINGS='" + conf + "' " + sandbox_script() + " start '" + dir_ +
+                        "' " + std::to_string(port_),
+                    log))
+      return;
+    run_command(sandbox_script() + " stop '" + dir_ + "'", log + ".stop");
+    std::filesystem::remove_all(dir_);
+    port = port_ + 1;
+  }
+  throw std::runtime_error("could not start a private server: " + read_file(log));
+}
+
+PrivateServer::~PrivateServer() {
+  run_command(sandbox_script() + " stop '" + dir_ + "'", temp_dir() + "/server-stop.log");
+  std::error_code ignored;
+  std::filesystem::remove_all(dir_, ignored);
+}
+
+nlohmann::ordered_json PrivateServer::config(const std::string& schema) const {
+  auto config = test_config(schema);
+  config["port"] = port_;
+  return config;
+}
+
+std::string PrivateServer::conninfo() const {
+  return test_conninfo(std::to_string(port_));
+}
+
+pqxx::connection PrivateServer::connect() const {
+  return pqxx::connection(conninfo());
+}
+
+void PrivateServer::exec(const std::string& sql) const {
+  auto connection = connect();
+  pqxx::nontransaction work(connection);
+  work.exec(sql);
+}
+
+void PrivateServer::restart() {
+  std::string log = temp_dir() + "/server-restart.log";
+  if (!run_command(sandbox_script() + " restart '" + dir_ + "'", log))
+    throw std::runtime_error("restarting the private server failed: " + read_file(log));
 }
 
 std::string fresh_schema(const std::string& name) {
@@ -317,8 +458,8 @@ std::string protocol_violations(const std::vector<std::string>& lines) {
   std::string command = "/usr/bin/python3 " + std::string(PGDEST_SOURCE_DIR) +
                         "/integration_tests/support/validate_messages.py " +
                         std::string(PGDEST_SOURCE_DIR) +
-                        "/third_party/airbyte/protocol/airbyte_protocol.schema.json < " + input_path + " > " +
-                        output_path + " 2>&1";
+                        "/third_party/airbyte/protocol/airbyte_protocol.schema.json < " +
+                        input_path + " > " + output_path + " 2>&1";
   int status = std::system(command.c_str());
   std::string complaints = read_file(output_path);
   if (status != 0 && complaints.empty())

@@ -13,7 +13,8 @@ namespace pgdest::testing {
 
 struct RunResult {
   int exit_code = -1;
-  long max_rss_kib = 0; // the child's peak resident memory
+  bool timed_out = false; // killed because it did not exit in time
+  long max_rss_kib = 0;   // the child's peak resident memory
   std::vector<std::string> stdout_lines;
   std::string stderr_text;
 
@@ -47,8 +48,14 @@ public:
   std::vector<std::string> lines() const;
   // Waits up to `seconds` for a stdout line containing `needle`; true if one came.
   bool wait_for_line(const std::string& needle, double seconds) const;
-  // Waits for the exit; the result holds everything printed.
-  RunResult wait();
+  // Waits up to `seconds` for the exit, without closing stdin (a thread may still be feeding it);
+  // past that, kills it. True if it exited by itself.
+  bool wait_for_exit(double seconds);
+  // Closes stdin and waits for the exit (killing it after `seconds`: a hang fails the test
+  // instead of blocking it); the result holds everything printed.
+  RunResult wait(double seconds = 300);
+  // Kills it at once with SIGKILL, as an out-of-memory kill or a lost machine would.
+  void kill_now();
   // The process id while it runs (to signal it or look at /proc), else -1.
   int pid() const;
 
@@ -63,6 +70,41 @@ nlohmann::ordered_json test_config(const std::string& schema);
 
 // A connection to the test server as the superuser test role.
 pqxx::connection test_connection();
+
+// Runs SQL on the test server, outside a transaction block.
+void exec(const std::string& sql);
+
+// Waits up to `seconds` until a backend of `user` is running (state active) a statement that
+// starts with `statement_start`, e.g. "COPY " for a load in flight; true if one was seen.
+bool wait_for_statement(pqxx::connection& connection, const std::string& user,
+                        const std::string& statement_start, double seconds);
+// Waits up to `seconds` until a backend of `user` waits for a lock; true if one was seen.
+bool wait_for_lock_wait(pqxx::connection& connection, const std::string& user, double seconds);
+
+// A PostgreSQL server of the test's own (scripts/pg-sandbox on a free port), for tests that
+// restart or reconfigure the server: tests running beside them keep the shared one. Stopped and
+// deleted with the object, also when the test fails.
+class PrivateServer {
+public:
+  // `settings`: postgresql.conf lines, e.g. "max_connections = 5".
+  explicit PrivateServer(const std::string& name, const std::vector<std::string>& settings = {});
+  ~PrivateServer();
+  PrivateServer(const PrivateServer&) = delete;
+  PrivateServer& operator=(const PrivateServer&) = delete;
+
+  // test_config and test_connection, for this server.
+  nlohmann::ordered_json config(const std::string& schema) const;
+  std::string conninfo() const;
+  pqxx::connection connect() const;
+  // Runs SQL on this server, outside a transaction block.
+  void exec(const std::string& sql) const;
+  // pg_ctl restart -m fast: every session is cut off; waits until the server is back.
+  void restart();
+
+private:
+  std::string dir_;
+  int port_ = 0;
+};
 
 // A fresh, empty schema for one test (dropped first if a previous run left it).
 std::string fresh_schema(const std::string& name);

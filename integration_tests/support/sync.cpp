@@ -7,9 +7,28 @@ RunResult run_write(const std::string& schema, const nlohmann::ordered_json& cat
                     const std::string& messages, const nlohmann::ordered_json& config_overrides) {
   auto config = test_config(schema);
   config.update(config_overrides);
-  auto config_path = write_temp_file(schema + "-config.json", config.dump());
-  auto catalog_path = write_temp_file(schema + "-catalog.json", catalog.dump());
-  return run_connector({"write", "--config", config_path, "--catalog", catalog_path}, messages);
+  return run_connector(write_args(schema, config, catalog), messages);
+}
+
+std::vector<std::string> write_args(const std::string& schema, const nlohmann::ordered_json& config,
+                                    const nlohmann::ordered_json& catalog) {
+  return {"write", "--config", write_temp_file(schema + "-config.json", config.dump()), "--catalog",
+          write_temp_file(schema + "-catalog.json", catalog.dump())};
+}
+
+nlohmann::ordered_json own_role_config(const std::string& schema, const std::string& role) {
+  drop_role(role);
+  exec("CREATE ROLE " + role + " LOGIN SUPERUSER PASSWORD 'secret-" + role + "'");
+  auto config = test_config(schema);
+  config["username"] = role;
+  config["password"] = "secret-" + role;
+  return config;
+}
+
+void drop_role(const std::string& role) {
+  exec("DO $$ BEGIN IF EXISTS (SELECT FROM pg_roles WHERE rolname = '" + role +
+       "') THEN EXECUTE 'DROP OWNED BY " + role + " CASCADE'; EXECUTE 'DROP ROLE " + role +
+       "'; END IF; END $$");
 }
 
 std::string complete_statuses(const nlohmann::ordered_json& configured_catalog) {
@@ -30,9 +49,16 @@ std::string complete_statuses(const nlohmann::ordered_json& configured_catalog) 
 }
 
 std::vector<nlohmann::ordered_json> states(const RunResult& result) {
+  return states(result.stdout_lines);
+}
+
+std::vector<nlohmann::ordered_json> states(const std::vector<std::string>& lines) {
   std::vector<nlohmann::ordered_json> found;
-  for (auto& message : result.messages("STATE"))
-    found.push_back(message["state"]);
+  for (const auto& line : lines) {
+    auto message = nlohmann::ordered_json::parse(line);
+    if (message.value("type", "") == "STATE")
+      found.push_back(message["state"]);
+  }
   return found;
 }
 
