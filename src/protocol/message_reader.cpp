@@ -36,6 +36,17 @@ std::optional<std::string_view> optional_string(simdjson::ondemand::value value,
   return get<std::string_view>(value.get_string(), what);
 }
 
+// Looks up a field that may be absent: false if it is. Any other lookup error is malformed JSON,
+// after which the On-Demand iterator must not be used again.
+bool find_optional(simdjson::ondemand::object& object, std::string_view key,
+                   simdjson::ondemand::value& value, std::string_view what) {
+  auto error = object.find_field_unordered(key).get(value);
+  if (error == simdjson::NO_SUCH_FIELD)
+    return false;
+  check(error, what);
+  return true;
+}
+
 std::int64_t read_emitted_at(simdjson::ondemand::value value) {
   std::int64_t ms = 0;
   if (!value.get_int64().get(ms))
@@ -219,7 +230,7 @@ void MessageReader::read_record_any_order(const Line& line) {
                                          "record.stream is missing or not a string"));
   std::optional<std::string> stream_namespace;
   simdjson::ondemand::value value;
-  if (!record.find_field_unordered("namespace").get(value)) {
+  if (find_optional(record, "namespace", value, "invalid record")) {
     auto text = optional_string(value, "record.namespace must be a string");
     if (text)
       stream_namespace = std::string(*text);
@@ -227,7 +238,7 @@ void MessageReader::read_record_any_order(const Line& line) {
   auto emitted_at = read_emitted_at(get<simdjson::ondemand::value>(
       record.find_field_unordered("emitted_at"), "record.emitted_at is missing"));
   changes_.clear();
-  if (!record.find_field_unordered("meta").get(value))
+  if (find_optional(record, "meta", value, "invalid record"))
     read_meta_changes(value);
   handler_.record_begin(stream_namespace ? std::optional<std::string_view>(*stream_namespace)
                                          : std::nullopt,
@@ -243,7 +254,7 @@ void MessageReader::read_meta_changes(simdjson::ondemand::value meta) {
   if (meta.get_object().get(object))
     return; // null or not an object: nothing to carry over
   simdjson::ondemand::value changes;
-  if (object.find_field_unordered("changes").get(changes))
+  if (!find_optional(object, "changes", changes, "invalid record.meta"))
     return;
   simdjson::ondemand::array items;
   if (changes.get_array().get(items))

@@ -164,3 +164,18 @@ TEST_CASE("malformed lines stop reading with an error naming the line", "[reader
   CHECK(error_of(R"({"type":"RECORD"})") ==
         "Input line 1 is not a valid Airbyte message: a RECORD message needs a \"record\" object");
 }
+
+TEST_CASE("regression: malformed JSON after a record's data, when its stream comes later, is an "
+          "error naming the line, not a lookup through simdjson's abandoned iterator",
+          "[reader]") {
+  const std::string improper = "The JSON document has an improper structure: missing or "
+                               "superfluous commas, braces, missing keys, etc.";
+  // Found by fuzz/message_reader_fuzzer: the namespace lookup failed, and the next lookup used
+  // the parser pointer simdjson had cleared.
+  CHECK(error_of(R"({"record":{"data":{},"stream":""""},"type":"RECORD"})") ==
+        "Input line 1 is not a valid Airbyte message: invalid record: " + improper);
+  CHECK(
+      error_of(
+          R"({"type":"RECORD","record":{"data":{},"stream":"s","emitted_at":1,"meta":{"x" "changes":[]}}})") ==
+      "Input line 1 is not a valid Airbyte message: invalid record.meta: " + improper);
+}
