@@ -64,6 +64,20 @@ std::string minified(std::string_view json) {
   return out;
 }
 
+// A state's values go back to stdout as they came, but to_json_string only matched their
+// brackets: check the grammar of everything inside (wrapped in an array, so a scalar is a value
+// too). States are rare enough for a parser per check.
+void check_json_text(std::string_view text, std::string_view what) {
+  simdjson::padded_string wrapped("[" + std::string(text) + "]");
+  simdjson::ondemand::parser parser;
+  auto document = get<simdjson::ondemand::document>(parser.iterate(wrapped), what);
+  auto value = get<simdjson::ondemand::value>(document.get_value(), what);
+  std::string scratch;
+  const char* rest = nullptr;
+  if (encode::write_json(value, scratch).malformed || !document.current_location().get(rest))
+    throw InputError(std::string(what));
+}
+
 StreamDescriptor descriptor_from(const nlohmann::json& descriptor) {
   StreamDescriptor stream;
   if (!descriptor.is_object() || !descriptor.contains("name") || !descriptor["name"].is_string())
@@ -280,6 +294,7 @@ void MessageReader::read_state(simdjson::ondemand::value state_value, const Line
     auto key = std::string(get<std::string_view>(field.unescaped_key(), "invalid state key"));
     auto value = field.value();
     auto raw = get<std::string_view>(simdjson::to_json_string(value), "invalid state value");
+    check_json_text(raw, "invalid JSON in state." + key);
     if (key == "destinationStats")
       continue; // ours to write
     if (key == "type") {

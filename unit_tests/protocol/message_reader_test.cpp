@@ -179,3 +179,17 @@ TEST_CASE("regression: malformed JSON after a record's data, when its stream com
           R"({"type":"RECORD","record":{"data":{},"stream":"s","emitted_at":1,"meta":{"x" "changes":[]}}})") ==
       "Input line 1 is not a valid Airbyte message: invalid record.meta: " + improper);
 }
+
+TEST_CASE("regression: a state whose nested value is not valid JSON is an error, not echoed to "
+          "stdout",
+          "[reader]") {
+  // Found by fuzz/message_reader_fuzzer: only the brackets of a state's values were matched.
+  CHECK(error_of(R"({"type":"STATE","state":{"type":"LEGACY","data":{"a":1,x"b":2}}})") ==
+        "Input line 1 is not a valid Airbyte message: invalid JSON in state.data");
+  CHECK(
+      error_of(
+          R"({"type":"STATE","state":{"type":"STREAM","stream":{"stream_descriptor":{"name":"s"},"stream_state":[1,]}}})") ==
+      "Input line 1 is not a valid Airbyte message: invalid JSON in state.stream");
+  CHECK(error_of(R"({"type":"STATE","state":{"data":nul}})") ==
+        "Input line 1 is not a valid Airbyte message: invalid JSON in state.data");
+}
