@@ -53,6 +53,9 @@ std::int64_t read_emitted_at(simdjson::ondemand::value value) {
     return ms;
   // Some sources write emitted_at as a float.
   double as_double = get<double>(value.get_double(), "record.emitted_at must be a number");
+  // Converting a double beyond int64 is undefined behaviour, not a large number.
+  if (!(as_double >= -9223372036854775808.0 && as_double < 9223372036854775808.0))
+    throw InputError(fmt::format("record.emitted_at {} is out of range", as_double));
   return static_cast<std::int64_t>(as_double);
 }
 

@@ -193,3 +193,14 @@ TEST_CASE("regression: a state whose nested value is not valid JSON is an error,
   CHECK(error_of(R"({"type":"STATE","state":{"data":nul}})") ==
         "Input line 1 is not a valid Airbyte message: invalid JSON in state.data");
 }
+
+TEST_CASE("regression: a float emitted_at beyond int64 is an error, not an undefined conversion",
+          "[reader]") {
+  // Found by fuzz/message_reader_fuzzer (UBSan: "outside the range of representable values").
+  CHECK(error_of(R"({"type":"RECORD","record":{"stream":"s","emitted_at":1.7e47,"data":{}}})") ==
+        "Input line 1 is not a valid Airbyte message: record.emitted_at 1.7e+47 is out of range");
+  CHECK(error_of(R"({"type":"RECORD","record":{"stream":"s","emitted_at":-9.3e18,"data":{}}})") ==
+        "Input line 1 is not a valid Airbyte message: record.emitted_at -9.3e+18 is out of range");
+  CHECK(read_all(R"({"type":"RECORD","record":{"stream":"s","emitted_at":1.7e12,"data":{}}})") ==
+        std::vector<std::string>{"begin -/s?", "data {}", "end 1700000000000 []"});
+}
