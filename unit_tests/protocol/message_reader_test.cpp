@@ -192,6 +192,12 @@ TEST_CASE("regression: a state whose nested value is not valid JSON is an error,
       "Input line 1 is not a valid Airbyte message: invalid JSON in state.stream");
   CHECK(error_of(R"({"type":"STATE","state":{"data":nul}})") ==
         "Input line 1 is not a valid Airbyte message: invalid JSON in state.data");
+  // An extra closing brace that On-Demand's own skipping does not notice.
+  CHECK(error_of(R"({"type":"STATE","state":{"data":{"b":"c":1}}})") ==
+        "Input line 1 is not a valid Airbyte message: invalid JSON in state.data");
+  // Numbers of any size are valid JSON and go out as they came.
+  CHECK(read_all(R"({"type":"STATE","state":{"data":{"x":1e400}}})") ==
+        std::vector<std::string>{R"(state LEGACY {"data":{"x":1e400}} line 1)"});
 }
 
 TEST_CASE("regression: a float emitted_at beyond int64 is an error, not an undefined conversion",
