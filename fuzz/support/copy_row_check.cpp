@@ -25,7 +25,7 @@ constexpr std::int64_t kEndTimestamp = 9223371331200000000; // 294277-01-01
 constexpr std::int32_t kMinDate = -2451545;                 // Julian day 0
 constexpr std::int32_t kEndDate = 2145031949;
 constexpr std::int64_t kMicrosPerDay = 86400000000;
-constexpr std::int32_t kZoneLimit = (15 * 60 + 59) * 60; // timetz offsets stay inside ±15:59
+constexpr std::int32_t kZoneLimit = 16 * 3600; // TZDISP_LIMIT: offsets up to ±15:59:59
 
 [[noreturn]] void refuse(const std::string& field, const std::string& why) {
   std::fprintf(stderr, "COPY row check: %s: %s\n", field.c_str(), why.c_str());
