@@ -70,6 +70,15 @@ std::vector<std::string> split_lines(const std::string& text) {
   return lines;
 }
 
+// A sanitizer report in the connector's stderr fails the test that ran it, also a test that
+// expects the run to fail or does not look at the exit code.
+void fail_on_sanitizer_report(const std::string& stderr_text) {
+  for (const char* marker : {"WARNING: ThreadSanitizer", "ERROR: AddressSanitizer",
+                             "ERROR: LeakSanitizer", "SUMMARY: UndefinedBehaviorSanitizer"})
+    if (stderr_text.find(marker) != std::string::npos)
+      throw std::runtime_error("The connector reported a sanitizer error:\n" + stderr_text);
+}
+
 } // namespace
 
 std::vector<nlohmann::ordered_json> RunResult::messages(const std::string& type) const {
@@ -130,6 +139,7 @@ struct ConnectorProcess::State {
   bool timed_out = false;
   int status = 0;
   rusage usage{};
+  bool killed = false; // by the destructor: its output is of no interest
 };
 
 ConnectorProcess::ConnectorProcess(const std::vector<std::string>& args,
@@ -193,8 +203,10 @@ ConnectorProcess::ConnectorProcess(const std::vector<std::string>& args,
 
 ConnectorProcess::~ConnectorProcess() {
   if (state_->pid > 0) {
-    if (!state_->reaped)
+    if (!state_->reaped) {
       kill(state_->pid, SIGKILL);
+      state_->killed = true;
+    }
     wait();
   }
 }
@@ -279,6 +291,8 @@ RunResult ConnectorProcess::wait(double seconds) {
   std::lock_guard<std::mutex> lock(state_->mutex);
   result.stdout_lines = split_lines(state_->out);
   result.stderr_text = state_->err;
+  if (!state_->killed)
+    fail_on_sanitizer_report(result.stderr_text);
   return result;
 }
 

@@ -478,6 +478,10 @@ DestinationConfig load_config_file(const std::string& path) {
     throw ConfigError(fmt::format("The config file {} is not valid JSON (error at line {}, "
                                   "column {}).",
                                   shown(path), line, column));
+  } catch (const nlohmann::json::out_of_range&) {
+    // Valid JSON, but a number beyond a double (1e999) that the parser cannot hold.
+    throw ConfigError(
+        fmt::format("The config file {} holds a number too large to read.", shown(path)));
   }
   return parse_config(document);
 }

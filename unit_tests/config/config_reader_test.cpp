@@ -464,3 +464,21 @@ TEST_CASE("a config nested deeper than 1000 levels is refused before it is parse
   }
   std::remove(path.c_str());
 }
+
+TEST_CASE("regression: a number too large for a double in config.json is a config error, not an "
+          "unexpected failure",
+          "[config]") {
+  const std::string path = temp_path("huge-number.json");
+  {
+    std::ofstream out(path);
+    out << R"({"host": "db", "port": 1e999, "password": "hunter2-secret"})";
+  }
+  try {
+    pgdest::config::load_config_file(path);
+    FAIL("no error");
+  } catch (const ConfigError& error) {
+    CHECK(std::string(error.what()) ==
+          "The config file \"" + path + "\" holds a number too large to read.");
+  }
+  std::remove(path.c_str());
+}

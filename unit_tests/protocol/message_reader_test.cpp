@@ -448,3 +448,54 @@ TEST_CASE("a huge line (a 50 MB string value) is read whole", "[reader]") {
   REQUIRE(events.size() == 3);
   CHECK(events[1] == "data {\"v\":\"" + big + "\"}");
 }
+
+TEST_CASE("regression: malformed JSON after a record's data, when its stream comes later, is an "
+          "error naming the line, not a lookup through simdjson's abandoned iterator",
+          "[reader]") {
+  const std::string improper = "The JSON document has an improper structure: missing or "
+                               "superfluous commas, braces, missing keys, etc.";
+  // Found by fuzz/message_reader_fuzzer: the namespace lookup failed, and the next lookup used
+  // the parser pointer simdjson had cleared.
+  CHECK(error_of(R"({"record":{"data":{},"stream":""""},"type":"RECORD"})") ==
+        "Input line 1 is not a valid Airbyte message: record is not valid JSON: " + improper);
+  CHECK(
+      error_of(
+          R"({"type":"RECORD","record":{"data":{},"stream":"s","emitted_at":1,"meta":{"x" "changes":[]}}})") ==
+      "Input line 1 is not a valid Airbyte message: record.meta is not valid JSON: " + improper);
+}
+
+TEST_CASE("regression: a state whose nested value is not valid JSON is an error, not echoed to "
+          "stdout",
+          "[reader]") {
+  const std::string improper = "The JSON document has an improper structure: missing or "
+                               "superfluous commas, braces, missing keys, etc.";
+  // Found by fuzz/message_reader_fuzzer: only the brackets of a state's values were matched.
+  CHECK(error_of(R"({"type":"STATE","state":{"type":"LEGACY","data":{"a":1,x"b":2}}})") ==
+        "Input line 1 is not a valid Airbyte message: state.data is not valid JSON: " + improper);
+  CHECK(
+      error_of(
+          R"({"type":"STATE","state":{"type":"STREAM","stream":{"stream_descriptor":{"name":"s"},"stream_state":[1,]}}})") ==
+      "Input line 1 is not a valid Airbyte message: state.stream is not valid JSON: " + improper);
+  CHECK(error_of(R"({"type":"STATE","state":{"data":nul}})") ==
+        "Input line 1 is not a valid Airbyte message: state.data is not valid JSON: Problem while "
+        "parsing an atom starting with the letter 'n'");
+  // An extra closing brace that On-Demand's own skipping does not notice.
+  CHECK(error_of(R"({"type":"STATE","state":{"data":{"b":"c":1}}})") ==
+        "Input line 1 is not a valid Airbyte message: not valid JSON: " + improper);
+  // Numbers of any size are valid JSON and go out as they came.
+  CHECK(read_all(R"({"type":"STATE","state":{"data":{"x":1e400}}})") ==
+        std::vector<std::string>{R"(state LEGACY {"data":{"x":1e400}} line 1)"});
+}
+
+TEST_CASE("regression: a float emitted_at beyond int64 is an error, not an undefined conversion",
+          "[reader]") {
+  // Found by fuzz/message_reader_fuzzer (UBSan: "outside the range of representable values").
+  CHECK(error_of(R"({"type":"RECORD","record":{"stream":"s","emitted_at":1.7e47,"data":{}}})") ==
+        "Input line 1 is not a valid Airbyte message: record.emitted_at is outside PostgreSQL's "
+        "timestamp range");
+  CHECK(error_of(R"({"type":"RECORD","record":{"stream":"s","emitted_at":-9.3e18,"data":{}}})") ==
+        "Input line 1 is not a valid Airbyte message: record.emitted_at is outside PostgreSQL's "
+        "timestamp range");
+  CHECK(read_all(R"({"type":"RECORD","record":{"stream":"s","emitted_at":1.7e12,"data":{}}})") ==
+        std::vector<std::string>{"begin -/s?", "data {}", "end 1700000000000 []"});
+}
