@@ -154,13 +154,10 @@ TEST_CASE("a role that may not insert into the table is a config_error",
   drop_role("it_no_insert_user");
 }
 
-// Fails today: SQLSTATE 55P03 (lock_not_available) is not classified, so the sync ends as a
-// system_error with the server's bare "canceling statement due to lock timeout." Another
-// session's lock is a passing condition (transient, like a deadlock), and the message should say
-// what to do: find the session holding the lock (pg_locks, pg_stat_activity) or raise
-// lock_timeout. Without a lock_timeout the sync waits, as PostgreSQL does (test above).
+// Another session's lock is a passing condition (transient, like a deadlock), and the message says
+// what to do. Without a lock_timeout the sync waits, as PostgreSQL does (test above).
 TEST_CASE("a lock held past the user's lock_timeout fails the sync as transient, saying what to do",
-          "[write][fault][lock][!mayfail]") {
+          "[write][fault][lock]") {
   auto schema = fresh_schema("it_lock_timeout");
   auto catalog = users_catalog("append");
   auto config = own_role_config(schema, "it_lock_timeout_user");
@@ -233,12 +230,10 @@ TEST_CASE("no free connection slots: a transient_error after the retries, or the
   }
 }
 
-// Fails today: a role at its CONNECTION LIMIT gets "too many connections for role" (SQLSTATE
-// 53300, text only on the client), which the classifier does not match: a system_error with no
-// advice. Like a full server (test above) it is transient, and the message should say what to
-// do: try again later, close other sessions of the user, or raise the role's CONNECTION LIMIT.
+// A role at its CONNECTION LIMIT ("too many connections for role", text only on the client): like
+// a full server (test above) it is transient, and the message says what to do.
 TEST_CASE("a role at its connection limit: a transient_error that says what to do",
-          "[write][fault][slots][!mayfail]") {
+          "[write][fault][slots]") {
   auto schema = fresh_schema("it_role_limit");
   // Not a superuser: the limit does not bind superusers.
   drop_role("it_role_limit_user");
@@ -255,11 +250,10 @@ TEST_CASE("a role at its connection limit: a transient_error that says what to d
   drop_role("it_role_limit_user");
 }
 
-// Fails today: libpq's "role ... is not permitted to log in" (SQLSTATE 28000 on the server, text
-// only on the client) is not matched by the classifier, so it is a system_error with no advice.
-// Nothing but a change of role or grants helps: config_error, and say so.
+// "role ... is not permitted to log in" (text only on the client): nothing but a change of role
+// helps, so a config_error that says so.
 TEST_CASE("a role that may not log in is a config_error that says what to do",
-          "[write][fault][login][!mayfail]") {
+          "[write][fault][login]") {
   auto schema = fresh_schema("it_no_login");
   auto config = own_role_config(schema, "it_no_login_user");
   exec("ALTER ROLE it_no_login_user NOLOGIN");

@@ -81,6 +81,15 @@ constexpr FailureText kFailureTexts[] = {
     {C::too_many_connections, transient_error,
      "The server at {endpoint} has no free connection slots (too many clients). Try again later, "
      "or raise max_connections on the server."},
+    {C::role_connection_limit, transient_error,
+     "{detail}. User \"{user}\" has reached its CONNECTION LIMIT: close other sessions of the "
+     "user, try again later, or raise the limit with ALTER ROLE {user_sql} CONNECTION LIMIT …;"},
+    {C::login_not_permitted, config_error,
+     "{detail}. Let the role log in (ALTER ROLE {user_sql} LOGIN;), or use another user."},
+    {C::lock_timeout, transient_error,
+     "{detail}. Another session held a lock on the table longer than lock_timeout allows; find it "
+     "in pg_locks and pg_stat_activity, or raise lock_timeout for user \"{user}\". The next "
+     "attempt tries again."},
     {C::server_unavailable, transient_error,
      "The server at {endpoint} is starting up, shutting down or in recovery. Try again in a "
      "moment."},
@@ -239,7 +248,10 @@ bool classify_sqlstate(FailureDiagnosis& d) {
   } else if (code == "57P01" || code == "57P02" || code == "57P03") {
     set(d, C::server_unavailable);
   } else if (code == "53300") {
-    set(d, C::too_many_connections);
+    set(d, contains_any(lower(d.server_text), {"for role"}) ? C::role_connection_limit
+                                                            : C::too_many_connections);
+  } else if (code == "55P03") {
+    set(d, C::lock_timeout);
   } else if (klass == "53") {
     set(d, C::insufficient_resources);
   } else if (code == "40001") {
@@ -289,7 +301,11 @@ bool classify_sqlstate(FailureDiagnosis& d) {
 // Connection failures reach us as libpq's English text only (no SQLSTATE): match on it.
 bool classify_text(FailureDiagnosis& d) {
   std::string text = lower(d.server_text);
-  if (contains_any(text, {"could not translate host name"})) {
+  if (contains_any(text, {"is not permitted to log in"})) {
+    set(d, C::login_not_permitted);
+  } else if (contains_any(text, {"too many connections for role"})) {
+    set(d, C::role_connection_limit);
+  } else if (contains_any(text, {"could not translate host name"})) {
     set(d, C::host_unknown);
     if (contains_any(text, {"temporary failure"}))
       d.type = transient_error;

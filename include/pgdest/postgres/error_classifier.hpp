@@ -26,6 +26,9 @@ enum class FailureCause {
   host_not_allowed,            // no pg_hba.conf entry for this host/user/database
   setting_rejected,            // the server refused a setting passed in jdbc_url_params
   too_many_connections,        // 53300
+  role_connection_limit,       // 53300 for the role: its CONNECTION LIMIT is reached
+  login_not_permitted,         // the role exists but may not log in (NOLOGIN)
+  lock_timeout,                // 55P03: another session's lock outlasted lock_timeout
   server_unavailable,          // starting up, shutting down, in recovery (57P01-57P03)
   connection_lost,             // class 08, the connection broke
   database_privilege_missing,  // 42501 on the database: may not create the schema
