@@ -11,19 +11,10 @@
 #include <simdjson.h>
 
 #include "pgdest/protocol/line_reader.hpp"
+#include "pgdest/protocol/state_message.hpp"
 #include "pgdest/protocol/stream_descriptor.hpp"
 
 namespace pgdest::protocol {
-
-enum class StateType { STREAM, GLOBAL, LEGACY };
-
-struct StateMessage {
-  StateType type = StateType::LEGACY;
-  std::optional<StreamDescriptor> stream; // STREAM states only
-  // The compact state object text without its closing brace and without destinationStats.
-  std::string fields;
-  std::size_t line_number = 0;
-};
 
 enum class StreamStatus { STARTED, RUNNING, COMPLETE, INCOMPLETE };
 

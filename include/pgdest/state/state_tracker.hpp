@@ -5,7 +5,7 @@
 #include <deque>
 #include <vector>
 
-#include "pgdest/protocol/message_reader.hpp"
+#include "pgdest/protocol/state_message.hpp"
 
 namespace pgdest::state {
 
