@@ -79,7 +79,8 @@ TEST_CASE("no STATE is emitted when the connection dies before the commit", "[wr
   // fault_session_test.cpp: a role that may not log in.)
   CHECK(result.trace_errors()[0]["message"] ==
         "Could not connect to 127.0.0.1:" + std::to_string(config["port"].get<int>()) +
-            ": role \"it_state_lost_user\" is not permitted to log in.");
+            ": role \"it_state_lost_user\" is not permitted to log in. Let the role log in (ALTER "
+            "ROLE \"it_state_lost_user\" LOGIN;), or use another user.");
   CHECK(protocol_violations(result.stdout_lines).empty());
   for (const auto& line : result.stdout_lines)
     CHECK(line.find("secret-it_state_lost_user") == std::string::npos);

@@ -82,10 +82,12 @@ constexpr FailureText kFailureTexts[] = {
      "The server at {endpoint} has no free connection slots (too many clients). Try again later, "
      "or raise max_connections on the server."},
     {C::role_connection_limit, transient_error,
-     "{detail}. User \"{user}\" has reached its CONNECTION LIMIT: close other sessions of the "
+     "Could not connect to {endpoint}: {detail}. User \"{user}\" has reached its CONNECTION LIMIT: "
+     "close other sessions of the "
      "user, try again later, or raise the limit with ALTER ROLE {user_sql} CONNECTION LIMIT …;"},
     {C::login_not_permitted, config_error,
-     "{detail}. Let the role log in (ALTER ROLE {user_sql} LOGIN;), or use another user."},
+     "Could not connect to {endpoint}: {detail}. Let the role log in (ALTER ROLE {user_sql} "
+     "LOGIN;), or use another user."},
     {C::lock_timeout, transient_error,
      "{detail}. Another session held a lock on the table longer than lock_timeout allows; find it "
      "in pg_locks and pg_stat_activity, or raise lock_timeout for user \"{user}\". The next "
