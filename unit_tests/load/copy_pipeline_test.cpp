@@ -54,16 +54,23 @@ std::size_t count(const std::vector<std::string>& log, const std::string& entry)
   return static_cast<std::size_t>(std::count(log.begin(), log.end(), entry));
 }
 
-} // namespace
-
-TEST_CASE("A batch commits its rows once, with no retry", "[load][pipeline]") {
-  FakeServer server;
+// Loads one batch of 100 records into `server` (set up with its faults) until it is committed;
+// returns the waits the retries asked for. Every record must be committed exactly once.
+std::vector<std::chrono::milliseconds> load_batch(FakeServer& server) {
   std::vector<std::chrono::milliseconds> waits;
   auto pipeline = pipeline_on(server, no_sleep_options(waits));
   send_batch(*pipeline);
   pipeline->drain();
-  CHECK(server.committed_ids() == ids(1, 100));
+  CHECK(server.committed_ids() == ids(1, 100)); // once, not twice
   CHECK(pipeline->committed_records() == 100);
+  return waits;
+}
+
+} // namespace
+
+TEST_CASE("A batch commits its rows once, with no retry", "[load][pipeline]") {
+  FakeServer server;
+  auto waits = load_batch(server);
   CHECK(waits.empty());
   CHECK(server.log == std::vector<std::string>{"CONNECT", "BEGIN", "COPY", "COMMIT"});
 }
@@ -72,12 +79,7 @@ TEST_CASE("A connection lost before the COPY starts is replaced and the batch lo
           "[load][pipeline]") {
   FakeServer server;
   server.faults = {{Step::copy_start, 1, Fault::connection_lost}};
-  std::vector<std::chrono::milliseconds> waits;
-  auto pipeline = pipeline_on(server, no_sleep_options(waits));
-  send_batch(*pipeline);
-  pipeline->drain();
-  CHECK(server.committed_ids() == ids(1, 100));
-  CHECK(pipeline->committed_records() == 100);
+  auto waits = load_batch(server);
   CHECK(server.connections_opened == 2);
   CHECK(waits.size() == 1);
 }
@@ -87,12 +89,7 @@ TEST_CASE("A connection lost after rows were sent replays the whole transaction 
   FakeServer server;
   // The second chunk's send fails: the first chunk must be sent again on the new connection.
   server.faults = {{Step::copy_send, 2, Fault::connection_lost}};
-  std::vector<std::chrono::milliseconds> waits;
-  auto pipeline = pipeline_on(server, no_sleep_options(waits));
-  send_batch(*pipeline);
-  pipeline->drain();
-  CHECK(server.committed_ids() == ids(1, 100));
-  CHECK(pipeline->committed_records() == 100);
+  load_batch(server);
   CHECK(server.connections_opened == 2);
 }
 
@@ -100,23 +97,14 @@ TEST_CASE("A connection lost at the end of a COPY replays the transaction once",
           "[load][pipeline]") {
   FakeServer server;
   server.faults = {{Step::copy_finish, 1, Fault::connection_lost}};
-  std::vector<std::chrono::milliseconds> waits;
-  auto pipeline = pipeline_on(server, no_sleep_options(waits));
-  send_batch(*pipeline);
-  pipeline->drain();
-  CHECK(server.committed_ids() == ids(1, 100));
+  load_batch(server);
   CHECK(server.connections_opened == 2);
 }
 
 TEST_CASE("A COMMIT that landed but whose answer was lost is not replayed", "[load][pipeline]") {
   FakeServer server;
   server.faults = {{Step::commit, 1, Fault::commit_landed_answer_lost}};
-  std::vector<std::chrono::milliseconds> waits;
-  auto pipeline = pipeline_on(server, no_sleep_options(waits));
-  send_batch(*pipeline);
-  pipeline->drain();
-  CHECK(server.committed_ids() == ids(1, 100)); // once, not twice
-  CHECK(pipeline->committed_records() == 100);
+  load_batch(server);
   CHECK(count(server.log, "txid_status") == 1);
   CHECK(count(server.log, "COPY") == 1);
 }
@@ -125,12 +113,7 @@ TEST_CASE("A COMMIT lost before it landed is settled as not committed and replay
           "[load][pipeline]") {
   FakeServer server;
   server.faults = {{Step::commit, 1, Fault::connection_lost}};
-  std::vector<std::chrono::milliseconds> waits;
-  auto pipeline = pipeline_on(server, no_sleep_options(waits));
-  send_batch(*pipeline);
-  pipeline->drain();
-  CHECK(server.committed_ids() == ids(1, 100));
-  CHECK(pipeline->committed_records() == 100);
+  load_batch(server);
   CHECK(count(server.log, "txid_status") == 1);
   CHECK(count(server.log, "COPY") == 2);
 }
@@ -138,11 +121,7 @@ TEST_CASE("A COMMIT lost before it landed is settled as not committed and replay
 TEST_CASE("A deadlock rolls back and replays on the same connection", "[load][pipeline]") {
   FakeServer server;
   server.faults = {{Step::copy_finish, 1, Fault::transient}};
-  std::vector<std::chrono::milliseconds> waits;
-  auto pipeline = pipeline_on(server, no_sleep_options(waits));
-  send_batch(*pipeline);
-  pipeline->drain();
-  CHECK(server.committed_ids() == ids(1, 100));
+  load_batch(server);
   CHECK(server.connections_opened == 1);
   CHECK(count(server.log, "ROLLBACK") == 1);
 }
@@ -244,11 +223,7 @@ TEST_CASE("A lost COMMIT still in progress on the server is asked about until it
   FakeServer server;
   server.faults = {{Step::commit, 1, Fault::commit_landed_answer_lost}};
   server.txid_status_in_progress = 3;
-  std::vector<std::chrono::milliseconds> waits;
-  auto pipeline = pipeline_on(server, no_sleep_options(waits));
-  send_batch(*pipeline);
-  pipeline->drain();
-  CHECK(server.committed_ids() == ids(1, 100));
+  auto waits = load_batch(server);
   CHECK(count(server.log, "txid_status") == 4);
   CHECK(count(server.log, "COPY") == 1);
   REQUIRE(waits.size() == 4); // the retry's wait, then three 100 ms waits for the old session
@@ -259,11 +234,7 @@ TEST_CASE("A connection lost before COMMIT was sent is replayed without asking t
           "[load][pipeline]") {
   FakeServer server;
   server.faults = {{Step::copy_finish, 1, Fault::connection_lost}};
-  std::vector<std::chrono::milliseconds> waits;
-  auto pipeline = pipeline_on(server, no_sleep_options(waits));
-  send_batch(*pipeline);
-  pipeline->drain();
-  CHECK(server.committed_ids() == ids(1, 100));
+  load_batch(server);
   CHECK(count(server.log, "txid_status") == 0);
 }
 
