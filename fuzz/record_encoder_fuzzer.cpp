@@ -9,6 +9,7 @@
 #include "copy_row_check.hpp"
 #include "every_type_catalog.hpp"
 #include "pgdest/encode/copy_buffer.hpp"
+#include "pgdest/encode/json_writer.hpp"
 #include "pgdest/encode/record_encoder.hpp"
 
 using namespace pgdest;
@@ -16,6 +17,8 @@ using namespace pgdest;
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   static const std::vector<schema::Column> columns = fuzz::every_type_columns();
   static simdjson::ondemand::parser parser;
+  static const bool deep = (encode::allow_parser_depth(parser), true);
+  (void)deep;
   simdjson::padded_string json(reinterpret_cast<const char*>(data), size);
   encode::RecordEncoder encoder(columns, 3, 7);
   encode::CopyBuffer rows;

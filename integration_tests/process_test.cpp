@@ -335,5 +335,7 @@ TEST_CASE("a 100 MB value costs at most twice its line in memory", "[process][me
   const long line_kib = static_cast<long>((head.size() + payload_bytes + tail.size()) / 1024);
   INFO("peak RSS " << result.max_rss_kib / 1024 << " MiB for a line of " << line_kib / 1024
                    << " MiB");
+#ifndef PGDEST_SANITIZED // the sanitizers' own bookkeeping and quarantine are not ours to count
   CHECK(result.max_rss_kib <= 2 * line_kib + 64 * 1024);
+#endif
 }

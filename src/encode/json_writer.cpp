@@ -2,6 +2,7 @@
 #include "pgdest/encode/json_writer.hpp"
 
 #include <cstring>
+#include <new>
 #include <optional>
 #include <unordered_set>
 #include <utility>
@@ -416,6 +417,11 @@ std::string_view written_key(ondemand::raw_json_string key) {
 
 bool literal_is(ondemand::value& value, std::string_view literal) {
   return trim_trailing_space(value.raw_json_token()) == literal;
+}
+
+void allow_parser_depth(simdjson::ondemand::parser& parser) {
+  if (parser.allocate(64 * 1024, kParserMaxDepth) != simdjson::SUCCESS)
+    throw std::bad_alloc();
 }
 
 } // namespace pgdest::encode

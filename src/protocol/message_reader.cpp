@@ -223,6 +223,12 @@ std::string_view read_type(ondemand::value value) {
 
 } // namespace
 
+MessageReader::MessageReader(LineReader& lines, MessageHandler& handler)
+    : lines_(lines), handler_(handler) {
+  encode::allow_parser_depth(parser_);
+  encode::allow_parser_depth(state_parser_);
+}
+
 ReadResult MessageReader::read_next(std::chrono::milliseconds wait) {
   Line line;
   ReadResult result = lines_.next(line, wait);

@@ -17,6 +17,7 @@ struct Written {
 Written write_value_of(const std::string& value_json, StringForm strings = StringForm::normalised,
                        DuplicateKeys duplicates = DuplicateKeys::kept) {
   simdjson::ondemand::parser parser;
+  pgdest::encode::allow_parser_depth(parser);
   const simdjson::padded_string input("{\"v\":" + value_json + "}");
   simdjson::ondemand::document doc;
   REQUIRE(parser.iterate(input).get(doc) == simdjson::SUCCESS);

@@ -1,4 +1,5 @@
 // Unit tests of record → binary COPY row encoding (SPEC §4 layout, §5 value rules).
+#include "pgdest/encode/json_writer.hpp"
 #include "pgdest/encode/record_encoder.hpp"
 
 #include <catch2/catch.hpp>
@@ -19,6 +20,13 @@ using pgdest::schema::Column;
 using pgdest::schema::ColumnType;
 
 namespace {
+
+// A parser with the depth the reader gives its own (see allow_parser_depth).
+simdjson::ondemand::parser deep_parser() {
+  simdjson::ondemand::parser parser;
+  pgdest::encode::allow_parser_depth(parser);
+  return parser;
+}
 
 using Field = std::optional<std::string>;
 using Row = std::vector<Field>;
@@ -63,7 +71,7 @@ public:
     return row;
   }
 
-  simdjson::ondemand::parser parser;
+  simdjson::ondemand::parser parser = deep_parser();
   RecordEncoder encoder;
   CopyBuffer out;
 };
@@ -454,7 +462,7 @@ TEST_CASE("RecordEncoder: keeps working after a move", "[encode][record]") {
   std::vector<RecordEncoder> encoders;
   encoders.emplace_back(std::vector<Column>{{"name", "name", ColumnType::varchar}}, 1, 2);
   CopyBuffer out;
-  simdjson::ondemand::parser parser;
+  simdjson::ondemand::parser parser = deep_parser();
   const auto encode_into = [&](RecordEncoder& encoder, const std::string& json) {
     const simdjson::padded_string input(json);
     simdjson::ondemand::document doc;

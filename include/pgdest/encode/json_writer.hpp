@@ -1,5 +1,6 @@
 #pragma once
 // Compact, fully validated re-serialisation of simdjson On-Demand values.
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -32,6 +33,12 @@ struct JsonWriteResult {
 
 // The deepest nesting of arrays and objects write_json accepts (simdjson's own default limit).
 inline constexpr int kMaxJsonDepth = 1024;
+// The depth a parser must allow so that a value kMaxJsonDepth deep, inside the message around it,
+// is refused by our walkers before simdjson's iterator goes past the depth it has room for.
+inline constexpr std::size_t kParserMaxDepth = kMaxJsonDepth + 64;
+
+// Gives `parser` room for kParserMaxDepth levels (its later reallocations keep that depth).
+void allow_parser_depth(simdjson::ondemand::parser& parser);
 
 // How write_json writes strings and keys.
 enum class StringForm {

@@ -39,7 +39,7 @@ public:
 
 class MessageReader {
 public:
-  MessageReader(LineReader& lines, MessageHandler& handler) : lines_(lines), handler_(handler) {}
+  MessageReader(LineReader& lines, MessageHandler& handler);
 
   // Reads and dispatches one line; `idle` when no input arrived within `wait`.
   ReadResult read_next(std::chrono::milliseconds wait);
