@@ -111,6 +111,11 @@ struct ClientCertificates {
   std::string key;
   std::string encrypted_key; // the same key, encrypted with key_password
   std::string key_password = "KeyPass-2468-unique";
+  // The same as files (keys 0600), for jdbc_url_params.
+  std::string certificate_file;
+  std::string other_certificate_file;
+  std::string key_file;
+  std::string encrypted_key_file;
 };
 
 std::optional<ClientCertificates> client_certificates() {
@@ -133,7 +138,8 @@ std::optional<ClientCertificates> client_certificates() {
         (tls / "other-ca.crt").string() + "' -CAkey '" + (tls / "other-ca.key").string() +
         "' -set_serial 4243 -days 1 -out client-other.crt; "
         "openssl pkey -in client.key -aes256 -passout pass:" +
-        made_now.key_password + " -out client-encrypted.key";
+        made_now.key_password +
+        " -out client-encrypted.key; chmod 600 client.key client-encrypted.key";
     std::string command = "bash -c \"" + script + "\" >/dev/null 2>&1";
     if (std::system(command.c_str()) != 0)
       return std::nullopt;
@@ -141,9 +147,25 @@ std::optional<ClientCertificates> client_certificates() {
     made_now.other_certificate = read_text(dir + "/client-other.crt");
     made_now.key = read_text(dir + "/client.key");
     made_now.encrypted_key = read_text(dir + "/client-encrypted.key");
+    made_now.certificate_file = dir + "/client.crt";
+    made_now.other_certificate_file = dir + "/client-other.crt";
+    made_now.key_file = dir + "/client.key";
+    made_now.encrypted_key_file = dir + "/client-encrypted.key";
     return made_now;
   }();
   return made;
+}
+
+const std::string tls_required =
+    "The server requires an encrypted (TLS) connection for user \"tls_only\", but the TLS mode is "
+    "\"disable\". Set ssl_mode to \"require\", \"verify-ca\" or \"verify-full\".";
+
+std::string rejected_certificate(const std::string& mode) {
+  return "The server's TLS certificate was rejected: it is not signed by the CA given in "
+         "ssl_mode.ca_certificate or in the jdbc_url_params sslrootcert file (TLS mode \"" +
+         mode +
+         "\"). Set ssl_mode.ca_certificate to the certificate of the CA that signed the server's "
+         "certificate.";
 }
 
 std::vector<Expectation> expectations() {
@@ -205,10 +227,7 @@ std::vector<Expectation> expectations() {
                    ""});
 
   cases.push_back({"TLS required but disabled",
-                   config_for(unique("check_tls"), "tls_only", "tls_only"), false,
-                   "The server requires an encrypted (TLS) connection for user \"tls_only\", but "
-                   "ssl_mode is \"disable\". Set ssl_mode to \"require\", \"verify-ca\" or "
-                   "\"verify-full\".",
+                   config_for(unique("check_tls"), "tls_only", "tls_only"), false, tls_required,
                    ""});
 
   cases.push_back({"TLS required and required",
@@ -228,20 +247,71 @@ std::vector<Expectation> expectations() {
       config_for(unique("check_vfull"), "tls_only", "tls_only", verify("verify-full", other_ca));
   wrong_full["host"] = "localhost";
   cases.push_back({"verify-full with the wrong CA", wrong_full, false,
-                   "The server's TLS certificate was rejected: it is not signed by the CA in "
-                   "ssl_mode.ca_certificate (ssl_mode \"verify-full\"). Set "
-                   "ssl_mode.ca_certificate to the certificate of the CA that signed the server's "
-                   "certificate.",
-                   ""});
+                   rejected_certificate("verify-full"), ""});
 
   cases.push_back(
       {"verify-ca with the wrong CA",
        config_for(unique("check_vca"), "tls_only", "tls_only", verify("verify-ca", other_ca)),
-       false,
-       "The server's TLS certificate was rejected: it is not signed by the CA in "
-       "ssl_mode.ca_certificate (ssl_mode \"verify-ca\"). Set ssl_mode.ca_certificate "
-       "to the certificate of the CA that signed the server's certificate.",
-       ""});
+       false, rejected_certificate("verify-ca"), ""});
+
+  // TLS as the user set it: no ssl_mode, the legacy ssl flag, and the TLS keys of
+  // jdbc_url_params. tls_only may only connect over TLS, so a success proves the connection was
+  // encrypted.
+  json no_ssl_mode = config_for(unique("check_tls_default"), "tls_only", "tls_only");
+  no_ssl_mode.erase("ssl_mode");
+  cases.push_back({"no ssl_mode: TLS when the server offers it", no_ssl_mode, true, "", ""});
+
+  json legacy_flag = no_ssl_mode;
+  legacy_flag["ssl"] = false;
+  cases.push_back({"no ssl_mode and ssl false: still TLS when offered", legacy_flag, true, "", ""});
+
+  json jdbc_require = config_for(unique("check_jdbc_tls"), "tls_only", "tls_only");
+  jdbc_require["jdbc_url_params"] = "sslmode=require";
+  cases.push_back(
+      {"jdbc_url_params sslmode=require beats ssl_mode disable", jdbc_require, true, "", ""});
+
+  json jdbc_disable =
+      config_for(unique("check_jdbc_tls"), "tls_only", "tls_only", {{"mode", "require"}});
+  jdbc_disable["jdbc_url_params"] = "sslmode=disable";
+  cases.push_back(
+      {"ssl_mode require beats jdbc_url_params sslmode=disable", jdbc_disable, true, "", ""});
+
+  json jdbc_plain = no_ssl_mode;
+  jdbc_plain["jdbc_url_params"] = "sslmode=disable";
+  cases.push_back(
+      {"jdbc_url_params sslmode=disable without ssl_mode", jdbc_plain, false, tls_required, ""});
+
+  json jdbc_factory = jdbc_require;
+  jdbc_factory.erase("ssl_mode");
+  jdbc_factory["jdbc_url_params"] = "ssl=true&sslfactory=org.postgresql.ssl.NonValidatingFactory";
+  cases.push_back(
+      {"jdbc_url_params ssl=true with the non-validating factory", jdbc_factory, true, "", ""});
+
+  json jdbc_verify = no_ssl_mode;
+  jdbc_verify["host"] = "localhost";
+  jdbc_verify["jdbc_url_params"] = "sslmode=verify-full&sslrootcert=" + ca;
+  cases.push_back(
+      {"jdbc_url_params verify-full with an sslrootcert file", jdbc_verify, true, "", ""});
+
+  json jdbc_wrong_ca = no_ssl_mode;
+  jdbc_wrong_ca["jdbc_url_params"] = "sslmode=verify-ca&sslrootcert=" + other_ca;
+  cases.push_back({"jdbc_url_params sslrootcert of another CA", jdbc_wrong_ca, false,
+                   rejected_certificate("verify-ca"), ""});
+
+  json jdbc_missing_file = no_ssl_mode;
+  jdbc_missing_file["jdbc_url_params"] = "sslmode=verify-ca&sslrootcert=/nonexistent/Ca-File-913";
+  cases.push_back({"jdbc_url_params sslrootcert names a missing file", jdbc_missing_file, false,
+                   "jdbc_url_params \"sslrootcert\" names a file that cannot be read (No such "
+                   "file or directory). Give the path of a file the connector can read where it "
+                   "runs, or paste the certificates into ssl_mode instead.",
+                   "Ca-File-913"});
+
+  json jdbc_bad_mode = no_ssl_mode;
+  jdbc_bad_mode["jdbc_url_params"] = "sslmode=Strict-Mode-377";
+  cases.push_back({"jdbc_url_params sslmode that is no mode", jdbc_bad_mode, false,
+                   "jdbc_url_params \"sslmode\" must be one of disable, allow, prefer, require, "
+                   "verify-ca, verify-full.",
+                   "Strict-Mode-377"});
 
   json bad_jdbc = config_for(unique("check_jdbc"), user, password);
   bad_jdbc["jdbc_url_params"] = "connectTimeout=soon";
@@ -269,15 +339,19 @@ std::vector<Expectation> expectations() {
       config["host"] = "localhost";
       return config;
     };
+    const std::string client_certificate_rejected =
+        "The server rejected the client certificate. Use a certificate signed by a CA the server "
+        "trusts, and its key (ssl_mode.client_certificate and ssl_mode.client_key, or the sslcert "
+        "and sslkey files in jdbc_url_params).";
     cases.push_back(
         {"client certificate", mutual(client->certificate, client->key, ""), true, "", ""});
     cases.push_back({"encrypted client key with its password",
                      mutual(client->certificate, client->encrypted_key, client->key_password), true,
                      "", client->key_password});
     const std::string key_message =
-        "The client key could not be used: it is encrypted and ssl_mode.client_key_password is "
-        "missing or wrong, or it does not belong to ssl_mode.client_certificate. Check the client "
-        "key and its password.";
+        "The client key could not be used: it is encrypted and its password "
+        "(ssl_mode.client_key_password, or sslpassword in jdbc_url_params) is missing or wrong, or "
+        "it does not belong to the client certificate. Check the client key and its password.";
     cases.push_back({"encrypted client key with a wrong password",
                      mutual(client->certificate, client->encrypted_key, "Not-The-Pass-1357"), false,
                      key_message, "Not-The-Pass-1357"});
@@ -286,10 +360,25 @@ std::vector<Expectation> expectations() {
                      ""});
     cases.push_back({"client certificate from a CA the server does not trust",
                      mutual(client->other_certificate, client->key, ""), false,
-                     "The server rejected the client certificate. Set ssl_mode.client_certificate "
-                     "and ssl_mode.client_key to a certificate signed by a CA the server trusts, "
-                     "and its key.",
-                     ""});
+                     client_certificate_rejected, ""});
+    auto jdbc_mutual = [&](const std::string& certificate_file, const std::string& key_file,
+                           const std::string& key_password) {
+      json config =
+          config_for(unique("check_jdbc_mtls"), user, password, verify("verify-full", ca));
+      config["host"] = "localhost";
+      config["jdbc_url_params"] = "sslcert=" + certificate_file + "&sslkey=" + key_file +
+                                  (key_password.empty() ? "" : "&sslpassword=" + key_password);
+      return config;
+    };
+    cases.push_back({"client certificate files in jdbc_url_params",
+                     jdbc_mutual(client->certificate_file, client->key_file, ""), true, "", ""});
+    cases.push_back(
+        {"encrypted client key file with sslpassword in jdbc_url_params",
+         jdbc_mutual(client->certificate_file, client->encrypted_key_file, client->key_password),
+         true, "", client->key_password});
+    cases.push_back({"client certificate file from a CA the server does not trust",
+                     jdbc_mutual(client->other_certificate_file, client->key_file, ""), false,
+                     client_certificate_rejected, ""});
   } else {
     WARN("the test CA's key is not readable: mutual TLS cases skipped");
   }

@@ -231,12 +231,10 @@ std::string pem_field(const json& ssl_mode, const char* field, const std::string
 
 SslConfig parse_ssl(const json& document, std::vector<std::string>& warnings) {
   SslConfig ssl;
-  bool has_legacy_flag = !is_absent(document, "ssl");
   bool legacy_ssl = optional_bool(document, "ssl", true);
   if (is_absent(document, "ssl_mode")) {
-    // Airbyte: `ssl` absent or true without `ssl_mode` means sslmode=require; `ssl: false` sends
-    // no TLS settings, so the JDBC driver's default (prefer) applies.
-    ssl.mode = legacy_ssl ? SslMode::require : SslMode::prefer;
+    // Airbyte's 3.x connector passes no TLS setting without ssl_mode, whatever `ssl` says, so
+    // the driver's default applies: prefer (see postgres/tls_settings.hpp).
     return ssl;
   }
   const json& ssl_mode = document.at("ssl_mode");
@@ -278,7 +276,9 @@ SslConfig parse_ssl(const json& document, std::vector<std::string>& warnings) {
     warnings.push_back(
         fmt::format("Ignoring field \"ssl_mode.{}\": ssl_mode \"{}\" does not use it.", key, mode));
   }
-  if (has_legacy_flag && !legacy_ssl && ssl.mode != SslMode::disable)
+  // Airbyte's connector drops ssl_mode when `ssl` is false; doing so would give a weaker
+  // connection than ssl_mode asks for.
+  if (!legacy_ssl && ssl.mode != SslMode::disable)
     warnings.push_back(
         fmt::format("Field \"ssl\" is false, but ssl_mode \"{}\" is set: ssl_mode wins.", mode));
   return ssl;

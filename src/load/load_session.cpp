@@ -26,8 +26,7 @@ LoadSession::LoadSession(const config::DestinationConfig& config,
   for (const auto& warning : config.warnings)
     spdlog::warn("{}", warning);
   auto options = std::make_shared<postgres::ConnectionOptions>(config);
-  for (const auto& warning : options->warnings())
-    spdlog::warn("{}", warning);
+  postgres::log_connection_settings(*options);
   CopyPipeline::ConnectionFactory connect = [options]() -> std::unique_ptr<postgres::Connection> {
     auto connection = std::make_unique<postgres::PgConnection>(options->conninfo_with_password(),
                                                                options->endpoint());

@@ -8,7 +8,6 @@
 
 #include <fmt/format.h>
 #include <simdjson.h>
-#include <spdlog/spdlog.h>
 
 #include "pgdest/encode/copy_buffer.hpp"
 #include "pgdest/encode/record_encoder.hpp"
@@ -108,8 +107,7 @@ CheckResult check_connection(const config::DestinationConfig& config) {
   } catch (const Error& error) {
     return failed(error.what());
   }
-  for (const auto& warning : options->warnings())
-    spdlog::warn("{}", warning);
+  log_connection_settings(*options);
   std::optional<PgConnection> connection;
   try {
     connection.emplace(options->conninfo_with_password(), options->endpoint());

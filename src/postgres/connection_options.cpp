@@ -1,14 +1,21 @@
 // Builds the libpq connection string from the config and keeps TLS material in memory files.
 #include "pgdest/postgres/connection_options.hpp"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
+#include <cstring>
 #include <mutex>
 
 #include <fmt/format.h>
 #include <libpq-fe.h>
+#include <spdlog/spdlog.h>
 
 #include "pgdest/error.hpp"
+#include "pgdest/postgres/tls_settings.hpp"
 
 namespace pgdest::postgres {
 namespace {
@@ -94,11 +101,6 @@ std::string map_choice(const std::string& key, const std::string& value,
   throw ConfigError(fmt::format("jdbc_url_params \"{}\" must be one of {}.", key, allowed));
 }
 
-bool is_ssl_key(const std::string& key) {
-  std::string k = lower(key);
-  return k == "ssl" || k.rfind("ssl", 0) == 0;
-}
-
 class Parameters {
 public:
   void set(const std::string& key, const std::string& value, bool secret = false) {
@@ -146,6 +148,60 @@ private:
 void never_prompt_for_key_passwords() {
   static std::once_flag once;
   std::call_once(once, [] { PQsetSSLKeyPassHook_OpenSSL(PQdefaultSSLKeyPassHook_OpenSSL); });
+}
+
+// A file named in jdbc_url_params, checked now: otherwise its absence would surface as a TLS
+// handshake failure, far from its cause. Messages name the key, never the path (a value).
+std::string readable_file(const char* key, const std::string& path) {
+  struct stat info {};
+  if (stat(path.c_str(), &info) != 0 || access(path.c_str(), R_OK) != 0)
+    throw ConfigError(fmt::format(
+        "jdbc_url_params \"{}\" names a file that cannot be read ({}). Give the path of a file "
+        "the connector can read where it runs, or paste the certificates into ssl_mode instead.",
+        key, std::strerror(errno)));
+  if (!S_ISREG(info.st_mode))
+    throw ConfigError(fmt::format("jdbc_url_params \"{}\" must name a file, not a directory or "
+                                  "device.",
+                                  key));
+  return path;
+}
+
+// sslrootcert, sslcert, sslkey and sslpassword: ssl_mode's own certificates (in memory files)
+// where it has them, else the files jdbc_url_params names. A jdbc_url_params value is never used
+// together with ssl_mode's counterpart, as Airbyte's connector lets ssl_mode win.
+void add_certificates(const config::SslConfig& ssl, const JdbcTlsParams& jdbc,
+                      Parameters& parameters, std::vector<MemoryFile>& files,
+                      std::vector<std::string>& warnings) {
+  bool ca_from_ssl_mode =
+      ssl.mode == config::SslMode::verify_ca || ssl.mode == config::SslMode::verify_full;
+  if (ca_from_ssl_mode) {
+    files.emplace_back("ca-certificate", ssl.ca_certificate);
+    parameters.set("sslrootcert", files.back().path());
+    if (!jdbc.root_certificate_file.empty())
+      warnings.push_back("jdbc_url_params \"sslrootcert\" is ignored: ssl_mode.ca_certificate is "
+                         "used.");
+  } else if (!jdbc.root_certificate_file.empty()) {
+    parameters.set("sslrootcert", readable_file("sslrootcert", jdbc.root_certificate_file));
+  }
+
+  if (ssl.mode == config::SslMode::verify_full && !ssl.client_certificate.empty()) {
+    files.emplace_back("client-certificate", ssl.client_certificate);
+    parameters.set("sslcert", files.back().path());
+    files.emplace_back("client-key", ssl.client_key.reveal());
+    parameters.set("sslkey", files.back().path());
+    if (!ssl.client_key_password.empty())
+      parameters.set("sslpassword", ssl.client_key_password.reveal(), true);
+    if (!jdbc.client_certificate_file.empty() || !jdbc.client_key_file.empty() || jdbc.key_password)
+      warnings.push_back("jdbc_url_params \"sslcert\", \"sslkey\" and \"sslpassword\" are "
+                         "ignored: ssl_mode's client certificate and key are used.");
+    return;
+  }
+  if (!jdbc.client_certificate_file.empty())
+    parameters.set("sslcert", readable_file("sslcert", jdbc.client_certificate_file));
+  if (!jdbc.client_key_file.empty())
+    parameters.set("sslkey", readable_file("sslkey", jdbc.client_key_file));
+  if (jdbc.key_password && !jdbc.key_password->empty())
+    parameters.set("sslpassword", jdbc.key_password->reveal(), true);
 }
 
 } // namespace
@@ -197,24 +253,6 @@ std::string redact_setting_values(std::string text, const std::string& conninfo)
   return text;
 }
 
-const char* sslmode_name(config::SslMode mode) {
-  switch (mode) {
-  case config::SslMode::disable:
-    return "disable";
-  case config::SslMode::allow:
-    return "allow";
-  case config::SslMode::prefer:
-    return "prefer";
-  case config::SslMode::require:
-    return "require";
-  case config::SslMode::verify_ca:
-    return "verify-ca";
-  case config::SslMode::verify_full:
-    return "verify-full";
-  }
-  return "require";
-}
-
 ConnectionOptions::ConnectionOptions(const config::DestinationConfig& config) {
   never_prompt_for_key_passwords();
   Parameters parameters;
@@ -225,20 +263,13 @@ ConnectionOptions::ConnectionOptions(const config::DestinationConfig& config) {
   if (!config.password.empty())
     parameters.set("password", config.password.reveal(), true);
 
-  const config::SslConfig& ssl = config.ssl;
-  parameters.set("sslmode", sslmode_name(ssl.mode));
-  if (ssl.mode == config::SslMode::verify_ca || ssl.mode == config::SslMode::verify_full) {
-    files_.emplace_back("ca-certificate", ssl.ca_certificate);
-    parameters.set("sslrootcert", files_.back().path());
-  }
-  if (ssl.mode == config::SslMode::verify_full && !ssl.client_certificate.empty()) {
-    files_.emplace_back("client-certificate", ssl.client_certificate);
-    parameters.set("sslcert", files_.back().path());
-    files_.emplace_back("client-key", ssl.client_key.reveal());
-    parameters.set("sslkey", files_.back().path());
-    if (!ssl.client_key_password.empty())
-      parameters.set("sslpassword", ssl.client_key_password.reveal(), true);
-  }
+  JdbcTlsParams jdbc_tls = read_jdbc_tls_params(config.jdbc_url_params, warnings_);
+  TlsDecision tls = decide_tls_mode(config.ssl, jdbc_tls);
+  parameters.set("sslmode", sslmode_name(tls.mode));
+  if (tls.disagreement)
+    warnings_.push_back(*tls.disagreement);
+  tls_summary_ = tls.summary;
+  add_certificates(config.ssl, jdbc_tls, parameters, files_, warnings_);
 
   std::string application_name = "destination-postgres";
   bool application_name_from_jdbc = false;
@@ -280,9 +311,8 @@ ConnectionOptions::ConnectionOptions(const config::DestinationConfig& config) {
           "channel_binding",
           map_choice(key, value,
                      {{"disable", "disable"}, {"prefer", "prefer"}, {"require", "require"}}));
-    } else if (is_ssl_key(key)) {
-      warnings_.push_back(fmt::format(
-          "jdbc_url_params \"{}\" is ignored: TLS is configured with the ssl_mode field.", key));
+    } else if (is_jdbc_tls_key(key)) {
+      // Read above, with the other TLS settings.
     } else if (key == "user" || key == "password") {
       warnings_.push_back(fmt::format(
           "jdbc_url_params \"{}\" is ignored: use the username and password fields.", key));
@@ -322,6 +352,12 @@ std::vector<std::string> ConnectionOptions::private_file_paths() const {
   for (const auto& file : files_)
     paths.push_back(file.path());
   return paths;
+}
+
+void log_connection_settings(const ConnectionOptions& options) {
+  for (const auto& warning : options.warnings())
+    spdlog::warn("{}", warning);
+  spdlog::info("{}", options.tls_summary());
 }
 
 } // namespace pgdest::postgres

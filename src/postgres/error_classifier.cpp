@@ -48,29 +48,38 @@ constexpr FailureText kFailureTexts[] = {
      "Database \"{database}\" does not exist on {endpoint}. Check the database name, or create the "
      "database: CREATE DATABASE {database_sql};"},
     {C::tls_required, config_error,
-     "The server requires an encrypted (TLS) connection for user \"{user}\", but ssl_mode is "
-     "\"{ssl_mode}\". Set ssl_mode to \"require\", \"verify-ca\" or \"verify-full\"."},
+     "The server requires an encrypted (TLS) connection for user \"{user}\", but the TLS mode "
+     "is \"{ssl_mode}\". Set ssl_mode to \"require\", \"verify-ca\" or \"verify-full\"."},
     {C::tls_unsupported, config_error,
-     "The server at {endpoint} does not accept TLS connections, but ssl_mode \"{ssl_mode}\" "
-     "requires TLS. Enable ssl on the server, or set ssl_mode to \"prefer\" or \"disable\"."},
+     "The server at {endpoint} does not accept TLS connections, but the TLS mode \"{ssl_mode}\" "
+     "requires TLS. Enable ssl on the server, or set ssl_mode to \"prefer\" or \"disable\" "
+     "(and sslmode and ssl in jdbc_url_params too, if set: the stricter mode wins)."},
     {C::certificate_rejected, config_error,
-     "The server's TLS certificate was rejected: it is not signed by the CA in "
-     "ssl_mode.ca_certificate (ssl_mode \"{ssl_mode}\"). Set ssl_mode.ca_certificate to the "
-     "certificate of the CA that signed the server's certificate."},
+     "The server's TLS certificate was rejected: it is not signed by the CA given in "
+     "ssl_mode.ca_certificate or in the jdbc_url_params sslrootcert file (TLS mode "
+     "\"{ssl_mode}\"). Set ssl_mode.ca_certificate to the certificate of the CA that signed the "
+     "server's certificate."},
     {C::certificate_host_mismatch, config_error,
-     "The server's TLS certificate does not match host \"{host}\" (ssl_mode \"verify-full\"). Use "
+     "The server's TLS certificate does not match host \"{host}\" (TLS mode \"verify-full\"). Use "
      "the host name the certificate was issued for, or set ssl_mode to \"verify-ca\" to skip the "
      "host name check."},
     {C::client_certificate_rejected, config_error,
-     "The server rejected the client certificate. Set ssl_mode.client_certificate and "
-     "ssl_mode.client_key to a certificate signed by a CA the server trusts, and its key."},
+     "The server rejected the client certificate. Use a certificate signed by a CA the server "
+     "trusts, and its key (ssl_mode.client_certificate and ssl_mode.client_key, or the sslcert "
+     "and sslkey files in jdbc_url_params)."},
     {C::client_key_unusable, config_error,
-     "The client key could not be used: it is encrypted and ssl_mode.client_key_password is "
-     "missing or wrong, or it does not belong to ssl_mode.client_certificate. Check the client key "
-     "and its password."},
+     "The client key could not be used: it is encrypted and its password "
+     "(ssl_mode.client_key_password, or sslpassword in jdbc_url_params) is missing or wrong, or "
+     "it does not belong to the client certificate. Check the client key and its password."},
+    {C::root_certificate_missing, config_error,
+     "The TLS mode \"{ssl_mode}\" checks the server's certificate, but no CA certificate was "
+     "given to check it with. Set ssl_mode to \"{ssl_mode}\" with ca_certificate, or add "
+     "sslrootcert=<file> to jdbc_url_params; or, to encrypt without checking the certificate, use "
+     "\"require\"."},
     {C::tls_setup_failed, config_error,
      "The TLS settings could not be used: {detail}. Check the certificates, the client key and the "
-     "client key password in ssl_mode."},
+     "client key password in ssl_mode, and the files sslrootcert, sslcert and sslkey name in "
+     "jdbc_url_params."},
     {C::host_not_allowed, config_error,
      "The server does not accept connections from this host for user \"{user}\" to database "
      "\"{database}\" (no matching pg_hba.conf entry). Ask the database administrator to allow "
@@ -325,6 +334,9 @@ bool classify_text(FailureDiagnosis& d) {
     set(d, C::certificate_host_mismatch);
   } else if (contains_any(text, {"certificate verify failed"})) {
     set(d, C::certificate_rejected);
+  } else if (contains_any(text, {"root certificate file"}) &&
+             contains_any(text, {"does not exist"})) {
+    set(d, C::root_certificate_missing);
   } else if (contains_any(text, {"alert unknown ca", "alert bad certificate",
                                  "alert certificate required", "alert certificate unknown"})) {
     set(d, C::client_certificate_rejected);

@@ -65,8 +65,8 @@ TEST_CASE("a minimal config gets Airbyte's defaults", "[config]") {
   CHECK(config.schema == "public");
   CHECK(config.username == "airbyte");
   CHECK(config.password.reveal() == "s3cr3t-Pa55");
-  // Airbyte: no `ssl` and no `ssl_mode` means sslmode=require.
-  CHECK(config.ssl.mode == SslMode::require);
+  // No ssl_mode: no mode of its own (the connection then uses prefer, as Airbyte's connector).
+  CHECK_FALSE(config.ssl.mode.has_value());
   CHECK(config.jdbc_url_params.empty());
   CHECK(config.cdc_deletion_mode == CdcDeletionMode::hard_delete);
   CHECK_FALSE(config.drop_cascade);
@@ -182,10 +182,13 @@ TEST_CASE("fields another ssl mode uses are ignored with a warning", "[config][s
             "Ignoring field \"ssl_mode.ca_certificate\": ssl_mode \"require\" does not use it."});
 }
 
-TEST_CASE("the legacy ssl flag decides when ssl_mode is absent", "[config][legacy]") {
-  CHECK(parse_config(with(minimal(), "ssl", true)).ssl.mode == SslMode::require);
-  // `ssl: false` sent no TLS settings to the JDBC driver, whose default is prefer.
-  CHECK(parse_config(with(minimal(), "ssl", false)).ssl.mode == SslMode::prefer);
+TEST_CASE("the legacy ssl flag sets no mode, and never switches ssl_mode off", "[config][legacy]") {
+  // Airbyte's 3.x connector sends no TLS setting without ssl_mode, whatever `ssl` says.
+  for (bool flag : {true, false}) {
+    DestinationConfig config = parse_config(with(minimal(), "ssl", flag));
+    CHECK_FALSE(config.ssl.mode.has_value());
+    CHECK(config.warnings.empty());
+  }
 
   DestinationConfig explicit_mode =
       parse_config(with(with(minimal(), "ssl", false), "ssl_mode",

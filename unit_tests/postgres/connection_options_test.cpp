@@ -247,17 +247,16 @@ TEST_CASE("jdbc_url_params with a libpq equivalent are mapped", "[postgres][jdbc
 TEST_CASE("other jdbc_url_params are ignored with a warning naming the key", "[postgres][jdbc]") {
   DestinationConfig config = base_config();
   config.jdbc_url_params = {{"prepareThreshold", "0"},
-                            {"sslmode", "verify-full"},
-                            {"sslrootcert", "/etc/ca.pem"},
+                            {"sslhostnameverifier", "com.example.Lenient"},
+                            {"SSLMODE", "disable"},
                             {"password", "jdbc-Secret-77"},
                             {"socketTimeout", "60"}};
   ConnectionOptions options(config);
   CHECK(options.warnings() ==
         std::vector<std::string>{
             "jdbc_url_params \"prepareThreshold\" has no libpq equivalent and is ignored.",
-            "jdbc_url_params \"sslmode\" is ignored: TLS is configured with the ssl_mode field.",
-            "jdbc_url_params \"sslrootcert\" is ignored: TLS is configured with the ssl_mode "
-            "field.",
+            "jdbc_url_params \"sslhostnameverifier\" has no libpq equivalent and is ignored.",
+            "jdbc_url_params \"SSLMODE\" has no libpq equivalent and is ignored.",
             "jdbc_url_params \"password\" is ignored: use the username and password fields.",
             "jdbc_url_params \"socketTimeout\" has no libpq equivalent and is ignored."});
   auto parsed = parse_with_libpq(options.conninfo_with_password());
@@ -359,4 +358,150 @@ TEST_CASE("libpq's and the server's messages lose the values of secret settings"
         "invalid value for parameter \"work_mem\": \"****\"; app ****, password ****");
   // A value that is part of a longer word is left alone: "bad" is not redacted in "badly".
   CHECK(redact_setting_values("badly formed", conninfo) == "badly formed");
+}
+
+namespace {
+
+// A file under a fresh temp folder, with `content` and `mode`; its path.
+std::string temp_file(const std::string& name, const std::string& content, mode_t mode = 0600) {
+  static const std::string folder = [] {
+    std::string path = (std::filesystem::temp_directory_path() / "pgdest-jdbc-tls-XXXXXX").string();
+    REQUIRE(mkdtemp(path.data()) != nullptr);
+    return path;
+  }();
+  std::string path = folder + "/" + name;
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << content;
+  chmod(path.c_str(), mode);
+  return path;
+}
+
+std::string options_error(const DestinationConfig& config) {
+  try {
+    ConnectionOptions options(config);
+  } catch (const pgdest::ConfigError& error) {
+    return error.what();
+  }
+  return "(no error)";
+}
+
+} // namespace
+
+TEST_CASE("jdbc_url_params sslmode never gives a weaker connection than ssl_mode, nor the reverse",
+          "[postgres][ssl][jdbc]") {
+  DestinationConfig config = base_config(); // ssl_mode disable
+  config.jdbc_url_params = {{"sslmode", "require"}};
+  ConnectionOptions raised(config);
+  CHECK(parse_with_libpq(raised.conninfo_with_password())["sslmode"] == "require");
+  CHECK(raised.warnings() ==
+        std::vector<std::string>{
+            "ssl_mode \"disable\" and jdbc_url_params \"sslmode\" (\"require\") ask for different "
+            "TLS modes; the stricter one, \"require\", is used. Make them agree to silence this "
+            "warning."});
+  CHECK(raised.tls_summary() ==
+        "TLS: sslmode \"require\", from jdbc_url_params \"sslmode\" (\"require\"): the stricter "
+        "of it and ssl_mode \"disable\".");
+
+  config.ssl.mode = SslMode::verify_full;
+  config.ssl.ca_certificate = ca_pem;
+  config.jdbc_url_params = {{"sslmode", "disable"}};
+  auto kept = parse_with_libpq(ConnectionOptions(config).conninfo_with_password());
+  CHECK(kept["sslmode"] == "verify-full");
+  CHECK(kept.count("sslrootcert") == 1);
+}
+
+TEST_CASE("without ssl_mode the connection prefers TLS, unless jdbc_url_params ask otherwise",
+          "[postgres][ssl][jdbc]") {
+  DestinationConfig config = base_config();
+  config.ssl.mode.reset();
+  ConnectionOptions by_default(config);
+  CHECK(parse_with_libpq(by_default.conninfo_with_password())["sslmode"] == "prefer");
+  CHECK(by_default.warnings().empty());
+  CHECK(by_default.tls_summary().rfind("TLS: sslmode \"prefer\", as Airbyte's connector", 0) == 0);
+
+  // An explicit request counts, also a weaker one: the default is no request.
+  config.jdbc_url_params = {{"sslmode", "disable"}};
+  CHECK(parse_with_libpq(ConnectionOptions(config).conninfo_with_password())["sslmode"] ==
+        "disable");
+}
+
+TEST_CASE("jdbc_url_params certificate files are passed to libpq, the key password redacted",
+          "[postgres][ssl][jdbc][secrets]") {
+  const std::string root = temp_file("root.crt", ca_pem);
+  const std::string certificate = temp_file("client.crt", client_pem);
+  const std::string key = temp_file("client.key", key_pem);
+  DestinationConfig config = base_config();
+  config.ssl.mode.reset();
+  config.jdbc_url_params = {{"sslmode", "verify-ca"},
+                            {"sslrootcert", root},
+                            {"sslcert", certificate},
+                            {"sslkey", key},
+                            {"sslpassword", "Key-Pass-Secret-86"}};
+  ConnectionOptions options(config);
+  auto parsed = parse_with_libpq(options.conninfo_with_password());
+  CHECK(parsed["sslmode"] == "verify-ca");
+  CHECK(parsed["sslrootcert"] == root);
+  CHECK(parsed["sslcert"] == certificate);
+  CHECK(parsed["sslkey"] == key);
+  CHECK(parsed["sslpassword"] == "Key-Pass-Secret-86");
+  CHECK(options.private_file_paths().empty());
+  CHECK(options.warnings().empty());
+  CHECK(options.redacted_conninfo().find("Key-Pass-Secret-86") == std::string::npos);
+  CHECK(options.redacted_conninfo().find("sslpassword=****") != std::string::npos);
+  for (const auto& [name, shown] : options.redacted_parameters())
+    CHECK(shown.find("Key-Pass-Secret-86") == std::string::npos);
+}
+
+TEST_CASE("ssl_mode's certificates win over jdbc_url_params files, with a warning",
+          "[postgres][ssl][jdbc]") {
+  DestinationConfig config = base_config();
+  config.ssl.mode = SslMode::verify_full;
+  config.ssl.ca_certificate = ca_pem;
+  config.ssl.client_certificate = client_pem;
+  config.ssl.client_key = Secret(key_pem);
+  config.jdbc_url_params = {{"sslrootcert", temp_file("other-root.crt", ca_pem)},
+                            {"sslcert", temp_file("other-client.crt", client_pem)},
+                            {"sslkey", temp_file("other-client.key", key_pem)},
+                            {"sslpassword", "Unused-Pass-97"}};
+  ConnectionOptions options(config);
+  auto parsed = parse_with_libpq(options.conninfo_with_password());
+  auto paths = options.private_file_paths();
+  REQUIRE(paths.size() == 3);
+  CHECK(parsed["sslrootcert"] == paths[0]);
+  CHECK(parsed["sslcert"] == paths[1]);
+  CHECK(parsed["sslkey"] == paths[2]);
+  CHECK(parsed.count("sslpassword") == 0);
+  CHECK(options.warnings() ==
+        std::vector<std::string>{
+            "jdbc_url_params \"sslrootcert\" is ignored: ssl_mode.ca_certificate is used.",
+            "jdbc_url_params \"sslcert\", \"sslkey\" and \"sslpassword\" are ignored: ssl_mode's "
+            "client certificate and key are used."});
+
+  SECTION("but a client certificate file joins ssl_mode's CA when ssl_mode has none") {
+    config.ssl.client_certificate.clear();
+    config.ssl.client_key = Secret();
+    auto joined = parse_with_libpq(ConnectionOptions(config).conninfo_with_password());
+    CHECK(joined["sslcert"] == config.jdbc_url_params[1].second);
+    CHECK(joined["sslkey"] == config.jdbc_url_params[2].second);
+    CHECK(joined["sslpassword"] == "Unused-Pass-97");
+  }
+}
+
+TEST_CASE("a jdbc_url_params certificate file that cannot be read is a config error naming the "
+          "key, not the path",
+          "[postgres][ssl][jdbc]") {
+  DestinationConfig config = base_config();
+  config.jdbc_url_params = {{"sslrootcert", "/nonexistent/Path-Secret-08/root.crt"}};
+  CHECK(options_error(config) ==
+        "jdbc_url_params \"sslrootcert\" names a file that cannot be read (No such file or "
+        "directory). Give the path of a file the connector can read where it runs, or paste the "
+        "certificates into ssl_mode instead.");
+  config.jdbc_url_params = {{"sslkey", std::filesystem::temp_directory_path().string()}};
+  CHECK(options_error(config) ==
+        "jdbc_url_params \"sslkey\" must name a file, not a directory or device.");
+  config.jdbc_url_params = {{"sslmode", "verify"}};
+  CHECK(options_error(config) == "jdbc_url_params \"sslmode\" must be one of disable, allow, "
+                                 "prefer, require, verify-ca, verify-full.");
+  // An empty value is no value: libpq's default applies, as pgJDBC's does.
+  config.jdbc_url_params = {{"sslcert", ""}};
+  CHECK(options_error(config) == "(no error)");
 }

@@ -169,6 +169,10 @@ TEST_CASE("libpq's connection failures are read from their text", "[postgres][er
       {"connection to server at \"127.0.0.1\", port 5432 failed: could not load private key file "
        "\"/tmp/pgdest-client-key-abc\": bad decrypt\n",
        FailureCause::client_key_unusable, FailureType::config_error},
+      {"connection to server at \"127.0.0.1\", port 5432 failed: root certificate file "
+       "\"/home/airbyte/.postgresql/root.crt\" does not exist\nEither provide the file or change "
+       "sslmode to disable server certificate verification.\n",
+       FailureCause::root_certificate_missing, FailureType::config_error},
       {"connection to server at \"127.0.0.1\", port 5432 failed: could not read root certificate "
        "file \"/tmp/pgdest-ca-certificate-abc\": no certificate or crl found\n",
        FailureCause::tls_setup_failed, FailureType::config_error},

@@ -12,7 +12,9 @@ namespace pgdest::config {
 enum class SslMode { disable, allow, prefer, require, verify_ca, verify_full };
 
 struct SslConfig {
-  SslMode mode = SslMode::disable;
+  // ssl_mode.mode; none when the config has no ssl_mode (the connection then uses prefer, unless
+  // jdbc_url_params ask for a mode).
+  std::optional<SslMode> mode;
   std::string ca_certificate;     // PEM text, verify-ca / verify-full
   std::string client_certificate; // PEM text, verify-full
   Secret client_key;              // PEM text, verify-full

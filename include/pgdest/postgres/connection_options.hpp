@@ -9,7 +9,8 @@
 
 namespace pgdest::postgres {
 
-// libpq settings built from a DestinationConfig: host, credentials, sslmode and certificates,
+// libpq settings built from a DestinationConfig: host, credentials, sslmode (the stricter of
+// ssl_mode and jdbc_url_params, see tls_settings.hpp) and certificates,
 // connect_timeout (10 s unless jdbc_url_params says otherwise), application_name, client
 // encoding, TCP keepalives, and the jdbc_url_params that have a libpq equivalent. Certificates
 // and keys live in in-memory files (never on disk) exactly as long as this object.
@@ -34,8 +35,11 @@ public:
   // "host:port" ("[v6]:port" for IPv6 addresses), for messages.
   const std::string& endpoint() const { return endpoint_; }
   int connect_timeout_seconds() const { return connect_timeout_seconds_; }
-  // jdbc_url_params that were ignored, and why; never holds a value.
+  // jdbc_url_params that were ignored, and why, and TLS settings that disagree; never holds a
+  // value.
   const std::vector<std::string>& warnings() const { return warnings_; }
+  // The TLS mode used and what chose it (ssl_mode, jdbc_url_params or the default), one line.
+  const std::string& tls_summary() const { return tls_summary_; }
   // The /proc/self/fd paths of the in-memory files holding certificates and keys (for tests).
   std::vector<std::string> private_file_paths() const;
 
@@ -47,7 +51,12 @@ private:
   std::string endpoint_;
   int connect_timeout_seconds_ = default_connect_timeout_seconds;
   std::vector<std::string> warnings_;
+  std::string tls_summary_;
 };
+
+// Logs what the user should know about how the connector connects: the warnings (WARN) and the
+// TLS summary (INFO). `check` and `write` both call it, so both say the same.
+void log_connection_settings(const ConnectionOptions& options);
 
 // A value in libpq's conninfo syntax: single-quoted, with \ and ' escaped by a backslash.
 std::string quote_conninfo_value(const std::string& value);
@@ -57,8 +66,5 @@ std::string quote_conninfo_value(const std::string& value);
 // options (the whole value, each of its words and each word's value after "="). Only the keys of
 // jdbc_url_params may be shown, never their values.
 std::string redact_setting_values(std::string text, const std::string& conninfo);
-
-// libpq's sslmode spelling of a mode ("verify-full", ...).
-const char* sslmode_name(config::SslMode mode);
 
 } // namespace pgdest::postgres

@@ -22,6 +22,7 @@ enum class FailureCause {
   certificate_host_mismatch,   // verify-full: the certificate is for another host name
   client_certificate_rejected, // the server did not accept our client certificate
   client_key_unusable,         // the client key is encrypted, its password wrong, or it mismatches
+  root_certificate_missing,    // verify-ca/verify-full without any CA certificate to check with
   tls_setup_failed,            // the CA or client certificate could not be used
   host_not_allowed,            // no pg_hba.conf entry for this host/user/database
   setting_rejected,            // the server refused a setting passed in jdbc_url_params
