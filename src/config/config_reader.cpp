@@ -379,8 +379,15 @@ CdcDeletionMode parse_cdc_deletion_mode(const json& document) {
 
 // Legacy fields of Airbyte 2.x configs: accepted, checked for type, otherwise without effect.
 void check_legacy_fields(const json& document, std::vector<std::string>& warnings) {
-  if (!is_absent(document, "raw_data_schema") && !document.at("raw_data_schema").is_string())
-    throw ConfigError("Field \"raw_data_schema\" must be a string.");
+  if (!is_absent(document, "raw_data_schema")) {
+    const json& value = document.at("raw_data_schema");
+    if (!value.is_string())
+      throw ConfigError("Field \"raw_data_schema\" must be a string.");
+    if (!matches(value.get<std::string>(), patterns::optional_name))
+      throw ConfigError(fmt::format("Field \"raw_data_schema\" must be a schema name without "
+                                    "leading or trailing spaces, or empty for the default; got {}.",
+                                    shown(value.get<std::string>())));
+  }
   if (optional_bool(document, "disable_type_dedupe", false))
     warnings.push_back(
         "Field \"disable_type_dedupe\" is true, but this connector always writes typed final "

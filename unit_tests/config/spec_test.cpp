@@ -1,10 +1,14 @@
-// resources/spec.json and parse_config agree: same fields, same patterns, same secrets.
+// resources/spec.json: Airbyte's properties as Airbyte lists them, and parse_config agreeing with
+// it: same fields, same patterns, same port range, same secrets.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <fstream>
 #include <regex>
 #include <set>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <vector>
 
 #include "pgdest/config/config_reader.hpp"
@@ -55,30 +59,175 @@ bool spec_matches(std::string_view pattern, const std::string& value) {
   return std::regex_search(value, std::regex(pattern.begin(), pattern.end()));
 }
 
+// Airbyte's destination-postgres 3.x spec (OSS), property by property: the facts this spec must
+// keep so that Airbyte's configs and UI carry over. Taken from Airbyte's expected-spec-oss.json
+// (airbytehq/airbyte, airbyte-integrations/connectors/destination-postgres, Elastic License 2.0):
+// names, types, order, groups, titles, defaults and enums only, no text of theirs.
+struct ReferenceProperty {
+  const char* name;
+  const char* type;
+  int order;
+  const char* group;
+  const char* title;
+  json default_value; // null: Airbyte's spec gives none
+  json enum_values;   // null: no enum
+  bool secret;
+};
+
+const std::vector<ReferenceProperty>& airbyte_properties() {
+  static const std::vector<ReferenceProperty> properties = {
+      {"host", "string", 0, "connection", "Host", nullptr, nullptr, false},
+      {"port", "integer", 1, "connection", "Port", nullptr, nullptr, false},
+      {"database", "string", 2, "connection", "Database Name", nullptr, nullptr, false},
+      {"schema", "string", 3, "connection", "Default Schema", "public", nullptr, false},
+      {"username", "string", 4, "connection", "Username", nullptr, nullptr, false},
+      {"password", "string", 5, "connection", "Password", nullptr, nullptr, true},
+      {"ssl", "boolean", 6, "connection", "SSL Connection", nullptr, nullptr, false},
+      {"ssl_mode", "object", 7, "connection", "SSL Modes", nullptr, nullptr, false},
+      {"cdc_deletion_mode", "string", 8, "sync_behavior", "CDC deletion mode", "Hard delete",
+       json::array({"Hard delete", "Soft delete"}), false},
+      {"jdbc_url_params", "string", 9, "connection", "JDBC URL Params", nullptr, nullptr, false},
+      {"raw_data_schema", "string", 10, "connection", "Airbyte Internal Schema Name", nullptr,
+       nullptr, false},
+      {"disable_type_dedupe", "boolean", 11, "connection",
+       "Disable Final Tables. (WARNING! Unstable option; Columns in raw table schema might change "
+       "between versions)",
+       nullptr, nullptr, false},
+      {"drop_cascade", "boolean", 12, "connection",
+       "Drop tables with CASCADE. (WARNING! Risk of unrecoverable data loss)", nullptr, nullptr,
+       false},
+      {"unconstrained_number", "boolean", 13, "connection", "Unconstrained numeric columns",
+       nullptr, nullptr, false},
+      {"tunnel_method", "object", 14, "connection", "SSH Tunnel Method", nullptr, nullptr, false},
+  };
+  return properties;
+}
+
+// Where this spec knowingly differs from Airbyte's, and why: the port's range is the range of
+// ports (Airbyte's allows 0 and 65536, which no server listens on) and its default is 5432
+// (Airbyte's code defaults to it without saying so in the spec).
+const json our_port_default = 5432;
+const int our_port_minimum = 1;
+const int our_port_maximum = 65535;
+
 } // namespace
 
 TEST_CASE("the spec has the connector's top-level settings", "[spec]") {
   json document = spec();
-  CHECK(document["documentationUrl"] ==
-        "https://docs.airbyte.com/integrations/destinations/postgres");
   CHECK(document["supportsIncremental"] == true);
+  CHECK(document["supportsNormalization"] == false);
+  CHECK(document["supportsDBT"] == false);
   CHECK(document["supported_destination_sync_modes"] ==
         json::array({"overwrite", "append", "append_dedup"}));
   const json& connection = document["connectionSpecification"];
   CHECK(connection["$schema"] == "http://json-schema.org/draft-07/schema#");
+  CHECK(connection["title"] == "Postgres Destination Specification");
   CHECK(connection["required"] == json::array({"host", "port", "database", "schema", "username"}));
   // Old configs carry legacy fields: they must stay valid.
   CHECK(connection["additionalProperties"] == true);
-  std::set<std::string> names;
+  CHECK(connection["groups"] == json::array({{{"id", "connection"}, {"title", "Connection"}},
+                                             {{"id", "sync_behavior"}, {"title", "Sync Behavior"}},
+                                             {{"id", "advanced"}, {"title", "Advanced"}}}));
+}
+
+TEST_CASE("the documentation link is this connector's own page", "[spec]") {
+  const std::string url = spec()["documentationUrl"];
+  CHECK(url.find("airbyte.com") == std::string::npos);
+  const std::string page = "/docs/destination-postgres.md";
+  REQUIRE(url.size() > page.size());
+  CHECK(url.substr(url.size() - page.size()) == page);
+  // The same address metadata.yaml gives the platform.
+  std::ifstream metadata(std::string(PGDEST_SOURCE_DIR) + "/metadata.yaml");
+  REQUIRE(metadata);
+  std::string line;
+  std::string from_metadata;
+  const std::string key = "documentationUrl:";
+  while (std::getline(metadata, line)) {
+    auto at = line.find(key);
+    if (at != std::string::npos)
+      from_metadata = line.substr(line.find_first_not_of(' ', at + key.size()));
+  }
+  CHECK(from_metadata == url);
+}
+
+TEST_CASE("every property of Airbyte's spec is listed, as Airbyte lists it", "[spec][parity]") {
+  std::set<std::string> reference_names;
+  for (const auto& reference : airbyte_properties()) {
+    reference_names.insert(reference.name);
+    CAPTURE(reference.name);
+    if (!properties().contains(reference.name)) {
+      // Listed once the SSH tunnel support that reads it is in place.
+      CHECK(std::string(reference.name) == "tunnel_method");
+      continue;
+    }
+    const json& property = properties()[reference.name];
+    CHECK(property["type"] == reference.type);
+    CHECK(property["order"] == reference.order);
+    CHECK(property["group"] == reference.group);
+    CHECK(property["title"] == reference.title);
+    CHECK(property.value("airbyte_secret", false) == reference.secret);
+    if (reference.name == std::string("port"))
+      CHECK(property["default"] == our_port_default);
+    else if (reference.default_value.is_null())
+      CHECK_FALSE(property.contains("default"));
+    else
+      CHECK(property["default"] == reference.default_value);
+    if (reference.enum_values.is_null())
+      CHECK_FALSE(property.contains("enum"));
+    else
+      CHECK(property["enum"] == reference.enum_values);
+  }
+  // Nothing of our own: a config made for this connector works with Airbyte's.
   for (const auto& item : properties().items())
-    names.insert(item.key());
-  CHECK(names == std::set<std::string>{"host", "port", "database", "schema", "username", "password",
-                                       "ssl_mode", "cdc_deletion_mode", "jdbc_url_params",
-                                       "drop_cascade"});
-  CHECK(properties()["port"]["default"] == 5432);
-  CHECK(properties()["schema"]["default"] == "public");
-  CHECK(properties()["cdc_deletion_mode"]["default"] == "Hard delete");
-  CHECK(properties()["cdc_deletion_mode"]["enum"] == json::array({"Hard delete", "Soft delete"}));
+    CHECK(reference_names.count(item.key()) == 1);
+}
+
+TEST_CASE("the ssl_mode variants are Airbyte's", "[spec][parity]") {
+  const json& variants = properties()["ssl_mode"]["oneOf"];
+  std::vector<std::string> titles;
+  for (const auto& variant : variants) {
+    titles.push_back(variant["title"]);
+    CHECK(variant["type"] == "object");
+    CHECK(variant["additionalProperties"] == true);
+    const json& mode = variant["properties"]["mode"];
+    CHECK(mode["type"] == "string");
+    CHECK(mode["enum"] == json::array({variant["title"]}));
+    CHECK(mode["default"] == variant["title"]);
+  }
+  CHECK(titles == std::vector<std::string>{"disable", "allow", "prefer", "require", "verify-ca",
+                                           "verify-full"});
+  // name, title, order: Airbyte's certificate fields.
+  using Field = std::tuple<std::string, std::string, int>;
+  auto fields_of = [](const json& variant) {
+    std::vector<Field> fields;
+    for (const auto& item : variant["properties"].items())
+      if (item.key() != "mode")
+        fields.emplace_back(item.key(), item.value()["title"], item.value()["order"]);
+    std::sort(fields.begin(), fields.end(),
+              [](const Field& a, const Field& b) { return std::get<2>(a) < std::get<2>(b); });
+    return fields;
+  };
+  CHECK(fields_of(ssl_variant("verify-ca")) ==
+        std::vector<Field>{{"ca_certificate", "CA Certificate", 1},
+                           {"client_key_password", "Client Key Password", 2}});
+  CHECK(fields_of(ssl_variant("verify-full")) ==
+        std::vector<Field>{{"ca_certificate", "CA Certificate", 1},
+                           {"client_certificate", "Client Certificate", 2},
+                           {"client_key", "Client Key", 3},
+                           {"client_key_password", "Client Key Password", 4}});
+}
+
+TEST_CASE("the port range of the spec is the one parse_config enforces", "[spec]") {
+  const json& port = properties()["port"];
+  CHECK(port["minimum"] == our_port_minimum);
+  CHECK(port["maximum"] == our_port_maximum);
+  const int minimum = port["minimum"];
+  const int maximum = port["maximum"];
+  CHECK(accepted(with("port", minimum)));
+  CHECK(accepted(with("port", maximum)));
+  CHECK_FALSE(accepted(with("port", minimum - 1)));
+  CHECK_FALSE(accepted(with("port", maximum + 1)));
+  CHECK(pgdest::config::parse_config(minimal()).port == port["default"]);
 }
 
 TEST_CASE("every secret is marked airbyte_secret", "[spec][secrets]") {
@@ -96,6 +245,7 @@ TEST_CASE("the spec's patterns are the ones parse_config enforces", "[spec]") {
   for (const char* field : {"database", "schema", "username"})
     CHECK(properties()[field]["pattern"] == std::string(patterns::name));
   CHECK(properties()["jdbc_url_params"]["pattern"] == std::string(patterns::jdbc_url_params));
+  CHECK(properties()["raw_data_schema"]["pattern"] == std::string(patterns::optional_name));
   for (const char* mode : {"verify-ca", "verify-full"})
     CHECK(ssl_variant(mode)["properties"]["ca_certificate"]["pattern"] ==
           std::string(patterns::certificate));
@@ -104,6 +254,8 @@ TEST_CASE("the spec's patterns are the ones parse_config enforces", "[spec]") {
   CHECK(ssl_variant("verify-full")["properties"]["client_key"]["pattern"] ==
         std::string(patterns::private_key));
   CHECK(ssl_variant("verify-ca")["required"] == json::array({"mode", "ca_certificate"}));
+  // Looser than Airbyte's, which also requires the client certificate and key: a server that
+  // asks for no client certificate is verified without one.
   CHECK(ssl_variant("verify-full")["required"] == json::array({"mode", "ca_certificate"}));
 }
 
@@ -119,6 +271,7 @@ TEST_CASE("parse_config accepts exactly what the spec's patterns accept", "[spec
                                 std::string("a\0b", 3), std::string(63, 'n')}) {
     CAPTURE(name);
     CHECK(accepted(with("schema", name)) == spec_matches(patterns::name, name));
+    CHECK(accepted(with("raw_data_schema", name)) == spec_matches(patterns::optional_name, name));
   }
   for (const std::string& params :
        std::vector<std::string>{"", "  ", "a=1", "a=1&b=2", "a=&b=2", "a=1&", "a", "=1", "a=1&&b=2",

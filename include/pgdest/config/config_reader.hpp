@@ -25,6 +25,9 @@ inline constexpr std::string_view host =
     R"(^[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\.?$|^\[?[0-9A-Fa-f.]*:[0-9A-Fa-f:.]*(?:%[A-Za-z0-9_.-]+)?\]?$)";
 // database, schema and username: not empty, no NUL, no leading or trailing white space.
 inline constexpr std::string_view name = R"(^[^\s\u0000](?:[^\u0000]*[^\s\u0000])?$)";
+// raw_data_schema: a name as above, or blank for the default (as Airbyte's connector reads it).
+inline constexpr std::string_view optional_name =
+    R"(^\s*$|^[^\s\u0000](?:[^\u0000]*[^\s\u0000])?$)";
 inline constexpr std::string_view jdbc_url_params = R"(^\s*$|^[^=&]+=[^=&]*(?:&[^=&]+=[^=&]*)*&?$)";
 inline constexpr std::string_view certificate =
     R"(^\s*(?:-----BEGIN CERTIFICATE-----[A-Za-z0-9+/=\s]+-----END CERTIFICATE-----\s*)+$)";
