@@ -36,6 +36,18 @@ const std::vector<MetaColumn>& meta_columns() {
   return columns;
 }
 
+std::string literal(std::string_view text) {
+  const bool escaped = text.find('\\') != std::string_view::npos;
+  std::string out = escaped ? "E'" : "'";
+  for (char c : text) {
+    if (c == '\'' || (escaped && c == '\\'))
+      out += c;
+    out += c;
+  }
+  out += '\'';
+  return out;
+}
+
 std::string create_schema(const Identifier& schema) {
   return fmt::format("CREATE SCHEMA IF NOT EXISTS {}", schema.quoted());
 }
@@ -75,6 +87,10 @@ std::string delete_all_rows(const TableRef& table) {
 
 std::string truncate_table(const TableRef& table) {
   return "TRUNCATE TABLE " + table.quoted();
+}
+
+std::string lock_table(const TableRef& table) {
+  return "LOCK TABLE " + table.quoted() + " IN ACCESS EXCLUSIVE MODE";
 }
 
 std::string analyze(const TableRef& table, const std::vector<std::string>& columns) {

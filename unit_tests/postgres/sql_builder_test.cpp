@@ -42,6 +42,20 @@ TEST_CASE("schema, index, column and COPY statements", "[sql]") {
         "COPY \"s\".\"t\" (\"a\", \"b\"\"c\") FROM STDIN WITH (FORMAT binary)");
 }
 
+TEST_CASE("string constants read the same whatever standard_conforming_strings is", "[sql]") {
+  CHECK(sql::literal("plain") == "'plain'");
+  CHECK(sql::literal("") == "''");
+  CHECK(sql::literal("it's") == "'it''s'");
+  // With a backslash, an escape string: its backslashes doubled, its quotes too.
+  CHECK(sql::literal(R"(a\b's)") == R"(E'a\\b''s')");
+  CHECK(sql::literal("'; DROP TABLE t; --") == "'''; DROP TABLE t; --'");
+}
+
+TEST_CASE("a lock keeps every other session out of the table", "[sql]") {
+  CHECK(sql::lock_table({Identifier("s"), Identifier("t")}) ==
+        R"(LOCK TABLE "s"."t" IN ACCESS EXCLUSIVE MODE)");
+}
+
 TEST_CASE("catalog queries take names as parameters, never as text", "[sql]") {
   CHECK(sql::select_columns().find("$1") != std::string::npos);
   CHECK(sql::select_columns().find("$2") != std::string::npos);
