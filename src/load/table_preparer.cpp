@@ -1,13 +1,16 @@
-// Creates or adapts a stream's tables: CREATE SCHEMA/TABLE, ADD COLUMN, type changes, indexes,
-// and the staging table of a refresh (resumed when it holds rows of the same generation).
+// Creates or adapts a stream's tables: CREATE SCHEMA/TABLE, ADD COLUMN, type changes (under the
+// views that read the column), indexes, and the staging table of a refresh (resumed when it holds
+// rows of the same generation).
 #include "pgdest/load/table_preparer.hpp"
 
 #include <map>
+#include <optional>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "pgdest/error.hpp"
+#include "pgdest/postgres/dependent_views.hpp"
 #include "pgdest/postgres/session.hpp"
 #include "pgdest/postgres/sql_builder.hpp"
 #include "pgdest/schema/table_namer.hpp"
@@ -29,6 +32,37 @@ std::map<std::string, std::string> existing_columns(postgres::Connection& connec
   return columns;
 }
 
+// Changes a column's type in one transaction, with the views that depend on it dropped before and
+// created again after. Returns the failure, rolled back, when the change could not be made (a view
+// that no longer fits the new type, a rule or policy on the column, ...); a lost connection or a
+// deadlock is not a verdict on the column and is thrown, so that the sync fails as transient and
+// the next attempt tries again.
+std::optional<Error> convert_column(postgres::Connection& connection, const TableRef& table,
+                                    const std::string& column, const schema::TypeDecision& change) {
+  const std::string context = "changing the type of column \"" + column + "\" of " + table.quoted();
+  connection.execute("BEGIN", context);
+  postgres::DependentViews views;
+  try {
+    views = postgres::DependentViews::save(connection, table, column);
+    views.drop(connection);
+    connection.execute(
+        postgres::sql::alter_column_type(table, column, change.type, change.using_expression),
+        context);
+    views.recreate(connection);
+  } catch (const Error& error) {
+    connection.execute("ROLLBACK", context);
+    if (error.failure_type() == FailureType::transient_error)
+      throw;
+    return error;
+  }
+  connection.execute("COMMIT", context);
+  if (!views.empty())
+    spdlog::info("Views that depend on column \"{}\" of {} were dropped for the change and "
+                 "created again as they were: {}.",
+                 column, table.quoted(), views.names());
+  return std::nullopt;
+}
+
 // Brings an existing column to the wanted type if that loses nothing; returns the type it has
 // after.
 schema::ColumnType evolve_column(postgres::Connection& connection, const TableRef& table,
@@ -37,33 +71,23 @@ schema::ColumnType evolve_column(postgres::Connection& connection, const TableRe
       schema::decide_type_change(existing_type, column.type, Identifier(column.name).quoted());
   using Action = schema::TypeDecision::Action;
   if (decision.action == Action::convert) {
-    try {
-      connection.execute(postgres::sql::alter_column_type(table, column.name, decision.type,
-                                                          decision.using_expression),
-                         "changing the type of column \"" + column.name + "\" of " +
-                             table.quoted());
+    auto failure = convert_column(connection, table, column.name, decision);
+    if (!failure) {
       spdlog::info("Column \"{}\" of {} changed from {} to {}.", column.name, table.quoted(),
                    existing_type, schema::sql_type(decision.type));
       return decision.type;
-    } catch (const Error& error) {
-      // A lost connection or a deadlock is not a verdict on the column: the sync fails as
-      // transient and the next attempt tries the change again.
-      if (error.failure_type() == FailureType::transient_error)
-        throw;
-      // Typically a view depends on the column: keep the column as it is rather than fail, if rows
-      // can be written to it as it is.
-      auto kept = schema::column_type_from_sql(existing_type);
-      if (!kept)
-        throw ConfigError(fmt::format(
-            "Column \"{}\" of table {} has type {}, which this destination cannot write, "
-            "and changing it to {} failed: {}",
-            column.name, table.quoted(), existing_type, schema::sql_type(decision.type),
-            error.what()));
-      spdlog::warn(
-          "Column \"{}\" of {} keeps its type {} ({}); new values are stored as that type.",
-          column.name, table.quoted(), existing_type, error.what());
-      return *kept;
     }
+    // Keep the column as it is rather than fail, if rows can be written to it as it is.
+    auto kept = schema::column_type_from_sql(existing_type);
+    if (!kept)
+      throw ConfigError(
+          fmt::format("Column \"{}\" of table {} has type {}, which this destination cannot write, "
+                      "and changing it to {} failed: {}",
+                      column.name, table.quoted(), existing_type, schema::sql_type(decision.type),
+                      failure->what()));
+    spdlog::warn("Column \"{}\" of {} keeps its type {} ({}); new values are stored as that type.",
+                 column.name, table.quoted(), existing_type, failure->what());
+    return *kept;
   }
   if (decision.type != column.type)
     spdlog::info("Column \"{}\" of {} keeps its wider type {}; values are stored as that type.",
