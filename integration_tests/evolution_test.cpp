@@ -1,5 +1,5 @@
 // Existing tables the next sync finds changed (SPEC §6 "Schema evolution"): columns whose type
-// must change under views.
+// must change under views, and tables made by Airbyte's 2.x connector.
 #include <catch2/catch.hpp>
 
 #include <optional>
@@ -242,4 +242,90 @@ TEST_CASE("a view the connector's role cannot create again as its owner keeps th
   fresh_schema(schema);
   drop_role("it_view_writer");
   drop_role("it_view_analyst");
+}
+
+TEST_CASE("a table made by Airbyte's 2.x connector gets the missing meta columns and is written "
+          "to in append and dedup, keeping its rows",
+          "[evolution][older]") {
+  auto schema = fresh_schema("it_older_table");
+  // As Airbyte's 2.x connector made a final table before generations: the columns of the stream
+  // first (numbers as numeric(38,9)), then three meta columns; its indexes; a row of each
+  // _airbyte_meta shape it wrote.
+  exec(R"(
+    CREATE SCHEMA it_older_table;
+    CREATE TABLE it_older_table.events (
+      "id" bigint, "amount" numeric(38, 9), "note" varchar,
+      "_airbyte_raw_id" varchar(36) NOT NULL,
+      "_airbyte_extracted_at" timestamp with time zone NOT NULL,
+      "_airbyte_meta" jsonb NOT NULL);
+    CREATE INDEX ON it_older_table.events ("id", "_airbyte_extracted_at");
+    CREATE INDEX ON it_older_table.events ("_airbyte_extracted_at");
+    CREATE INDEX ON it_older_table.events ("_airbyte_raw_id");
+    INSERT INTO it_older_table.events VALUES
+      (1, 1.5, 'old one', 'a0d4a4c8-0000-4000-8000-000000000001', '2020-01-01T00:00:00Z',
+       '{"errors": []}'),
+      (2, 2.5, 'old two', 'a0d4a4c8-0000-4000-8000-000000000002', '2020-01-01T00:00:00Z',
+       '{"changes": [], "sync_id": 5}'))");
+  const Json properties = Json::parse(
+      R"({"id":{"type":"integer"},"amount":{"type":"number"},"note":{"type":"string"}})");
+
+  // An older platform too: no generation_id, minimum_generation_id or sync_id.
+  auto result = sync(schema, catalog_for("append", properties, std::nullopt),
+                     {R"({"id":3,"amount":3.25,"note":"appended"})"});
+  CHECK(logs(result).find(R"(Table "it_older_table"."events" was made by an older connector: )"
+                          R"(added column "_airbyte_generation_id" (bigint); the rows already )"
+                          R"(there read 0.)") != std::string::npos);
+  CHECK(query_rows("SELECT id, amount, note, _airbyte_generation_id, _airbyte_meta::text FROM "
+                   "it_older_table.events ORDER BY id") ==
+        Rows{{"1", "1.500000000", "old one", "0", R"({"errors": []})"},
+             {"2", "2.500000000", "old two", "0", R"({"changes": [], "sync_id": 5})"},
+             {"3", "3.25", "appended", "0", R"({"changes": [], "sync_id": 0})"}});
+
+  sync(schema, catalog_for("append_dedup", properties, 1),
+       {R"({"id":2,"amount":20,"note":"deduped"})", R"({"id":4,"amount":4,"note":"new"})"});
+  CHECK(query_rows("SELECT id, amount, note, _airbyte_generation_id FROM it_older_table.events "
+                   "ORDER BY id") == Rows{{"1", "1.500000000", "old one", "0"},
+                                          {"2", "20", "deduped", "1"},
+                                          {"3", "3.25", "appended", "0"},
+                                          {"4", "4", "new", "1"}});
+}
+
+TEST_CASE("an older table without _airbyte_meta gets it, an older staging table starts over, and "
+          "a table that is not Airbyte's is refused",
+          "[evolution][older]") {
+  auto schema = fresh_schema("it_older_layouts");
+  exec(R"(
+    CREATE SCHEMA it_older_layouts;
+    CREATE TABLE it_older_layouts.events ("id" bigint,
+      "_airbyte_raw_id" varchar(36) NOT NULL, "_airbyte_extracted_at" timestamptz NOT NULL);
+    INSERT INTO it_older_layouts.events VALUES (1, 'r1', '2020-01-01T00:00:00Z');
+    CREATE TABLE it_older_layouts.events_airbyte_tmp (LIKE it_older_layouts.events);
+    INSERT INTO it_older_layouts.events_airbyte_tmp VALUES (9, 'r9', '2020-01-01T00:00:00Z'))");
+  const Json properties = Json::parse(R"({"id":{"type":"integer"}})");
+  sync(schema, catalog_for("append", properties, std::nullopt), {R"({"id":2})"});
+  CHECK(query_rows("SELECT id, _airbyte_meta::text, _airbyte_generation_id FROM "
+                   "it_older_layouts.events ORDER BY id") ==
+        Rows{{"1", R"({"changes": []})", "0"}, {"2", R"({"changes": [], "sync_id": 0})", "0"}});
+
+  // An overwrite of generation 0 would resume into a staging table of generation 0: the one the
+  // older connector left is not this sync's and is emptied first.
+  auto result = sync(schema, catalog_for("overwrite", properties, std::nullopt), {R"({"id":5})"});
+  CHECK(logs(result).find(R"(Staging table "it_older_layouts"."events_airbyte_tmp" held rows of )"
+                          R"(an older connector; emptied for generation 0.)") != std::string::npos);
+  CHECK(query_rows("SELECT id FROM it_older_layouts.events ORDER BY id") == Rows{{"5"}});
+
+  // Airbyte's normalization tables of old have neither _airbyte_raw_id nor _airbyte_extracted_at.
+  exec("CREATE TABLE it_older_layouts.normalized (id bigint, _airbyte_ab_id varchar, "
+       "_airbyte_emitted_at timestamptz)");
+  Json catalog = catalog_for("append", properties);
+  catalog["streams"][0]["stream"]["name"] = "normalized";
+  auto refused = run_write(schema, catalog, "");
+  CHECK(refused.exit_code == 1);
+  REQUIRE(refused.trace_errors().size() == 1);
+  CHECK(refused.trace_errors()[0]["message"] ==
+        R"(Table "it_older_layouts"."normalized" exists but was not made by this destination or )"
+        R"(Airbyte's (it has no _airbyte_raw_id, _airbyte_extracted_at). Rename or drop it, or )"
+        "sync this stream into another schema.");
+  CHECK(query_rows("SELECT count(*) FROM information_schema.columns WHERE table_schema = "
+                   "'it_older_layouts' AND table_name = 'normalized'") == Rows{{"3"}});
 }

@@ -1,6 +1,6 @@
-// Creates or adapts a stream's tables: CREATE SCHEMA/TABLE, ADD COLUMN, type changes (under the
-// views that read the column), indexes, and the staging table of a refresh (resumed when it holds
-// rows of the same generation).
+// Creates or adapts a stream's tables: CREATE SCHEMA/TABLE, the meta columns an older connector
+// did not make, ADD COLUMN, type changes (under the views that read the column), indexes, and the
+// staging table of a refresh (resumed when it holds rows of the same generation).
 #include "pgdest/load/table_preparer.hpp"
 
 #include <map>
@@ -95,26 +95,54 @@ schema::ColumnType evolve_column(postgres::Connection& connection, const TableRe
   return decision.type;
 }
 
-// Creates the table, or adds missing columns and adapts types; returns the columns as they are.
-std::vector<schema::Column> ensure_table(postgres::Connection& connection, const TableRef& table,
-                                         std::vector<schema::Column> columns) {
+// A table made before this sync as it is now: the plan's columns with the types rows must be
+// encoded as, and whether meta columns had to be added (an older connector made it).
+struct EnsuredTable {
+  std::vector<schema::Column> columns;
+  bool meta_columns_added = false;
+};
+
+// Adds the meta columns that Airbyte's 2.x connector did not make; refuses a table that has not
+// even the columns every Airbyte table has. Returns whether it added any.
+bool add_missing_meta_columns(postgres::Connection& connection, const TableRef& table,
+                              const std::map<std::string, std::string>& existing) {
+  std::string not_airbyte;
+  std::vector<const postgres::sql::MetaColumn*> missing;
+  for (const auto& meta : postgres::sql::meta_columns()) {
+    if (existing.count(meta.name) != 0)
+      continue;
+    if (meta.default_for_older_rows == nullptr)
+      not_airbyte += (not_airbyte.empty() ? "" : ", ") + std::string(meta.name);
+    else
+      missing.push_back(&meta);
+  }
+  if (!not_airbyte.empty())
+    throw ConfigError(fmt::format(
+        "Table {} exists but was not made by this destination or Airbyte's (it has no {}). "
+        "Rename or drop it, or sync this stream into another schema.",
+        table.quoted(), not_airbyte));
+  for (const auto* meta : missing) {
+    connection.execute(postgres::sql::add_meta_column(table, *meta),
+                       "adding column \"" + std::string(meta->name) + "\" to " + table.quoted());
+    spdlog::info("Table {} was made by an older connector: added column \"{}\" ({}); the rows "
+                 "already there read {}.",
+                 table.quoted(), meta->name, meta->type, meta->default_for_older_rows);
+  }
+  return !missing.empty();
+}
+
+// Creates the table, or adds missing columns and adapts types.
+EnsuredTable ensure_table(postgres::Connection& connection, const TableRef& table,
+                          std::vector<schema::Column> columns) {
   auto existing = existing_columns(connection, table);
   if (existing.empty()) {
     postgres::ensure_schema(connection, table.schema);
     connection.execute(postgres::sql::create_table(table, columns),
                        "creating table " + table.quoted());
     spdlog::info("Created table {}.", table.quoted());
-    return columns;
+    return {std::move(columns), false};
   }
-  std::string missing;
-  for (const auto& meta : postgres::sql::meta_columns())
-    if (existing.count(meta.name) == 0)
-      missing += (missing.empty() ? "" : ", ") + std::string(meta.name);
-  if (!missing.empty())
-    throw ConfigError(fmt::format(
-        "Table {} exists but was not made by this destination (it has no {}). Rename or "
-        "drop it, or sync this stream into another schema.",
-        table.quoted(), missing));
+  const bool meta_columns_added = add_missing_meta_columns(connection, table, existing);
   for (auto& column : columns) {
     auto found = existing.find(column.name);
     if (found == existing.end()) {
@@ -126,7 +154,7 @@ std::vector<schema::Column> ensure_table(postgres::Connection& connection, const
       column.type = evolve_column(connection, table, column, found->second);
     }
   }
-  return columns;
+  return {std::move(columns), meta_columns_added};
 }
 
 void ensure_extracted_at_index(postgres::Connection& connection, const TableRef& table) {
@@ -183,21 +211,27 @@ StreamTables prepare_stream_tables(postgres::Connection& connection,
                                    const catalog::StreamPlan& plan) {
   StreamTables tables{
       {Identifier(plan.table_schema), Identifier(plan.table_name)}, std::nullopt, {}};
-  tables.columns = ensure_table(connection, tables.final_table, plan.columns);
+  tables.columns = ensure_table(connection, tables.final_table, plan.columns).columns;
   ensure_extracted_at_index(connection, tables.final_table);
 
   if (plan.replaces_rows()) {
     auto staging = staging_table_for(plan);
-    tables.columns = ensure_table(connection, staging, tables.columns);
+    auto ensured = ensure_table(connection, staging, tables.columns);
+    tables.columns = std::move(ensured.columns);
     auto generation = connection.query(postgres::sql::select_any_generation(staging), {},
                                        "reading the staging table " + staging.quoted());
     if (!generation.empty() &&
-        generation[0][0].value_or("") != std::to_string(plan.generation_id)) {
-      // Rows of an earlier refresh that never finished: this generation starts over.
+        (ensured.meta_columns_added ||
+         generation[0][0].value_or("") != std::to_string(plan.generation_id))) {
+      // Rows of an earlier refresh that never finished, or left by an older connector (Airbyte
+      // 2.x named its staging tables the same way, and started them over at each sync): this
+      // generation starts over.
       connection.execute(postgres::sql::truncate_table(staging),
                          "emptying the staging table " + staging.quoted());
-      spdlog::info("Staging table {} held rows of generation {}; emptied for generation {}.",
-                   staging.quoted(), generation[0][0].value_or(""), plan.generation_id);
+      spdlog::info("Staging table {} held rows of {}; emptied for generation {}.", staging.quoted(),
+                   ensured.meta_columns_added ? std::string("an older connector")
+                                              : "generation " + generation[0][0].value_or(""),
+                   plan.generation_id);
     } else if (!generation.empty()) {
       spdlog::info("Resuming the refresh of generation {} into staging table {}.",
                    plan.generation_id, staging.quoted());

@@ -28,10 +28,10 @@ std::string quoted_list(const std::vector<std::string>& names) {
 
 const std::vector<MetaColumn>& meta_columns() {
   static const std::vector<MetaColumn> columns = {
-      {"_airbyte_raw_id", "character varying"},
-      {"_airbyte_extracted_at", "timestamp with time zone"},
-      {"_airbyte_meta", "jsonb"},
-      {"_airbyte_generation_id", "bigint"},
+      {"_airbyte_raw_id", "character varying", nullptr},
+      {"_airbyte_extracted_at", "timestamp with time zone", nullptr},
+      {"_airbyte_meta", "jsonb", R"('{"changes": []}')"},
+      {"_airbyte_generation_id", "bigint", "0"},
   };
   return columns;
 }
@@ -74,6 +74,11 @@ std::string create_index(const Identifier& index, const TableRef& table,
 std::string add_column(const TableRef& table, const schema::Column& column) {
   return fmt::format("ALTER TABLE {} ADD COLUMN IF NOT EXISTS {} {}", table.quoted(),
                      Identifier(column.name).quoted(), schema::sql_type(column.type));
+}
+
+std::string add_meta_column(const TableRef& table, const MetaColumn& meta) {
+  return fmt::format("ALTER TABLE {} ADD COLUMN IF NOT EXISTS {} {} DEFAULT {}", table.quoted(),
+                     Identifier(meta.name).quoted(), meta.type, meta.default_for_older_rows);
 }
 
 std::string copy_binary_from_stdin(const TableRef& table, const std::vector<std::string>& columns) {

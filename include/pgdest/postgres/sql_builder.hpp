@@ -14,6 +14,10 @@ namespace pgdest::postgres::sql {
 struct MetaColumn {
   const char* name;
   const char* type;
+  // What rows of a table made before the column existed read, when it is added to such a table
+  // (Airbyte's 2.x connector made tables without the last two); nullptr: a table without this
+  // column was not made by an Airbyte destination.
+  const char* default_for_older_rows;
 };
 const std::vector<MetaColumn>& meta_columns();
 
@@ -27,6 +31,10 @@ std::string create_table(const TableRef& table, const std::vector<schema::Column
 std::string create_index(const Identifier& index, const TableRef& table,
                          const std::vector<std::string>& columns);
 std::string add_column(const TableRef& table, const schema::Column& column);
+// Adds a meta column to a table made before it existed: nullable, as Airbyte's own migration adds
+// it, with a default that the rows already there read (and rows written by a connector that does
+// not know the column get).
+std::string add_meta_column(const TableRef& table, const MetaColumn& meta);
 std::string copy_binary_from_stdin(const TableRef& table, const std::vector<std::string>& columns);
 
 std::string truncate_table(const TableRef& table);
