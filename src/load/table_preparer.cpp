@@ -1,13 +1,16 @@
-// Creates or adapts a stream's tables: CREATE SCHEMA/TABLE, ADD COLUMN, type changes, indexes,
-// and the staging table of a refresh (resumed when it holds rows of the same generation).
+// Creates or adapts a stream's tables: CREATE SCHEMA/TABLE, the meta columns an older connector
+// did not make, ADD COLUMN, type changes (under the views that read the column), indexes, and the
+// staging table of a refresh (resumed when it holds rows of the same generation).
 #include "pgdest/load/table_preparer.hpp"
 
 #include <map>
+#include <optional>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "pgdest/error.hpp"
+#include "pgdest/postgres/dependent_views.hpp"
 #include "pgdest/postgres/session.hpp"
 #include "pgdest/postgres/sql_builder.hpp"
 #include "pgdest/schema/table_namer.hpp"
@@ -29,6 +32,37 @@ std::map<std::string, std::string> existing_columns(postgres::Connection& connec
   return columns;
 }
 
+// Changes a column's type in one transaction, with the views that depend on it dropped before and
+// created again after. Returns the failure, rolled back, when the change could not be made (a view
+// that no longer fits the new type, a rule or policy on the column, ...); a lost connection or a
+// deadlock is not a verdict on the column and is thrown, so that the sync fails as transient and
+// the next attempt tries again.
+std::optional<Error> convert_column(postgres::Connection& connection, const TableRef& table,
+                                    const std::string& column, const schema::TypeDecision& change) {
+  const std::string context = "changing the type of column \"" + column + "\" of " + table.quoted();
+  connection.execute("BEGIN", context);
+  postgres::DependentViews views;
+  try {
+    views = postgres::DependentViews::save(connection, table, column);
+    views.drop(connection);
+    connection.execute(
+        postgres::sql::alter_column_type(table, column, change.type, change.using_expression),
+        context);
+    views.recreate(connection);
+  } catch (const Error& error) {
+    connection.execute("ROLLBACK", context);
+    if (error.failure_type() == FailureType::transient_error)
+      throw;
+    return error;
+  }
+  connection.execute("COMMIT", context);
+  if (!views.empty())
+    spdlog::info("Views that depend on column \"{}\" of {} were dropped for the change and "
+                 "created again as they were: {}.",
+                 column, table.quoted(), views.names());
+  return std::nullopt;
+}
+
 // Brings an existing column to the wanted type if that loses nothing; returns the type it has
 // after.
 schema::ColumnType evolve_column(postgres::Connection& connection, const TableRef& table,
@@ -37,33 +71,23 @@ schema::ColumnType evolve_column(postgres::Connection& connection, const TableRe
       schema::decide_type_change(existing_type, column.type, Identifier(column.name).quoted());
   using Action = schema::TypeDecision::Action;
   if (decision.action == Action::convert) {
-    try {
-      connection.execute(postgres::sql::alter_column_type(table, column.name, decision.type,
-                                                          decision.using_expression),
-                         "changing the type of column \"" + column.name + "\" of " +
-                             table.quoted());
+    auto failure = convert_column(connection, table, column.name, decision);
+    if (!failure) {
       spdlog::info("Column \"{}\" of {} changed from {} to {}.", column.name, table.quoted(),
                    existing_type, schema::sql_type(decision.type));
       return decision.type;
-    } catch (const Error& error) {
-      // A lost connection or a deadlock is not a verdict on the column: the sync fails as
-      // transient and the next attempt tries the change again.
-      if (error.failure_type() == FailureType::transient_error)
-        throw;
-      // Typically a view depends on the column: keep the column as it is rather than fail, if rows
-      // can be written to it as it is.
-      auto kept = schema::column_type_from_sql(existing_type);
-      if (!kept)
-        throw ConfigError(fmt::format(
-            "Column \"{}\" of table {} has type {}, which this destination cannot write, "
-            "and changing it to {} failed: {}",
-            column.name, table.quoted(), existing_type, schema::sql_type(decision.type),
-            error.what()));
-      spdlog::warn(
-          "Column \"{}\" of {} keeps its type {} ({}); new values are stored as that type.",
-          column.name, table.quoted(), existing_type, error.what());
-      return *kept;
     }
+    // Keep the column as it is rather than fail, if rows can be written to it as it is.
+    auto kept = schema::column_type_from_sql(existing_type);
+    if (!kept)
+      throw ConfigError(
+          fmt::format("Column \"{}\" of table {} has type {}, which this destination cannot write, "
+                      "and changing it to {} failed: {}",
+                      column.name, table.quoted(), existing_type, schema::sql_type(decision.type),
+                      failure->what()));
+    spdlog::warn("Column \"{}\" of {} keeps its type {} ({}); new values are stored as that type.",
+                 column.name, table.quoted(), existing_type, failure->what());
+    return *kept;
   }
   if (decision.type != column.type)
     spdlog::info("Column \"{}\" of {} keeps its wider type {}; values are stored as that type.",
@@ -71,26 +95,54 @@ schema::ColumnType evolve_column(postgres::Connection& connection, const TableRe
   return decision.type;
 }
 
-// Creates the table, or adds missing columns and adapts types; returns the columns as they are.
-std::vector<schema::Column> ensure_table(postgres::Connection& connection, const TableRef& table,
-                                         std::vector<schema::Column> columns) {
+// A table made before this sync as it is now: the plan's columns with the types rows must be
+// encoded as, and whether meta columns had to be added (an older connector made it).
+struct EnsuredTable {
+  std::vector<schema::Column> columns;
+  bool meta_columns_added = false;
+};
+
+// Adds the meta columns that Airbyte's 2.x connector did not make; refuses a table that has not
+// even the columns every Airbyte table has. Returns whether it added any.
+bool add_missing_meta_columns(postgres::Connection& connection, const TableRef& table,
+                              const std::map<std::string, std::string>& existing) {
+  std::string not_airbyte;
+  std::vector<const postgres::sql::MetaColumn*> missing;
+  for (const auto& meta : postgres::sql::meta_columns()) {
+    if (existing.count(meta.name) != 0)
+      continue;
+    if (meta.default_for_older_rows == nullptr)
+      not_airbyte += (not_airbyte.empty() ? "" : ", ") + std::string(meta.name);
+    else
+      missing.push_back(&meta);
+  }
+  if (!not_airbyte.empty())
+    throw ConfigError(fmt::format(
+        "Table {} exists but was not made by this destination or Airbyte's (it has no {}). "
+        "Rename or drop it, or sync this stream into another schema.",
+        table.quoted(), not_airbyte));
+  for (const auto* meta : missing) {
+    connection.execute(postgres::sql::add_meta_column(table, *meta),
+                       "adding column \"" + std::string(meta->name) + "\" to " + table.quoted());
+    spdlog::info("Table {} was made by an older connector: added column \"{}\" ({}); the rows "
+                 "already there read {}.",
+                 table.quoted(), meta->name, meta->type, meta->default_for_older_rows);
+  }
+  return !missing.empty();
+}
+
+// Creates the table, or adds missing columns and adapts types.
+EnsuredTable ensure_table(postgres::Connection& connection, const TableRef& table,
+                          std::vector<schema::Column> columns) {
   auto existing = existing_columns(connection, table);
   if (existing.empty()) {
     postgres::ensure_schema(connection, table.schema);
     connection.execute(postgres::sql::create_table(table, columns),
                        "creating table " + table.quoted());
     spdlog::info("Created table {}.", table.quoted());
-    return columns;
+    return {std::move(columns), false};
   }
-  std::string missing;
-  for (const auto& meta : postgres::sql::meta_columns())
-    if (existing.count(meta.name) == 0)
-      missing += (missing.empty() ? "" : ", ") + std::string(meta.name);
-  if (!missing.empty())
-    throw ConfigError(fmt::format(
-        "Table {} exists but was not made by this destination (it has no {}). Rename or "
-        "drop it, or sync this stream into another schema.",
-        table.quoted(), missing));
+  const bool meta_columns_added = add_missing_meta_columns(connection, table, existing);
   for (auto& column : columns) {
     auto found = existing.find(column.name);
     if (found == existing.end()) {
@@ -102,7 +154,7 @@ std::vector<schema::Column> ensure_table(postgres::Connection& connection, const
       column.type = evolve_column(connection, table, column, found->second);
     }
   }
-  return columns;
+  return {std::move(columns), meta_columns_added};
 }
 
 void ensure_extracted_at_index(postgres::Connection& connection, const TableRef& table) {
@@ -159,21 +211,27 @@ StreamTables prepare_stream_tables(postgres::Connection& connection,
                                    const catalog::StreamPlan& plan) {
   StreamTables tables{
       {Identifier(plan.table_schema), Identifier(plan.table_name)}, std::nullopt, {}};
-  tables.columns = ensure_table(connection, tables.final_table, plan.columns);
+  tables.columns = ensure_table(connection, tables.final_table, plan.columns).columns;
   ensure_extracted_at_index(connection, tables.final_table);
 
   if (plan.replaces_rows()) {
     auto staging = staging_table_for(plan);
-    tables.columns = ensure_table(connection, staging, tables.columns);
+    auto ensured = ensure_table(connection, staging, tables.columns);
+    tables.columns = std::move(ensured.columns);
     auto generation = connection.query(postgres::sql::select_any_generation(staging), {},
                                        "reading the staging table " + staging.quoted());
     if (!generation.empty() &&
-        generation[0][0].value_or("") != std::to_string(plan.generation_id)) {
-      // Rows of an earlier refresh that never finished: this generation starts over.
+        (ensured.meta_columns_added ||
+         generation[0][0].value_or("") != std::to_string(plan.generation_id))) {
+      // Rows of an earlier refresh that never finished, or left by an older connector (Airbyte
+      // 2.x named its staging tables the same way, and started them over at each sync): this
+      // generation starts over.
       connection.execute(postgres::sql::truncate_table(staging),
                          "emptying the staging table " + staging.quoted());
-      spdlog::info("Staging table {} held rows of generation {}; emptied for generation {}.",
-                   staging.quoted(), generation[0][0].value_or(""), plan.generation_id);
+      spdlog::info("Staging table {} held rows of {}; emptied for generation {}.", staging.quoted(),
+                   ensured.meta_columns_added ? std::string("an older connector")
+                                              : "generation " + generation[0][0].value_or(""),
+                   plan.generation_id);
     } else if (!generation.empty()) {
       spdlog::info("Resuming the refresh of generation {} into staging table {}.",
                    plan.generation_id, staging.quoted());

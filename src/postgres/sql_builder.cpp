@@ -28,12 +28,24 @@ std::string quoted_list(const std::vector<std::string>& names) {
 
 const std::vector<MetaColumn>& meta_columns() {
   static const std::vector<MetaColumn> columns = {
-      {"_airbyte_raw_id", "character varying"},
-      {"_airbyte_extracted_at", "timestamp with time zone"},
-      {"_airbyte_meta", "jsonb"},
-      {"_airbyte_generation_id", "bigint"},
+      {"_airbyte_raw_id", "character varying", nullptr},
+      {"_airbyte_extracted_at", "timestamp with time zone", nullptr},
+      {"_airbyte_meta", "jsonb", R"('{"changes": []}')"},
+      {"_airbyte_generation_id", "bigint", "0"},
   };
   return columns;
+}
+
+std::string literal(std::string_view text) {
+  const bool escaped = text.find('\\') != std::string_view::npos;
+  std::string out = escaped ? "E'" : "'";
+  for (char c : text) {
+    if (c == '\'' || (escaped && c == '\\'))
+      out += c;
+    out += c;
+  }
+  out += '\'';
+  return out;
 }
 
 std::string create_schema(const Identifier& schema) {
@@ -64,6 +76,11 @@ std::string add_column(const TableRef& table, const schema::Column& column) {
                      Identifier(column.name).quoted(), schema::sql_type(column.type));
 }
 
+std::string add_meta_column(const TableRef& table, const MetaColumn& meta) {
+  return fmt::format("ALTER TABLE {} ADD COLUMN IF NOT EXISTS {} {} DEFAULT {}", table.quoted(),
+                     Identifier(meta.name).quoted(), meta.type, meta.default_for_older_rows);
+}
+
 std::string copy_binary_from_stdin(const TableRef& table, const std::vector<std::string>& columns) {
   return fmt::format("COPY {} ({}) FROM STDIN WITH (FORMAT binary)", table.quoted(),
                      quoted_list(columns));
@@ -75,6 +92,10 @@ std::string delete_all_rows(const TableRef& table) {
 
 std::string truncate_table(const TableRef& table) {
   return "TRUNCATE TABLE " + table.quoted();
+}
+
+std::string lock_table(const TableRef& table) {
+  return "LOCK TABLE " + table.quoted() + " IN ACCESS EXCLUSIVE MODE";
 }
 
 std::string analyze(const TableRef& table, const std::vector<std::string>& columns) {

@@ -65,6 +65,23 @@ TEST_CASE("generation ids decide whether old rows stay", "[catalog]") {
         "old rows) or equal to generation_id (replace them).");
 }
 
+TEST_CASE("a catalog from an older platform, without generations or sync id, reads them as 0",
+          "[catalog]") {
+  for (const char* mode : {"append", "overwrite", "append_dedup"}) {
+    auto configured = stream(mode);
+    configured.erase("generation_id");
+    configured.erase("minimum_generation_id");
+    configured.erase("sync_id");
+    auto plans = read_catalog({{"streams", {configured}}}, "public");
+    REQUIRE(plans.size() == 1);
+    INFO(mode);
+    CHECK(plans[0].generation_id == 0);
+    CHECK(plans[0].minimum_generation_id == 0);
+    CHECK(plans[0].sync_id == 0);
+    CHECK(plans[0].replaces_rows() == (std::string(mode) == "overwrite"));
+  }
+}
+
 TEST_CASE("unsupported modes and broken catalogs are config errors", "[catalog]") {
   CHECK(error_of({{"streams", {stream("update")}}}) ==
         "Stream \"Sales Team.Users\" asks for destination sync mode \"update\", which this "

@@ -42,6 +42,35 @@ TEST_CASE("schema, index, column and COPY statements", "[sql]") {
         "COPY \"s\".\"t\" (\"a\", \"b\"\"c\") FROM STDIN WITH (FORMAT binary)");
 }
 
+TEST_CASE("string constants read the same whatever standard_conforming_strings is", "[sql]") {
+  CHECK(sql::literal("plain") == "'plain'");
+  CHECK(sql::literal("") == "''");
+  CHECK(sql::literal("it's") == "'it''s'");
+  // With a backslash, an escape string: its backslashes doubled, its quotes too.
+  CHECK(sql::literal(R"(a\b's)") == R"(E'a\\b''s')");
+  CHECK(sql::literal("'; DROP TABLE t; --") == "'''; DROP TABLE t; --'");
+}
+
+TEST_CASE("a lock keeps every other session out of the table", "[sql]") {
+  CHECK(sql::lock_table({Identifier("s"), Identifier("t")}) ==
+        R"(LOCK TABLE "s"."t" IN ACCESS EXCLUSIVE MODE)");
+}
+
+TEST_CASE("meta columns missing from an older table are added with what old rows read", "[sql]") {
+  TableRef table{Identifier("s"), Identifier("t")};
+  const auto& meta = sql::meta_columns();
+  REQUIRE(meta.size() == 4);
+  // A table without the first two was never made by an Airbyte destination.
+  CHECK(meta[0].default_for_older_rows == nullptr);
+  CHECK(meta[1].default_for_older_rows == nullptr);
+  CHECK(
+      sql::add_meta_column(table, meta[2]) ==
+      R"(ALTER TABLE "s"."t" ADD COLUMN IF NOT EXISTS "_airbyte_meta" jsonb DEFAULT '{"changes": []}')");
+  CHECK(
+      sql::add_meta_column(table, meta[3]) ==
+      R"(ALTER TABLE "s"."t" ADD COLUMN IF NOT EXISTS "_airbyte_generation_id" bigint DEFAULT 0)");
+}
+
 TEST_CASE("catalog queries take names as parameters, never as text", "[sql]") {
   CHECK(sql::select_columns().find("$1") != std::string::npos);
   CHECK(sql::select_columns().find("$2") != std::string::npos);

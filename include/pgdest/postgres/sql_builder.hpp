@@ -2,6 +2,7 @@
 // SQL text for everything the connector runs. Pure: identifiers are quoted here, values never
 // appear in the text (they travel as parameters or in COPY data).
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "pgdest/postgres/identifier.hpp"
@@ -13,17 +14,32 @@ namespace pgdest::postgres::sql {
 struct MetaColumn {
   const char* name;
   const char* type;
+  // What rows of a table made before the column existed read, when it is added to such a table
+  // (Airbyte's 2.x connector made tables without the last two); nullptr: a table without this
+  // column was not made by an Airbyte destination.
+  const char* default_for_older_rows;
 };
 const std::vector<MetaColumn>& meta_columns();
+
+// A string constant for SQL text that reads the same whatever standard_conforming_strings is:
+// quotes doubled, and with backslashes an escape string (E'...') whose backslashes are doubled.
+// For statements that take no parameters (COMMENT, WITH options); values otherwise travel apart.
+std::string literal(std::string_view text);
 
 std::string create_schema(const Identifier& schema);
 std::string create_table(const TableRef& table, const std::vector<schema::Column>& columns);
 std::string create_index(const Identifier& index, const TableRef& table,
                          const std::vector<std::string>& columns);
 std::string add_column(const TableRef& table, const schema::Column& column);
+// Adds a meta column to a table made before it existed: nullable, as Airbyte's own migration adds
+// it, with a default that the rows already there read (and rows written by a connector that does
+// not know the column get).
+std::string add_meta_column(const TableRef& table, const MetaColumn& meta);
 std::string copy_binary_from_stdin(const TableRef& table, const std::vector<std::string>& columns);
 
 std::string truncate_table(const TableRef& table);
+// Keeps every other session from reading or changing the table until the transaction ends.
+std::string lock_table(const TableRef& table);
 // Deletes every row, MVCC-safe (unlike TRUNCATE, older snapshots still see them).
 std::string delete_all_rows(const TableRef& table);
 std::string analyze(const TableRef& table, const std::vector<std::string>& columns);
