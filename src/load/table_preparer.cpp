@@ -73,17 +73,18 @@ schema::ColumnType evolve_column(postgres::Connection& connection, const TableRe
 
 // Creates the table, or adds missing columns and adapts types; returns the columns as they are.
 std::vector<schema::Column> ensure_table(postgres::Connection& connection, const TableRef& table,
+                                         schema::TableLayout layout,
                                          std::vector<schema::Column> columns) {
   auto existing = existing_columns(connection, table);
   if (existing.empty()) {
     postgres::ensure_schema(connection, table.schema);
-    connection.execute(postgres::sql::create_table(table, columns),
+    connection.execute(postgres::sql::create_table(table, layout, columns),
                        "creating table " + table.quoted());
     spdlog::info("Created table {}.", table.quoted());
     return columns;
   }
   std::string missing;
-  for (const auto& meta : postgres::sql::meta_columns())
+  for (const auto& meta : postgres::sql::layout_columns(layout))
     if (existing.count(meta.name) == 0)
       missing += (missing.empty() ? "" : ", ") + std::string(meta.name);
   if (!missing.empty())
@@ -159,12 +160,12 @@ StreamTables prepare_stream_tables(postgres::Connection& connection,
                                    const catalog::StreamPlan& plan) {
   StreamTables tables{
       {Identifier(plan.table_schema), Identifier(plan.table_name)}, std::nullopt, {}};
-  tables.columns = ensure_table(connection, tables.final_table, plan.columns);
+  tables.columns = ensure_table(connection, tables.final_table, plan.layout, plan.columns);
   ensure_extracted_at_index(connection, tables.final_table);
 
   if (plan.replaces_rows()) {
     auto staging = staging_table_for(plan);
-    tables.columns = ensure_table(connection, staging, tables.columns);
+    tables.columns = ensure_table(connection, staging, plan.layout, tables.columns);
     auto generation = connection.query(postgres::sql::select_any_generation(staging), {},
                                        "reading the staging table " + staging.quoted());
     if (!generation.empty() &&

@@ -28,24 +28,36 @@ std::string quoted_list(const std::vector<std::string>& names) {
 
 const std::vector<MetaColumn>& meta_columns() {
   static const std::vector<MetaColumn> columns = {
-      {"_airbyte_raw_id", "character varying"},
-      {"_airbyte_extracted_at", "timestamp with time zone"},
-      {"_airbyte_meta", "jsonb"},
-      {"_airbyte_generation_id", "bigint"},
+      {"_airbyte_raw_id", "character varying", true},
+      {"_airbyte_extracted_at", "timestamp with time zone", true},
+      {"_airbyte_meta", "jsonb", true},
+      {"_airbyte_generation_id", "bigint", true},
   };
   return columns;
+}
+
+const std::vector<MetaColumn>& layout_columns(schema::TableLayout layout) {
+  static const std::vector<MetaColumn> raw = [] {
+    auto columns = meta_columns();
+    columns.push_back({"_airbyte_loaded_at", "timestamp with time zone", false});
+    columns.push_back({"_airbyte_data", "jsonb", true});
+    return columns;
+  }();
+  return layout == schema::TableLayout::raw ? raw : meta_columns();
 }
 
 std::string create_schema(const Identifier& schema) {
   return fmt::format("CREATE SCHEMA IF NOT EXISTS {}", schema.quoted());
 }
 
-std::string create_table(const TableRef& table, const std::vector<schema::Column>& columns) {
+std::string create_table(const TableRef& table, schema::TableLayout layout,
+                         const std::vector<schema::Column>& columns) {
   std::string definitions;
-  for (const auto& meta : meta_columns()) {
+  for (const auto& meta : layout_columns(layout)) {
     if (!definitions.empty())
       definitions += ", ";
-    definitions += fmt::format("{} {} NOT NULL", Identifier(meta.name).quoted(), meta.type);
+    definitions += fmt::format("{} {}{}", Identifier(meta.name).quoted(), meta.type,
+                               meta.not_null ? " NOT NULL" : "");
   }
   for (const auto& column : columns)
     definitions +=
