@@ -10,7 +10,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   static pgdest::fuzz::MemoryFile input;
   input.assign(data, size);
   try {
-    auto plans = pgdest::catalog::load_catalog_file(input.path(), "public");
+    auto plans = pgdest::catalog::load_catalog_file(input.path(), {"public"});
     (void)plans;
   } catch (const pgdest::Error&) {
   }

@@ -438,6 +438,19 @@ TEST_CASE("the check creates the schema under its normalised name", "[check]") {
         std::vector<std::vector<std::string>>{{schema.name}});
 }
 
+TEST_CASE("in raw tables mode the check prepares the raw tables' schema, where the sync writes",
+          "[check][raw]") {
+  ScratchSchema raw(unique("check_raw"));
+  ScratchSchema typed(unique("check_typed"));
+  json config = config_for(typed.name, env("PGDEST_TEST_USER"), env("PGDEST_TEST_PASSWORD"));
+  config["disable_type_dedupe"] = true;
+  config["raw_data_schema"] = unique("Check_Raw"); // lower-cased, as Airbyte names it
+  REQUIRE(pgdest::postgres::check_connection(pgdest::config::parse_config(config)).succeeded);
+  CHECK(harness::query_rows("SELECT nspname FROM pg_namespace WHERE nspname IN ('" + raw.name +
+                            "', '" + typed.name + "')") ==
+        std::vector<std::vector<std::string>>{{raw.name}});
+}
+
 TEST_CASE("a user granted what the message says passes the check", "[check]") {
   ScratchSchema schema(unique("check_granted"));
   {

@@ -648,3 +648,145 @@ TEST_CASE("regression: a dedup refresh swapped before another refresh no longer 
   CHECK(query_rows("SELECT count(*) > 0 FROM it_two_swaps.b_overwrite") == Rows{{"t"}});
   CHECK(query_rows("SELECT count(*) > 0 FROM it_two_swaps.a_dedup") == Rows{{"t"}});
 }
+
+namespace {
+
+// The data objects of a fixture's records, as written.
+std::vector<std::string> fixture_data(const std::string& fixture) {
+  std::vector<std::string> data;
+  std::istringstream lines(fixture_text(fixture));
+  for (std::string line; std::getline(lines, line);)
+    if (!line.empty())
+      data.push_back(Json::parse(line)["record"]["data"].dump());
+  return data;
+}
+
+// How many rows of a table hold exactly `data` in _airbyte_data (compared as jsonb).
+std::string rows_with_data(const std::string& table, const std::string& data) {
+  pqxx::connection connection = test_connection();
+  pqxx::nontransaction work(connection);
+  return work
+      .exec_params1("SELECT count(*) FROM " + table + " WHERE _airbyte_data = $1::jsonb", data)[0]
+      .c_str();
+}
+
+bool logged(const RunResult& result, const std::string& text) {
+  for (const auto& log : result.messages("LOG"))
+    if (log["log"]["message"].get<std::string>().find(text) != std::string::npos)
+      return true;
+  return false;
+}
+
+} // namespace
+
+TEST_CASE("raw tables mode: sync1 then sync2 of an append_dedup stream appends every record to "
+          "its raw table in airbyte_internal",
+          "[modes][raw]") {
+  auto schema = fresh_schema("it_raw");
+  exec("DROP TABLE IF EXISTS airbyte_internal.it_raw_raw__stream_users");
+  const Json config = {{"disable_type_dedupe", true}};
+  const std::string table = "airbyte_internal.it_raw_raw__stream_users";
+  StreamSpec spec;
+  auto first =
+      sync(schema, catalog_of(spec), records_for("sync1_messages.jsonl", "users"), true, config);
+  require_ok(first);
+  CHECK(logged(first, "Stream users asks for append_dedup, which raw tables do not support"));
+  REQUIRE(states(first).size() == 1);
+  CHECK(states(first)[0]["destinationStats"]["recordCount"] == 5.0);
+  // The layout of Airbyte 3.x's raw tables, and nothing in the stream's own schema.
+  CHECK(tables_in(schema).empty());
+  CHECK(column_types("airbyte_internal", "it_raw_raw__stream_users") ==
+        std::vector<std::string>{
+            "_airbyte_raw_id:character varying", "_airbyte_extracted_at:timestamp with time zone",
+            "_airbyte_meta:jsonb", "_airbyte_generation_id:bigint",
+            "_airbyte_loaded_at:timestamp with time zone", "_airbyte_data:jsonb"});
+  CHECK(query_rows("SELECT column_name FROM information_schema.columns WHERE table_schema = "
+                   "'airbyte_internal' AND table_name = 'it_raw_raw__stream_users' AND "
+                   "is_nullable = 'YES'") == Rows{{"_airbyte_loaded_at"}});
+  CHECK(query_rows("SELECT count(*) FROM pg_indexes WHERE schemaname = 'airbyte_internal' AND "
+                   "tablename = 'it_raw_raw__stream_users' AND indexdef LIKE "
+                   "'%(_airbyte_extracted_at)'") == Rows{{"1"}});
+  // Each record once, its data as it arrived.
+  for (const auto& data : fixture_data("sync1_messages.jsonl")) {
+    INFO(data);
+    CHECK(rows_with_data(table, data) == "1");
+  }
+  CHECK(query_rows("SELECT _airbyte_meta->'changes', _airbyte_meta->'sync_id' FROM " + table +
+                   " WHERE _airbyte_data->>'name' = 'Charlie'") ==
+        Rows{{R"([{"field": "address", "change": "NULLED", "reason": "SOURCE_RETRIEVAL_ERROR"}])",
+              "101"}});
+
+  spec.generation = 2;
+  require_ok(
+      sync(schema, catalog_of(spec), records_for("sync2_messages.jsonl", "users"), true, config));
+  // Nothing deduplicated, nothing deleted: sync2's CDC deletion is a row like the others.
+  CHECK(query_rows("SELECT _airbyte_generation_id, count(*), count(DISTINCT _airbyte_raw_id), "
+                   "count(_airbyte_loaded_at) FROM " +
+                   table + " GROUP BY 1 ORDER BY 1") ==
+        Rows{{"1", "5", "5", "0"}, {"2", "3", "3", "0"}});
+  for (const auto& data : fixture_data("sync2_messages.jsonl")) {
+    INFO(data);
+    CHECK(rows_with_data(table, data) == "1");
+  }
+  CHECK(query_rows("SELECT _airbyte_extracted_at AT TIME ZONE 'UTC' FROM " + table +
+                   " WHERE _airbyte_data->>'_ab_cdc_deleted_at' IS NOT NULL") ==
+        Rows{{"1970-01-01 00:00:02"}});
+}
+
+TEST_CASE("raw tables mode: an overwrite replaces the rows of a raw table in a custom "
+          "raw_data_schema",
+          "[modes][raw][refresh]") {
+  auto raw_schema = fresh_schema("it_raw_custom");
+  auto schema = fresh_schema("it_raw_ns");
+  const Json config = {{"disable_type_dedupe", true}, {"raw_data_schema", "It_Raw_Custom"}};
+  const std::string table = "it_raw_custom.it_raw_ns_raw__stream_users";
+  auto spec = overwrite_spec(1);
+  require_ok(
+      sync(schema, catalog_of(spec), records_for("sync1_messages.jsonl", "users"), true, config));
+  CHECK(query_rows("SELECT count(*) FROM " + table) == Rows{{"5"}});
+  // A NUL, which jsonb cannot hold, is dropped from the value and the change recorded.
+  spec = overwrite_spec(2);
+  require_ok(sync(schema, catalog_of(spec),
+                  records_for("sync2_messages.jsonl", "users") +
+                      record("users", R"({"id1":9,"name":"nul\u0000here"})", 3000),
+                  true, config));
+  CHECK(query_rows("SELECT _airbyte_generation_id, count(*) FROM " + table + " GROUP BY 1") ==
+        Rows{{"2", "4"}});
+  CHECK(rows_with_data(table, R"({"id1":9,"name":"nulhere"})") == "1");
+  CHECK(
+      query_rows("SELECT _airbyte_meta->'changes' FROM " + table +
+                 " WHERE _airbyte_data->>'id1' = '9'") ==
+      Rows{
+          {R"([{"field": "name", "change": "TRUNCATED", "reason": "DESTINATION_SERIALIZATION_ERROR"}])"}});
+  // The staging table is gone, and the stream's own schema was never used.
+  CHECK(tables_in(raw_schema) == Rows{{"it_raw_ns_raw__stream_users"}});
+  CHECK(tables_in(schema).empty());
+}
+
+TEST_CASE("raw tables mode appends to a raw table Airbyte's connector made, keeping its rows",
+          "[modes][raw]") {
+  auto raw_schema = fresh_schema("it_raw_airbyte");
+  // The raw table as Airbyte's 2.x connector made it (its columns in its order, its indexes),
+  // with a row it had typed.
+  exec("CREATE SCHEMA it_raw_airbyte; "
+       "CREATE TABLE it_raw_airbyte.it_raw_old_raw__stream_users (_airbyte_raw_id VARCHAR PRIMARY "
+       "KEY, _airbyte_data JSONB, _airbyte_extracted_at TIMESTAMP WITH TIME ZONE DEFAULT "
+       "CURRENT_TIMESTAMP, _airbyte_loaded_at TIMESTAMP WITH TIME ZONE DEFAULT NULL, "
+       "_airbyte_meta JSONB, _airbyte_generation_id BIGINT); "
+       "CREATE INDEX it_raw_old_raw__stream_users_extracted_at ON "
+       "it_raw_airbyte.it_raw_old_raw__stream_users (_airbyte_extracted_at); "
+       "INSERT INTO it_raw_airbyte.it_raw_old_raw__stream_users VALUES ('old', '{\"id1\": 0}', "
+       "'2020-01-01', '2020-01-02', '{\"changes\": []}', 0)");
+  const Json config = {{"disable_type_dedupe", true}, {"raw_data_schema", "it_raw_airbyte"}};
+  StreamSpec spec;
+  spec.mode = "append";
+  require_ok(sync(fresh_schema("it_raw_old"), catalog_of(spec),
+                  records_for("sync1_messages.jsonl", "users"), true, config));
+  CHECK(query_rows("SELECT _airbyte_raw_id = 'old', count(*), count(_airbyte_loaded_at), "
+                   "min(_airbyte_data->>'id1') FROM it_raw_airbyte.it_raw_old_raw__stream_users "
+                   "GROUP BY 1 ORDER BY 1") == Rows{{"f", "5", "0", "1"}, {"t", "1", "1", "0"}});
+  // Its own index on _airbyte_extracted_at serves; no second one is made.
+  CHECK(query_rows("SELECT indexname FROM pg_indexes WHERE schemaname = 'it_raw_airbyte' AND "
+                   "indexdef LIKE '%(_airbyte_extracted_at)'") ==
+        Rows{{"it_raw_old_raw__stream_users_extracted_at"}});
+}

@@ -73,7 +73,7 @@ DestinationSyncMode sync_mode(const Json& stream, const std::string& who) {
       fmt::format("Stream {} has an unknown destination sync mode \"{}\".", who, mode));
 }
 
-StreamPlan read_stream(const Json& configured) {
+StreamPlan read_stream(const Json& configured, schema::TableLayout layout) {
   if (!configured.is_object() || !configured.contains("stream") ||
       !configured["stream"].is_object())
     throw ConfigError("Every entry of the catalog's \"streams\" needs a \"stream\" object.");
@@ -85,7 +85,8 @@ StreamPlan read_stream(const Json& configured) {
   if (stream.contains("namespace") && stream["namespace"].is_string())
     plan.descriptor.stream_namespace = stream["namespace"].get<std::string>();
   const std::string who = "\"" + plan.descriptor.display() + "\"";
-  plan.mode = sync_mode(configured, who);
+  plan.requested_mode = plan.mode = sync_mode(configured, who);
+  plan.layout = layout;
   plan.generation_id = integer_field(configured, "generation_id", who);
   plan.minimum_generation_id = integer_field(configured, "minimum_generation_id", who);
   plan.sync_id = integer_field(configured, "sync_id", who);
@@ -94,6 +95,12 @@ StreamPlan read_stream(const Json& configured) {
         "Stream {} has minimum_generation_id {} and generation_id {}: the minimum must be 0 "
         "(keep old rows) or equal to generation_id (replace them).",
         who, plan.minimum_generation_id, plan.generation_id));
+  // A raw table holds each record whole, in _airbyte_data: no columns to type, nothing to key.
+  if (layout == schema::TableLayout::raw) {
+    if (plan.mode == DestinationSyncMode::append_dedup)
+      plan.mode = DestinationSyncMode::append;
+    return plan;
+  }
   // Keys and cursors matter only for dedup; other modes ignore what they cannot use.
   auto key = key_columns(configured.value("primary_key", Json::array()));
   auto cursor = cursor_column(configured.value("cursor_field", Json::array()));
@@ -152,12 +159,13 @@ const char* to_wire(DestinationSyncMode mode) {
   return "append";
 }
 
-std::vector<StreamPlan> read_catalog(const Json& catalog, const std::string& default_schema) {
+std::vector<StreamPlan> read_catalog(const Json& catalog, const schema::TableNaming& naming) {
   if (!catalog.is_object() || !catalog.contains("streams") || !catalog["streams"].is_array())
     throw ConfigError("The catalog must be a JSON object with a \"streams\" array.");
+  const auto layout = naming.raw_schema ? schema::TableLayout::raw : schema::TableLayout::typed;
   std::vector<StreamPlan> plans;
   for (const auto& configured : catalog["streams"]) {
-    auto plan = read_stream(configured);
+    auto plan = read_stream(configured, layout);
     for (const auto& other : plans)
       if (other.descriptor == plan.descriptor)
         throw ConfigError(
@@ -167,7 +175,7 @@ std::vector<StreamPlan> read_catalog(const Json& catalog, const std::string& def
   std::vector<schema::StreamName> names;
   for (const auto& plan : plans)
     names.push_back({plan.descriptor.stream_namespace, plan.descriptor.name});
-  auto tables = schema::resolve_table_names(names, default_schema);
+  auto tables = schema::resolve_table_names(names, naming);
   for (std::size_t i = 0; i < plans.size(); ++i) {
     plans[i].table_schema = tables[i].schema;
     plans[i].table_name = tables[i].table;
@@ -176,7 +184,7 @@ std::vector<StreamPlan> read_catalog(const Json& catalog, const std::string& def
 }
 
 std::vector<StreamPlan> load_catalog_file(const std::string& path,
-                                          const std::string& default_schema) {
+                                          const schema::TableNaming& naming) {
   std::ifstream in(path);
   if (!in)
     throw ConfigError(fmt::format("Cannot read the catalog file {}.", path));
@@ -190,7 +198,7 @@ std::vector<StreamPlan> load_catalog_file(const std::string& path,
   Json catalog = Json::parse(text.str(), nullptr, false);
   if (catalog.is_discarded())
     throw ConfigError(fmt::format("The catalog file {} is not valid JSON.", path));
-  return read_catalog(catalog, default_schema);
+  return read_catalog(catalog, naming);
 }
 
 } // namespace pgdest::catalog

@@ -80,10 +80,22 @@ void check_command(const std::string& config_path, protocol::MessageWriter& out)
   out.connection_status(result.succeeded, result.message);
 }
 
+void encode_command(const std::string& catalog_path, bool raw_tables, bool parse_only,
+                    protocol::MessageWriter& out) {
+  schema::TableNaming naming{"public", std::nullopt};
+  if (raw_tables)
+    naming.raw_schema = "airbyte_internal";
+  write::encode_only(catalog::load_catalog_file(catalog_path, naming), STDIN_FILENO, out,
+                     parse_only);
+}
+
 void write_command(const std::string& config_path, const std::string& catalog_path,
                    protocol::MessageWriter& out) {
   auto config = config::load_config_file(config_path);
-  auto plans = catalog::load_catalog_file(catalog_path, config.schema);
+  schema::TableNaming naming{config.schema, std::nullopt};
+  if (config.raw_tables_only)
+    naming.raw_schema = config.raw_data_schema;
+  auto plans = catalog::load_catalog_file(catalog_path, naming);
   write::WriteRun run(config, std::move(plans), out);
   run.run(STDIN_FILENO);
 }
@@ -112,6 +124,8 @@ int run(int argc, char** argv) {
   encode->add_option("--catalog", catalog_path, "configured_catalog.json")->required();
   bool parse_only = false;
   encode->add_flag("--parse-only", parse_only, "Only parse every value; encode nothing");
+  bool raw_tables = false;
+  encode->add_flag("--raw", raw_tables, "Encode for raw tables, as with disable_type_dedupe");
   write->add_option("--config", config_path, "config.json")->required();
   write->add_option("--catalog", catalog_path, "configured_catalog.json")->required();
 
@@ -131,8 +145,7 @@ int run(int argc, char** argv) {
     else if (*write)
       write_command(config_path, catalog_path, out);
     else if (*encode)
-      write::encode_only(catalog::load_catalog_file(catalog_path, "public"), STDIN_FILENO, out,
-                         parse_only);
+      encode_command(catalog_path, raw_tables, parse_only, out);
     // A LOG line that could not be written was swallowed by spdlog: it fails the command too.
     out.throw_if_failed();
     return 0;

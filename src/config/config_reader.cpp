@@ -377,21 +377,26 @@ CdcDeletionMode parse_cdc_deletion_mode(const json& document) {
   throw ConfigError(fmt::format("{}; got {}.", message, shown(text)));
 }
 
-// Legacy fields of Airbyte 2.x configs: accepted, checked for type, otherwise without effect.
-void check_legacy_fields(const json& document, std::vector<std::string>& warnings) {
-  if (!is_absent(document, "raw_data_schema")) {
-    const json& value = document.at("raw_data_schema");
-    if (!value.is_string())
-      throw ConfigError("Field \"raw_data_schema\" must be a string.");
-    if (!matches(value.get<std::string>(), patterns::optional_name))
-      throw ConfigError(fmt::format("Field \"raw_data_schema\" must be a schema name without "
-                                    "leading or trailing spaces, or empty for the default; got {}.",
-                                    shown(value.get<std::string>())));
-  }
-  if (optional_bool(document, "disable_type_dedupe", false))
-    warnings.push_back(
-        "Field \"disable_type_dedupe\" is true, but this connector always writes typed final "
-        "tables (the legacy raw-tables-only mode is not supported); the field is ignored.");
+// Raw tables mode. As in Airbyte, a blank `raw_data_schema` means the default; any other name is
+// normalised as Airbyte does, so only its outer spaces are refused (the spec's pattern).
+void parse_raw_tables(const json& document, DestinationConfig& config) {
+  config.raw_tables_only = optional_bool(document, "disable_type_dedupe", false);
+  if (is_absent(document, "raw_data_schema"))
+    return;
+  const json& value = document.at("raw_data_schema");
+  if (!value.is_string())
+    throw ConfigError("Field \"raw_data_schema\" must be a string.");
+  const auto& text = value.get_ref<const std::string&>();
+  if (!matches(text, patterns::optional_name))
+    throw ConfigError(fmt::format("Field \"raw_data_schema\" must be a schema name without "
+                                  "leading or trailing spaces, or empty for the default; got {}.",
+                                  shown(text)));
+  if (!trim(text).empty())
+    config.raw_data_schema = text;
+}
+
+// A legacy field of Airbyte 2.x configs: accepted, checked for type, otherwise without effect.
+void check_legacy_fields(const json& document) {
   optional_bool(document, "unconstrained_number", false);
 }
 
@@ -455,7 +460,8 @@ DestinationConfig parse_config(const nlohmann::json& document) {
   check_tunnel(document);
   config.cdc_deletion_mode = parse_cdc_deletion_mode(document);
   config.drop_cascade = optional_bool(document, "drop_cascade", false);
-  check_legacy_fields(document, config.warnings);
+  parse_raw_tables(document, config);
+  check_legacy_fields(document);
   for (const auto& item : document.items())
     if (known_fields().count(item.key()) == 0)
       config.warnings.push_back(

@@ -26,12 +26,19 @@ std::string_view to_wire(ChangeReason reason) {
 }
 
 void append_change_json(const Change& change, std::string& out) {
+  std::string field_json;
+  append_json_string(change.field, field_json);
+  append_change_json(field_json, change.change, change.reason, out);
+}
+
+void append_change_json(std::string_view field_json, ChangeKind kind, ChangeReason reason,
+                        std::string& out) {
   out += "{\"field\":";
-  append_json_string(change.field, out);
+  out += field_json;
   out += ",\"change\":\"";
-  out += to_wire(change.change);
+  out += to_wire(kind);
   out += "\",\"reason\":\"";
-  out += to_wire(change.reason);
+  out += to_wire(reason);
   out += "\"}";
 }
 

@@ -175,6 +175,38 @@ public:
     return fail(simdjson::TAPE_ERROR);
   }
 
+  bool write_key(ondemand::field& field, std::optional<std::unordered_set<std::string>>& keys) {
+    std::string_view key;
+    if (raw_key(field, key)) {
+      out_ += '"';
+      out_ += key;
+      out_ += '"';
+      return !keys || first_time(key, key, *keys);
+    }
+    const std::string_view written = written_key(field);
+    const auto error = field.unescaped_key().get(key);
+    if (error) {
+      unescaped_.clear();
+      if (error != simdjson::STRING_ERROR ||
+          unescape_lossy(written, &unescaped_) != EscapeCheck::lone_surrogate) {
+        return fail(error);
+      }
+      result_.lone_surrogate = true;
+      key = unescaped_;
+    }
+    if (keys && !first_time(error ? written : key, written, *keys)) {
+      return false;
+    }
+    if (strings_ == StringForm::verbatim) {
+      out_ += '"';
+      out_ += written;
+      out_ += '"';
+      return true;
+    }
+    result_.nul_removed |= append_json_string(key, out_);
+    return true;
+  }
+
 private:
   bool fail(simdjson::error_code error) {
     result_.malformed = true;
@@ -235,38 +267,6 @@ private:
       }
     }
     out_ += ']';
-    return true;
-  }
-
-  bool write_key(ondemand::field& field, std::optional<std::unordered_set<std::string>>& keys) {
-    std::string_view key;
-    if (raw_key(field, key)) {
-      out_ += '"';
-      out_ += key;
-      out_ += '"';
-      return !keys || first_time(key, key, *keys);
-    }
-    const std::string_view written = written_key(field);
-    const auto error = field.unescaped_key().get(key);
-    if (error) {
-      unescaped_.clear();
-      if (error != simdjson::STRING_ERROR ||
-          unescape_lossy(written, &unescaped_) != EscapeCheck::lone_surrogate) {
-        return fail(error);
-      }
-      result_.lone_surrogate = true;
-      key = unescaped_;
-    }
-    if (keys && !first_time(error ? written : key, written, *keys)) {
-      return false;
-    }
-    if (strings_ == StringForm::verbatim) {
-      out_ += '"';
-      out_ += written;
-      out_ += '"';
-      return true;
-    }
-    result_.nul_removed |= append_json_string(key, out_);
     return true;
   }
 
@@ -341,6 +341,14 @@ JsonWriteResult write_json(ondemand::value value, std::string& out, StringForm s
   JsonWriteResult result;
   JsonWriter writer(out, result, strings, duplicates);
   writer.write_value(value, 0);
+  return result;
+}
+
+JsonWriteResult write_json_key(ondemand::field& field, std::string& out) {
+  JsonWriteResult result;
+  JsonWriter writer(out, result, StringForm::normalised, DuplicateKeys::kept);
+  std::optional<std::unordered_set<std::string>> no_key_check;
+  writer.write_key(field, no_key_check);
   return result;
 }
 

@@ -1,4 +1,4 @@
-// Encodes one record into a binary COPY row: type coercion (SPEC §5), `_airbyte_*` columns, meta.
+// Encodes one record's values into its user columns: type coercion (SPEC §5) and the changes.
 #include "pgdest/encode/record_encoder.hpp"
 
 #include <cstring>
@@ -9,7 +9,6 @@
 #include "pgdest/encode/json_writer.hpp"
 #include "pgdest/encode/numeric_encoder.hpp"
 #include "pgdest/encode/temporal_parser.hpp"
-#include "pgdest/error.hpp"
 
 namespace pgdest::encode {
 
@@ -19,31 +18,11 @@ using schema::ColumnType;
 namespace {
 
 constexpr std::size_t kMaxTextBytes = 0x3FFFFFFF - 4; // varlena limit (1 GiB) minus its header
-constexpr std::size_t kMaxJsonbBytes = 0x0FFFFFFF;    // jsonb's 255 MiB limit
-constexpr std::size_t kMaxColumns = 1600 - 4;         // PostgreSQL's column limit, minus ours
-constexpr std::int64_t kUnixEpochToPostgresMs = 946'684'800'000;
-constexpr std::int64_t kMinEmittedAtMs = kMinTimestamp / 1000 + kUnixEpochToPostgresMs;
-constexpr std::int64_t kEndEmittedAtMs = kEndTimestamp / 1000 + kUnixEpochToPostgresMs;
-constexpr std::uint8_t kJsonbVersion = 1;
-constexpr std::size_t kNoteCount = 4; // values of RecordEncoder::Note
+constexpr std::size_t kNoteCount = 4;                 // values of RecordEncoder::Note
 constexpr std::size_t kUndeclared = static_cast<std::size_t>(-1);
 constexpr std::size_t kMaxPredicted = 4096;
 // From this size on a value goes into the row straight from where it lies (Slot::body).
 constexpr std::size_t kHugeValueBytes = 1u << 20;
-
-[[noreturn]] void throw_malformed(simdjson::error_code error) {
-  throw MalformedJson(std::string("record data is not valid JSON: ") +
-                      simdjson::error_message(error));
-}
-
-[[noreturn]] void throw_malformed(const JsonWriteResult& result) {
-  if (result.too_deep) {
-    throw MalformedJson("record data nests arrays and objects more than " +
-                        std::to_string(kMaxJsonDepth) +
-                        " levels deep, which this destination does not read");
-  }
-  throw_malformed(result.error);
-}
 
 bool equals_ignore_case(std::string_view text, std::string_view lower_word) {
   if (text.size() != lower_word.size()) {
@@ -57,32 +36,27 @@ bool equals_ignore_case(std::string_view text, std::string_view lower_word) {
   return true;
 }
 
-std::int64_t extracted_at_micros(std::int64_t emitted_at_ms) {
-  if (emitted_at_ms < kMinEmittedAtMs || emitted_at_ms >= kEndEmittedAtMs) {
-    throw MalformedJson("record emitted_at " + std::to_string(emitted_at_ms) +
-                        " is outside PostgreSQL's timestamp range");
-  }
-  return (emitted_at_ms - kUnixEpochToPostgresMs) * 1000;
-}
-
 std::string change_json(const std::string& field, ChangeKind kind, ChangeReason reason) {
   std::string json;
   append_change_json(Change{field, kind, reason}, json);
   return json;
 }
 
+std::vector<std::string> column_names(const std::vector<schema::Column>& columns) {
+  std::vector<std::string> names;
+  names.reserve(columns.size());
+  for (const auto& column : columns) {
+    names.push_back(column.name);
+  }
+  return names;
+}
+
 } // namespace
 
 RecordEncoder::RecordEncoder(std::vector<schema::Column> columns, std::int64_t generation_id,
                              std::int64_t sync_id)
-    : columns_(std::move(columns)), slots_(columns_.size()),
-      meta_prefix_("{\"sync_id\":" + std::to_string(sync_id) + ",\"changes\":["),
-      generation_id_(generation_id), field_count_(0) {
-  if (columns_.size() > kMaxColumns) {
-    throw ConfigError("a stream has " + std::to_string(columns_.size()) +
-                      " properties; a PostgreSQL table holds at most 1600 columns");
-  }
-  field_count_ = static_cast<std::int16_t>(columns_.size() + 4);
+    : RowEncoder(column_names(columns), generation_id, sync_id), columns_(std::move(columns)),
+      slots_(columns_.size()) {
   change_json_.reserve(columns_.size() * kNoteCount);
   for (std::size_t i = 0; i < columns_.size(); ++i) {
     const std::string& field = columns_[i].source_name;
@@ -95,21 +69,6 @@ RecordEncoder::RecordEncoder(std::vector<schema::Column> columns, std::int64_t g
     change_json_.push_back(
         change_json(field, ChangeKind::NULLED, ChangeReason::DESTINATION_FIELD_SIZE_LIMITATION));
   }
-}
-
-std::vector<std::string> RecordEncoder::copy_columns() const {
-  std::vector<std::string> names{"_airbyte_raw_id", "_airbyte_extracted_at",
-                                 "_airbyte_generation_id"};
-  for (const auto& column : columns_) {
-    names.push_back(column.name);
-  }
-  names.emplace_back("_airbyte_meta");
-  return names;
-}
-
-void RecordEncoder::encode(ondemand::object data, const RecordEnvelope& envelope, CopyBuffer& out) {
-  fill(data);
-  finish(envelope, out);
 }
 
 void RecordEncoder::fill(ondemand::object data) {
@@ -129,11 +88,6 @@ void RecordEncoder::fill(ondemand::object data) {
   }
   scratch_.clear();
   read_fields(data);
-}
-
-void RecordEncoder::finish(const RecordEnvelope& envelope, CopyBuffer& out) {
-  const std::int64_t extracted_at = extracted_at_micros(envelope.emitted_at_ms);
-  write_row(extracted_at, envelope.source_changes, out);
 }
 
 std::string_view RecordEncoder::field(std::size_t column) const {
@@ -519,13 +473,7 @@ RecordEncoder::Note RecordEncoder::put_null(Note note) {
   return note;
 }
 
-void RecordEncoder::write_row(std::int64_t extracted_at, std::string_view source_changes,
-                              CopyBuffer& out) {
-  out.begin_row(field_count_);
-  out.append_int32(static_cast<std::int32_t>(UuidGenerator::kTextSize));
-  uuids_.write_v7(out.append_uninitialized(UuidGenerator::kTextSize));
-  out.put_int64(extracted_at);
-  out.put_int64(generation_id_);
+void RecordEncoder::write_fields(CopyBuffer& out) const {
   const std::string_view fields = scratch_.view();
   for (const Slot& slot : slots_) {
     if (slot.present) {
@@ -536,15 +484,9 @@ void RecordEncoder::write_row(std::int64_t extracted_at, std::string_view source
       out.put_null();
     }
   }
-  write_meta(source_changes, out);
 }
 
-void RecordEncoder::write_meta(std::string_view source_changes, CopyBuffer& out) const {
-  const FieldStart field = out.begin_field();
-  out.append_byte(kJsonbVersion);
-  out.append(meta_prefix_);
-  out.append(source_changes);
-  bool need_comma = !source_changes.empty();
+void RecordEncoder::write_changes(bool need_comma, CopyBuffer& out) const {
   for (std::size_t i = 0; i < slots_.size(); ++i) {
     const Slot& slot = slots_[i];
     if (!slot.present || slot.note == Note::none) {
@@ -556,8 +498,6 @@ void RecordEncoder::write_meta(std::string_view source_changes, CopyBuffer& out)
     out.append(change_json_[i * kNoteCount + static_cast<std::size_t>(slot.note)]);
     need_comma = true;
   }
-  out.append("]}");
-  out.end_field(field);
 }
 
 } // namespace pgdest::encode

@@ -5,22 +5,21 @@
 
 namespace pgdest::load {
 
-CopyTarget rows_target(const StreamTables& tables, const encode::RecordEncoder& encoder) {
+CopyTarget rows_target(const StreamTables& tables, const encode::RowEncoder& encoder) {
   const auto& target = tables.load_target();
   return {postgres::sql::copy_binary_from_stdin(target, encoder.copy_columns()), target.quoted()};
 }
 
 AppendLoader::AppendLoader(const catalog::StreamPlan& plan, StreamTables tables)
-    : plan_(&plan), tables_(std::move(tables)),
-      encoder_(tables_.columns, plan.generation_id, plan.sync_id) {}
+    : plan_(&plan), tables_(std::move(tables)), encoder_(make_row_encoder(plan, tables_.columns)) {}
 
 std::vector<CopyTarget> AppendLoader::copy_targets() const {
-  return {rows_target(tables_, encoder_)};
+  return {rows_target(tables_, *encoder_)};
 }
 
 AddedRecord AppendLoader::add_record(const encode::RecordEnvelope& envelope) {
   const std::size_t before = rows_.size();
-  encoder_.finish(envelope, rows_);
+  encoder_->finish(envelope, rows_);
   ++records_;
   return {0, rows_.size() - before};
 }

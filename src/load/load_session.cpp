@@ -59,6 +59,10 @@ LoadSession::LoadSession(const config::DestinationConfig& config,
     Stream stream;
     stream.loader = make_stream_loader(plan, std::move(tables[i]), i, dedup);
     const auto& stream_tables = stream.loader->tables();
+    if (plan.mode != plan.requested_mode)
+      spdlog::warn("Stream {} asks for {}, which raw tables do not support (they have no key "
+                   "columns): its records are appended, as Airbyte's connector does.",
+                   plan.descriptor.display(), catalog::to_wire(plan.requested_mode));
     spdlog::info("Stream {} ({}{}) → {}{}", plan.descriptor.display(), catalog::to_wire(plan.mode),
                  stream_tables.staging ? ", replacing old rows when complete" : "",
                  stream_tables.final_table.quoted(),

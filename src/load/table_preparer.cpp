@@ -105,10 +105,11 @@ struct EnsuredTable {
 // Adds the meta columns that Airbyte's 2.x connector did not make; refuses a table that has not
 // even the columns every Airbyte table has. Returns whether it added any.
 bool add_missing_meta_columns(postgres::Connection& connection, const TableRef& table,
+                              schema::TableLayout layout,
                               const std::map<std::string, std::string>& existing) {
   std::string not_airbyte;
   std::vector<const postgres::sql::MetaColumn*> missing;
-  for (const auto& meta : postgres::sql::meta_columns()) {
+  for (const auto& meta : postgres::sql::layout_columns(layout)) {
     if (existing.count(meta.name) != 0)
       continue;
     if (meta.default_for_older_rows == nullptr)
@@ -133,16 +134,16 @@ bool add_missing_meta_columns(postgres::Connection& connection, const TableRef& 
 
 // Creates the table, or adds missing columns and adapts types.
 EnsuredTable ensure_table(postgres::Connection& connection, const TableRef& table,
-                          std::vector<schema::Column> columns) {
+                          schema::TableLayout layout, std::vector<schema::Column> columns) {
   auto existing = existing_columns(connection, table);
   if (existing.empty()) {
     postgres::ensure_schema(connection, table.schema);
-    connection.execute(postgres::sql::create_table(table, columns),
+    connection.execute(postgres::sql::create_table(table, layout, columns),
                        "creating table " + table.quoted());
     spdlog::info("Created table {}.", table.quoted());
     return {std::move(columns), false};
   }
-  const bool meta_columns_added = add_missing_meta_columns(connection, table, existing);
+  const bool meta_columns_added = add_missing_meta_columns(connection, table, layout, existing);
   for (auto& column : columns) {
     auto found = existing.find(column.name);
     if (found == existing.end()) {
@@ -211,12 +212,12 @@ StreamTables prepare_stream_tables(postgres::Connection& connection,
                                    const catalog::StreamPlan& plan) {
   StreamTables tables{
       {Identifier(plan.table_schema), Identifier(plan.table_name)}, std::nullopt, {}};
-  tables.columns = ensure_table(connection, tables.final_table, plan.columns).columns;
+  tables.columns = ensure_table(connection, tables.final_table, plan.layout, plan.columns).columns;
   ensure_extracted_at_index(connection, tables.final_table);
 
   if (plan.replaces_rows()) {
     auto staging = staging_table_for(plan);
-    auto ensured = ensure_table(connection, staging, tables.columns);
+    auto ensured = ensure_table(connection, staging, plan.layout, tables.columns);
     tables.columns = std::move(ensured.columns);
     auto generation = connection.query(postgres::sql::select_any_generation(staging), {},
                                        "reading the staging table " + staging.quoted());

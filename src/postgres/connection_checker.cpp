@@ -17,6 +17,7 @@
 #include "pgdest/postgres/session.hpp"
 #include "pgdest/postgres/sql_builder.hpp"
 #include "pgdest/schema/identifier_normalizer.hpp"
+#include "pgdest/schema/table_namer.hpp"
 
 namespace pgdest::postgres {
 namespace {
@@ -70,8 +71,9 @@ void copy_probe_row(PgConnection& connection, const TableRef& table,
 
 CheckResult check_schema_and_copy(PgConnection& connection,
                                   const config::DestinationConfig& config) {
-  // The schema the write path will use for streams without a namespace: the normalised name.
-  const Identifier schema(schema::normalize_identifier(config.schema));
+  // Where the write path puts streams without a namespace, or every raw table.
+  const Identifier schema(config.raw_tables_only ? schema::raw_schema_name(config.raw_data_schema)
+                                                 : schema::normalize_identifier(config.schema));
   // Airbyte's name for its check table; the random part keeps concurrent checks apart.
   const TableRef table{schema, Identifier("_airbyte_connection_test_" + random_hex(16))};
   const std::vector<schema::Column> columns = {
@@ -84,7 +86,7 @@ CheckResult check_schema_and_copy(PgConnection& connection,
   connection.execute("SET LOCAL lock_timeout = '10s'; SET LOCAL statement_timeout = '60s'",
                      "setting the check's time limits");
   ensure_schema(connection, schema);
-  connection.execute(sql::create_table(table, columns),
+  connection.execute(sql::create_table(table, schema::TableLayout::typed, columns),
                      "creating the scratch table " + table.quoted());
   copy_probe_row(connection, table, columns, test_value);
   auto rows =

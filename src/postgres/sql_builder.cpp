@@ -28,12 +28,22 @@ std::string quoted_list(const std::vector<std::string>& names) {
 
 const std::vector<MetaColumn>& meta_columns() {
   static const std::vector<MetaColumn> columns = {
-      {"_airbyte_raw_id", "character varying", nullptr},
-      {"_airbyte_extracted_at", "timestamp with time zone", nullptr},
-      {"_airbyte_meta", "jsonb", R"('{"changes": []}')"},
-      {"_airbyte_generation_id", "bigint", "0"},
+      {"_airbyte_raw_id", "character varying", true, nullptr},
+      {"_airbyte_extracted_at", "timestamp with time zone", true, nullptr},
+      {"_airbyte_meta", "jsonb", true, R"('{"changes": []}')"},
+      {"_airbyte_generation_id", "bigint", true, "0"},
   };
   return columns;
+}
+
+const std::vector<MetaColumn>& layout_columns(schema::TableLayout layout) {
+  static const std::vector<MetaColumn> raw = [] {
+    auto columns = meta_columns();
+    columns.push_back({"_airbyte_loaded_at", "timestamp with time zone", false, nullptr});
+    columns.push_back({"_airbyte_data", "jsonb", true, nullptr});
+    return columns;
+  }();
+  return layout == schema::TableLayout::raw ? raw : meta_columns();
 }
 
 std::string literal(std::string_view text) {
@@ -52,12 +62,14 @@ std::string create_schema(const Identifier& schema) {
   return fmt::format("CREATE SCHEMA IF NOT EXISTS {}", schema.quoted());
 }
 
-std::string create_table(const TableRef& table, const std::vector<schema::Column>& columns) {
+std::string create_table(const TableRef& table, schema::TableLayout layout,
+                         const std::vector<schema::Column>& columns) {
   std::string definitions;
-  for (const auto& meta : meta_columns()) {
+  for (const auto& meta : layout_columns(layout)) {
     if (!definitions.empty())
       definitions += ", ";
-    definitions += fmt::format("{} {} NOT NULL", Identifier(meta.name).quoted(), meta.type);
+    definitions += fmt::format("{} {}{}", Identifier(meta.name).quoted(), meta.type,
+                               meta.not_null ? " NOT NULL" : "");
   }
   for (const auto& column : columns)
     definitions +=

@@ -2,15 +2,19 @@
 //
 // Matched (airbytehq/airbyte, bulk CDK TableCatalogFactory.getTableCatalog and the newer
 // TableNameResolver, with destination-postgres' PostgresTableSchemaMapper.toFinalTableName):
-// - table = (normalize(namespace ?: config schema), normalize(name)).
+// - typed: table = (normalize(namespace ?: config schema), normalize(name)).
+// - raw (legacyRawTablesOnly): table = (normalize(lower(raw_data_schema)),
+//   normalize(lower(TypingDedupingUtil.concatenateRawTableName(namespace ?: config schema,
+//   name)))), with raw_data_schema "airbyte_internal" when blank.
 // - Streams are taken in catalog order; when a table is already taken (exact, case-sensitive
 //   match of both parts), the stream's name becomes name + "_" + the first 3 hex digits of
-//   SHA-1("<normalised schema>&airbyte&<original name>") and is normalised again.
+//   SHA-1("<normalised schema>&airbyte&<original name>") and its table is named again.
 // Beyond Airbyte, which does not check the hash-suffixed name again: while that name is still
 // taken we use 4, 5, ... hex digits of the same SHA-1, so two streams never share a table.
 // An empty namespace counts as absent (Airbyte would normalise "" to a random name).
 #include "pgdest/schema/table_namer.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <set>
@@ -97,29 +101,55 @@ std::size_t utf8_prefix_length(std::string_view text, std::size_t limit) {
   return length;
 }
 
+// The table of the stream (`stream_namespace`, `name`) before collisions are looked at.
+TableName table_for(const std::optional<std::string>& stream_namespace, std::string_view name,
+                    const TableNaming& naming) {
+  const std::string_view schema = stream_namespace && !stream_namespace->empty()
+                                      ? std::string_view(*stream_namespace)
+                                      : std::string_view(naming.default_schema);
+  if (!naming.raw_schema)
+    return {normalize_identifier(schema), normalize_identifier(name)};
+  return {raw_schema_name(*naming.raw_schema), canonical_identifier(raw_table_stem(schema, name))};
+}
+
 } // namespace
 
 std::vector<TableName> resolve_table_names(const std::vector<StreamName>& streams,
-                                           std::string_view default_schema) {
+                                           const TableNaming& naming) {
   std::vector<TableName> tables;
   std::set<std::pair<std::string, std::string>> taken;
   for (const StreamName& stream : streams) {
-    const bool has_namespace = stream.stream_namespace && !stream.stream_namespace->empty();
-    TableName table{normalize_identifier(has_namespace ? std::string_view(*stream.stream_namespace)
-                                                       : default_schema),
-                    normalize_identifier(stream.name)};
+    TableName table = table_for(stream.stream_namespace, stream.name, naming);
     if (taken.count({table.schema, table.table}) != 0) {
       const std::string hash = sha1_hex(table.schema + "&airbyte&" + stream.name);
       for (std::size_t digits = 3; taken.count({table.schema, table.table}) != 0; ++digits) {
         if (digits > hash.size())
           throw SystemError("Cannot find a free table name for stream " + stream.name + ".");
-        table.table = normalize_identifier(stream.name + "_" + hash.substr(0, digits));
+        table =
+            table_for(stream.stream_namespace, stream.name + "_" + hash.substr(0, digits), naming);
       }
     }
     taken.insert({table.schema, table.table});
     tables.push_back(std::move(table));
   }
   return tables;
+}
+
+std::string raw_table_stem(std::string_view stream_namespace, std::string_view name) {
+  std::size_t longest_run = 1; // as if there were always one "_": never "_raw_stream_"
+  std::size_t run = 0;
+  for (const std::string_view part : {stream_namespace, name}) {
+    for (const char c : part) {
+      run = c == '_' ? run + 1 : 0;
+      longest_run = std::max(longest_run, run);
+    }
+  }
+  return std::string(stream_namespace) + "_raw" + std::string(longest_run + 1, '_') + "stream_" +
+         std::string(name);
+}
+
+std::string raw_schema_name(std::string_view raw_data_schema) {
+  return canonical_identifier(raw_data_schema);
 }
 
 std::string derived_name(std::string_view base, std::string_view suffix) {

@@ -10,8 +10,9 @@
 #include "pgdest/catalog/stream_index.hpp"
 #include "pgdest/encode/copy_buffer.hpp"
 #include "pgdest/encode/json_writer.hpp"
-#include "pgdest/encode/record_encoder.hpp"
+#include "pgdest/encode/row_encoder.hpp"
 #include "pgdest/error.hpp"
+#include "pgdest/load/stream_loader.hpp"
 #include "pgdest/protocol/message_reader.hpp"
 
 namespace pgdest::write {
@@ -102,9 +103,8 @@ class Encoder : public protocol::MessageHandler {
 public:
   Encoder(const std::vector<catalog::StreamPlan>& plans, bool parse_only)
       : plans_(plans), streams_(plans), parse_only_(parse_only) {
-    for (std::size_t i = 0; i < plans.size(); ++i) {
-      encoders_.push_back(std::make_unique<encode::RecordEncoder>(
-          plans[i].columns, plans[i].generation_id, plans[i].sync_id));
+    for (const auto& plan : plans) {
+      encoders_.push_back(load::make_row_encoder(plan, plan.columns));
     }
   }
 
@@ -143,7 +143,7 @@ public:
   std::uint64_t bytes() const { return bytes_ + rows_.size(); }
 
 private:
-  std::vector<std::unique_ptr<encode::RecordEncoder>> encoders_;
+  std::vector<std::unique_ptr<encode::RowEncoder>> encoders_;
   const std::vector<catalog::StreamPlan>& plans_;
   catalog::StreamIndex streams_;
   bool parse_only_;

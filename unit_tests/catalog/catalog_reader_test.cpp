@@ -28,7 +28,7 @@ Json stream(const std::string& mode, long generation = 1, long minimum = 0) {
 
 std::string error_of(const Json& catalog) {
   try {
-    read_catalog(catalog, "public");
+    read_catalog(catalog, {"public"});
   } catch (const pgdest::ConfigError& error) {
     return error.what();
   }
@@ -38,7 +38,7 @@ std::string error_of(const Json& catalog) {
 } // namespace
 
 TEST_CASE("a configured stream becomes a plan", "[catalog]") {
-  auto plans = read_catalog({{"streams", {stream("append_dedup", 3, 0)}}}, "public");
+  auto plans = read_catalog({{"streams", {stream("append_dedup", 3, 0)}}}, {"public"});
   REQUIRE(plans.size() == 1);
   const auto& plan = plans[0];
   CHECK(plan.descriptor.display() == "Sales Team.Users");
@@ -56,9 +56,9 @@ TEST_CASE("a configured stream becomes a plan", "[catalog]") {
 }
 
 TEST_CASE("generation ids decide whether old rows stay", "[catalog]") {
-  CHECK_FALSE(read_catalog({{"streams", {stream("append", 5, 0)}}}, "public")[0].replaces_rows());
-  CHECK(read_catalog({{"streams", {stream("append", 5, 5)}}}, "public")[0].replaces_rows());
-  CHECK(read_catalog({{"streams", {stream("overwrite", 5, 5)}}}, "public")[0].replaces_rows());
+  CHECK_FALSE(read_catalog({{"streams", {stream("append", 5, 0)}}}, {"public"})[0].replaces_rows());
+  CHECK(read_catalog({{"streams", {stream("append", 5, 5)}}}, {"public"})[0].replaces_rows());
+  CHECK(read_catalog({{"streams", {stream("overwrite", 5, 5)}}}, {"public"})[0].replaces_rows());
   CHECK(error_of({{"streams", {stream("append", 5, 3)}}}) ==
         "Stream \"Sales Team.Users\" has minimum_generation_id 3 and generation_id 5: the minimum "
         "must be 0 (keep "
@@ -113,7 +113,7 @@ std::string load_error(const std::string& text) {
   }
   std::string message = "no error";
   try {
-    load_catalog_file(path, "public");
+    load_catalog_file(path, {"public"});
   } catch (const pgdest::ConfigError& error) {
     message = error.what();
   }
@@ -159,7 +159,7 @@ TEST_CASE("more properties than PostgreSQL's 1,600 columns is a config error whe
         "Stream \"wide\" has 1597 properties; with the 4 _airbyte_* columns its table would have "
         "1601 columns, more than PostgreSQL's limit of 1600. Deselect fields of the stream so that "
         "it has at most 1596 properties.");
-  CHECK(read_catalog({{"streams", {wide_stream("fits", 1596)}}}, "public")[0].columns.size() ==
+  CHECK(read_catalog({{"streams", {wide_stream("fits", 1596)}}}, {"public"})[0].columns.size() ==
         1596);
 }
 
@@ -173,7 +173,8 @@ TEST_CASE("a destination_sync_mode of the wrong JSON type is a config error nami
         "\"append\", \"overwrite\" or \"append_dedup\".");
   auto null_mode = stream("append");
   null_mode["destination_sync_mode"] = nullptr;
-  CHECK(read_catalog({{"streams", {null_mode}}}, "public")[0].mode == DestinationSyncMode::append);
+  CHECK(read_catalog({{"streams", {null_mode}}}, {"public"})[0].mode ==
+        DestinationSyncMode::append);
 }
 
 TEST_CASE("a primary key field that is not in the schema is named when the catalog is read",
@@ -195,7 +196,7 @@ TEST_CASE("a catalog of 1,000 streams loads quickly", "[catalog]") {
   for (int i = 0; i < 1000; ++i)
     streams.push_back(wide_stream("stream " + std::to_string(i), 20));
   const auto started = std::chrono::steady_clock::now();
-  const auto plans = read_catalog({{"streams", streams}}, "public");
+  const auto plans = read_catalog({{"streams", streams}}, {"public"});
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   REQUIRE(plans.size() == 1000);
@@ -207,12 +208,59 @@ TEST_CASE("streams whose names collide after normalisation get distinct, stable 
           "[catalog]") {
   const Json catalog = {
       {"streams", {wide_stream("a-b", 1), wide_stream("a b", 1), wide_stream("A_B", 1)}}};
-  const auto first = read_catalog(catalog, "public");
-  const auto again = read_catalog(catalog, "public");
+  const auto first = read_catalog(catalog, {"public"});
+  const auto again = read_catalog(catalog, {"public"});
   REQUIRE(first.size() == 3);
   CHECK(first[0].table_name != first[1].table_name);
   CHECK(first[1].table_name != first[2].table_name);
   CHECK(first[0].table_name != first[2].table_name);
   for (std::size_t i = 0; i < first.size(); ++i)
     CHECK(first[i].table_name == again[i].table_name);
+}
+
+TEST_CASE("in raw tables mode a stream has the raw layout, its raw table and no columns",
+          "[catalog][raw]") {
+  const pgdest::schema::TableNaming raw{"public", std::string("airbyte_internal")};
+  auto plans = read_catalog({{"streams", {stream("append", 3, 0)}}}, raw);
+  REQUIRE(plans.size() == 1);
+  CHECK(plans[0].layout == pgdest::schema::TableLayout::raw);
+  CHECK(plans[0].table_schema == "airbyte_internal");
+  CHECK(plans[0].table_name == "sales_team_raw__stream_users");
+  CHECK(plans[0].columns.empty());
+  CHECK(plans[0].generation_id == 3);
+  CHECK(plans[0].sync_id == 7);
+  CHECK(read_catalog({{"streams", {stream("append")}}}, {"public"})[0].layout ==
+        pgdest::schema::TableLayout::typed);
+}
+
+TEST_CASE("in raw tables mode append_dedup is loaded as append, and refreshes stay refreshes",
+          "[catalog][raw]") {
+  const pgdest::schema::TableNaming raw{"public", std::string("airbyte_internal")};
+  const auto dedup = read_catalog({{"streams", {stream("append_dedup")}}}, raw)[0];
+  CHECK(dedup.mode == DestinationSyncMode::append);
+  CHECK(dedup.requested_mode == DestinationSyncMode::append_dedup);
+  const auto dedup_refresh = read_catalog({{"streams", {stream("append_dedup", 4, 4)}}}, raw)[0];
+  CHECK(dedup_refresh.mode == DestinationSyncMode::append);
+  CHECK(dedup_refresh.replaces_rows());
+  const auto overwrite = read_catalog({{"streams", {stream("overwrite", 4, 4)}}}, raw)[0];
+  CHECK(overwrite.mode == DestinationSyncMode::overwrite);
+  CHECK(overwrite.requested_mode == DestinationSyncMode::overwrite);
+  CHECK(overwrite.replaces_rows());
+}
+
+TEST_CASE("in raw tables mode the schema's columns and keys are not held against the stream",
+          "[catalog][raw]") {
+  const pgdest::schema::TableNaming raw{"public", std::string("airbyte_internal")};
+  // Typed, each is a config error; a raw table has no columns to make of them.
+  auto nested_key = stream("append_dedup");
+  nested_key["primary_key"] = Json::parse(R"([["address","city"]])");
+  auto missing_key = stream("append_dedup");
+  missing_key["primary_key"] = Json::parse(R"([["tenant"]])");
+  CHECK(error_of({{"streams", {wide_stream("wide", 1597)}}}) != "no error");
+  CHECK(read_catalog({{"streams", {wide_stream("wide", 1597), nested_key}}}, raw).size() == 2);
+  CHECK(read_catalog({{"streams", {missing_key}}}, raw)[0].mode == DestinationSyncMode::append);
+  // What the catalog itself gets wrong still is an error.
+  auto bad_generation = stream("append", 5, 3);
+  CHECK_THROWS_AS(read_catalog({{"streams", {bad_generation}}}, raw), pgdest::ConfigError);
+  CHECK_THROWS_AS(read_catalog({{"streams", {stream("update")}}}, raw), pgdest::ConfigError);
 }

@@ -212,16 +212,32 @@ TEST_CASE("legacy fields of old configs are accepted", "[config][legacy]") {
   document["ssl"] = true;
   CHECK(parse_config(document).warnings.empty());
 
-  document["disable_type_dedupe"] = true;
-  CHECK(parse_config(document).warnings ==
-        std::vector<std::string>{
-            "Field \"disable_type_dedupe\" is true, but this connector always writes typed final "
-            "tables (the legacy raw-tables-only mode is not supported); the field is ignored."});
+  CHECK(error_of(with(minimal(), "unconstrained_number", "yes")) ==
+        "Field \"unconstrained_number\" must be true or false; got \"yes\".");
+}
+
+TEST_CASE("disable_type_dedupe turns raw tables mode on, in raw_data_schema", "[config][raw]") {
+  DestinationConfig typed = parse_config(minimal());
+  CHECK_FALSE(typed.raw_tables_only);
+  CHECK(typed.raw_data_schema == "airbyte_internal");
+
+  DestinationConfig raw = parse_config(with(minimal(), "disable_type_dedupe", true));
+  CHECK(raw.raw_tables_only);
+  CHECK(raw.raw_data_schema == "airbyte_internal");
+  CHECK(raw.warnings.empty());
+
+  // Any name is taken as given (it is normalised later); a blank one means the default.
+  CHECK(parse_config(with(minimal(), "raw_data_schema", "My Raw Data")).raw_data_schema ==
+        "My Raw Data");
+  CHECK(parse_config(with(minimal(), "raw_data_schema", " \t")).raw_data_schema ==
+        "airbyte_internal");
+  CHECK(parse_config(with(minimal(), "raw_data_schema", nullptr)).raw_data_schema ==
+        "airbyte_internal");
 
   CHECK(error_of(with(minimal(), "raw_data_schema", 5)) ==
         "Field \"raw_data_schema\" must be a string.");
-  CHECK(error_of(with(minimal(), "unconstrained_number", "yes")) ==
-        "Field \"unconstrained_number\" must be true or false; got \"yes\".");
+  CHECK(error_of(with(minimal(), "disable_type_dedupe", "yes")) ==
+        "Field \"disable_type_dedupe\" must be true or false; got \"yes\".");
 }
 
 TEST_CASE("unknown fields become warnings naming the field only", "[config]") {

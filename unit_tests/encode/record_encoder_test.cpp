@@ -10,85 +10,22 @@
 #include <vector>
 
 #include "binary_reader.hpp"
+#include "encoder_harness.hpp"
 #include "pgdest/error.hpp"
 
 using namespace pgdest::encode;
-using pgdest::encode::testing::be;
-using pgdest::encode::testing::BinaryReader;
-using pgdest::encode::testing::decode_numeric;
+using namespace pgdest::encode::testing;
 using pgdest::schema::Column;
 using pgdest::schema::ColumnType;
 
 namespace {
 
-// A parser with the depth the reader gives its own (see allow_parser_depth).
-simdjson::ondemand::parser deep_parser() {
-  simdjson::ondemand::parser parser;
-  pgdest::encode::allow_parser_depth(parser);
-  return parser;
-}
-
-using Field = std::optional<std::string>;
-using Row = std::vector<Field>;
-
-constexpr std::int64_t kEmittedAt = 1700000000000;
-constexpr std::int64_t kExtractedAtMicros = (kEmittedAt - 946684800000) * 1000;
-
-// Encodes records of `{"data": ...}` documents and reads the rows back.
-class Harness {
-public:
+// Encodes records into the given user columns, generation 3, sync 7.
+struct Harness : EncoderHarness<RecordEncoder> {
   explicit Harness(std::vector<Column> columns, std::int64_t generation_id = 3,
                    std::int64_t sync_id = 7)
-      : encoder(std::move(columns), generation_id, sync_id) {}
-
-  // Encodes `data_json` as the record's data; returns the row appended.
-  Row encode(const std::string& data_json, std::string_view source_changes = {},
-             std::int64_t emitted_at = kEmittedAt) {
-    const std::size_t start = out.size();
-    encode_only(data_json, source_changes, emitted_at);
-    BinaryReader reader(out.view().substr(start));
-    Row row = read_row(reader);
-    REQUIRE(reader.at_end());
-    return row;
-  }
-
-  void encode_only(const std::string& data_json, std::string_view source_changes = {},
-                   std::int64_t emitted_at = kEmittedAt) {
-    const simdjson::padded_string input("{\"data\":" + data_json + ",\"emitted_at\":1}");
-    simdjson::ondemand::document doc;
-    REQUIRE(parser.iterate(input).get(doc) == simdjson::SUCCESS);
-    simdjson::ondemand::object data;
-    REQUIRE(doc["data"].get_object().get(data) == simdjson::SUCCESS);
-    encoder.encode(data, RecordEnvelope{emitted_at, source_changes}, out);
-  }
-
-  static Row read_row(BinaryReader& reader) {
-    const std::int16_t count = reader.int16();
-    Row row;
-    for (int i = 0; i < count; ++i) {
-      row.push_back(reader.field());
-    }
-    return row;
-  }
-
-  simdjson::ondemand::parser parser = deep_parser();
-  RecordEncoder encoder;
-  CopyBuffer out;
+      : EncoderHarness(std::move(columns), generation_id, sync_id) {}
 };
-
-std::string meta_text(const Field& meta) {
-  REQUIRE(meta.has_value());
-  REQUIRE(!meta->empty());
-  CHECK((*meta)[0] == '\x01');
-  return meta->substr(1);
-}
-
-std::string change(const std::string& field, const std::string& kind, const std::string& reason) {
-  return R"({"field":")" + field + R"(","change":")" + kind + R"(","reason":")" + reason + "\"}";
-}
-
-const std::string kSerialization = "DESTINATION_SERIALIZATION_ERROR";
-const std::string kFieldSize = "DESTINATION_FIELD_SIZE_LIMITATION";
 
 std::string nulled_serialization() {
   return change("f", "NULLED", kSerialization);
@@ -116,7 +53,7 @@ void check_value(ColumnType type, const std::string& value_json, const Field& ex
   const Row row = harness.encode("{\"f\":" + value_json + "}");
   REQUIRE(row.size() == 5);
   CHECK(row[3] == expected);
-  CHECK(meta_text(row[4]) == R"({"sync_id":7,"changes":[)" + expected_change + "]}");
+  CHECK(jsonb_text(row[4]) == R"({"sync_id":7,"changes":[)" + expected_change + "]}");
 }
 
 } // namespace
@@ -303,12 +240,12 @@ TEST_CASE("RecordEncoder: _airbyte_meta lists source changes, then ours in colum
   CHECK(row[3] == std::nullopt);
   CHECK(row[4] == "ok");
   CHECK(row[5] == std::nullopt);
-  CHECK(meta_text(row[6]) == R"({"sync_id":7,"changes":[)" + source + "," +
-                                 change("a", "NULLED", kSerialization) + "," +
-                                 change("b", "TRUNCATED", kSerialization) + "," +
-                                 change("c", "NULLED", kSerialization) + "]}");
+  CHECK(jsonb_text(row[6]) == R"({"sync_id":7,"changes":[)" + source + "," +
+                                  change("a", "NULLED", kSerialization) + "," +
+                                  change("b", "TRUNCATED", kSerialization) + "," +
+                                  change("c", "NULLED", kSerialization) + "]}");
   const Row clean = harness.encode(R"({"a":1})", source);
-  CHECK(meta_text(clean[6]) == R"({"sync_id":7,"changes":[)" + source + "]}");
+  CHECK(jsonb_text(clean[6]) == R"({"sync_id":7,"changes":[)" + source + "]}");
 }
 
 TEST_CASE("RecordEncoder: field names in changes are JSON-escaped", "[encode][record]") {
@@ -316,7 +253,7 @@ TEST_CASE("RecordEncoder: field names in changes are JSON-escaped", "[encode][re
   const Row row = harness.encode(R"({"we\"ird\\":"x"})");
   CHECK(row[3] == std::nullopt);
   CHECK(
-      meta_text(row[4]) ==
+      jsonb_text(row[4]) ==
       R"({"sync_id":12,"changes":[{"field":"we\"ird\\","change":"NULLED","reason":"DESTINATION_SERIALIZATION_ERROR"}]})");
   CHECK(row[2] == int64_bytes(0));
 }
@@ -326,7 +263,7 @@ TEST_CASE("RecordEncoder: missing properties are NULL, escaped keys match", "[en
   const Row empty = harness.encode("{}");
   CHECK(empty[3] == std::nullopt);
   CHECK(empty[4] == std::nullopt);
-  CHECK(meta_text(empty[5]) == R"({"sync_id":7,"changes":[]})");
+  CHECK(jsonb_text(empty[5]) == R"({"sync_id":7,"changes":[]})");
   const Row escaped = harness.encode(R"({"n\u0061me":"x"})");
   CHECK(escaped[3] == "x");
   CHECK(escaped[4] == std::nullopt);
@@ -336,10 +273,10 @@ TEST_CASE("RecordEncoder: the last duplicate key wins, with its own change", "[e
   Harness harness({{"f", "f", ColumnType::bigint}});
   const Row good_last = harness.encode(R"({"f":"bad","f":5})");
   CHECK(good_last[3] == int64_bytes(5));
-  CHECK(meta_text(good_last[4]) == R"({"sync_id":7,"changes":[]})");
+  CHECK(jsonb_text(good_last[4]) == R"({"sync_id":7,"changes":[]})");
   const Row bad_last = harness.encode(R"({"f":5,"f":"bad"})");
   CHECK(bad_last[3] == std::nullopt);
-  CHECK(meta_text(bad_last[4]) == R"({"sync_id":7,"changes":[)" + nulled_serialization() + "]}");
+  CHECK(jsonb_text(bad_last[4]) == R"({"sync_id":7,"changes":[)" + nulled_serialization() + "]}");
 }
 
 TEST_CASE("RecordEncoder: undeclared properties are not stored and reported once",
@@ -382,7 +319,7 @@ TEST_CASE("RecordEncoder: malformed JSON throws and leaves the buffer as it was"
   const Row after = harness.encode(R"({"s":"next"})");
   CHECK(after[3] == std::nullopt);
   CHECK(after[4] == "next");
-  CHECK(meta_text(after[5]) == R"({"sync_id":7,"changes":[]})");
+  CHECK(jsonb_text(after[5]) == R"({"sync_id":7,"changes":[]})");
 }
 
 TEST_CASE("RecordEncoder: a lone surrogate escape no longer stops the sync; the value is NULLed "
@@ -407,7 +344,7 @@ TEST_CASE("RecordEncoder: a lone surrogate in an undeclared field or key does no
   const Row row =
       harness.encode(R"({"u":"\ud800","id":1,"\udc00x":{"v":["\ud800"]},"w":{"\ud800":2}})");
   CHECK(row[3] == int64_bytes(1));
-  CHECK(meta_text(row[4]) == R"({"sync_id":7,"changes":[]})");
+  CHECK(jsonb_text(row[4]) == R"({"sync_id":7,"changes":[]})");
   CHECK(harness.encoder.take_new_undeclared_fields() ==
         std::vector<std::string>{"u", "\\udc00x", "w"});
   // Still checked in full.

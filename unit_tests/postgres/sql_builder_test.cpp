@@ -9,6 +9,7 @@
 using namespace pgdest::postgres;
 using pgdest::schema::Column;
 using pgdest::schema::ColumnType;
+using pgdest::schema::TableLayout;
 
 TEST_CASE("identifiers are double-quoted with embedded quotes doubled", "[sql]") {
   CHECK(Identifier("users").quoted() == "\"users\"");
@@ -23,12 +24,21 @@ TEST_CASE("create_table puts the four _airbyte columns first", "[sql]") {
                                  {"Name", "Name", ColumnType::varchar},
                                  {"at", "at", ColumnType::timestamptz},
                                  {"doc", "doc", ColumnType::jsonb}};
-  CHECK(sql::create_table(table, columns) ==
+  CHECK(sql::create_table(table, TableLayout::typed, columns) ==
         "CREATE TABLE \"public\".\"users\" (\"_airbyte_raw_id\" character varying NOT NULL, "
         "\"_airbyte_extracted_at\" timestamp with time zone NOT NULL, \"_airbyte_meta\" jsonb NOT "
         "NULL, "
         "\"_airbyte_generation_id\" bigint NOT NULL, \"id\" bigint, \"Name\" character varying, "
         "\"at\" timestamp with time zone, \"doc\" jsonb)");
+}
+
+TEST_CASE("a raw table has Airbyte 3.x's raw columns and no user columns", "[sql][raw]") {
+  TableRef table{Identifier("airbyte_internal"), Identifier("public_raw__stream_users")};
+  CHECK(sql::create_table(table, TableLayout::raw, {}) ==
+        "CREATE TABLE \"airbyte_internal\".\"public_raw__stream_users\" (\"_airbyte_raw_id\" "
+        "character varying NOT NULL, \"_airbyte_extracted_at\" timestamp with time zone NOT NULL, "
+        "\"_airbyte_meta\" jsonb NOT NULL, \"_airbyte_generation_id\" bigint NOT NULL, "
+        "\"_airbyte_loaded_at\" timestamp with time zone, \"_airbyte_data\" jsonb NOT NULL)");
 }
 
 TEST_CASE("schema, index, column and COPY statements", "[sql]") {

@@ -9,9 +9,12 @@
 
 using pgdest::SystemError;
 using pgdest::schema::derived_name;
+using pgdest::schema::raw_schema_name;
+using pgdest::schema::raw_table_stem;
 using pgdest::schema::resolve_table_names;
 using pgdest::schema::StreamName;
 using pgdest::schema::TableName;
+using pgdest::schema::TableNaming;
 
 namespace Catch {
 template <> struct StringMaker<TableName> {
@@ -26,7 +29,7 @@ TEST_CASE("a stream's schema is its namespace, else the default schema, both nor
                                                         "cial_character"),
                                             "users"},
                                            {std::string("99namespace"), "Users"}},
-                                          "Public Data");
+                                          {"Public Data"});
   CHECK(tables == std::vector<TableName>{{"Public_Data", "users"},
                                          {"Public_Data", "orders"},
                                          {"namespace_with_special_character", "users"},
@@ -40,7 +43,7 @@ TEST_CASE("stream names of Airbyte's edge_case_catalog.json") {
                                                           "cial:character_names"},
                                            {std::nullopt, "reserved_keywords"},
                                            {std::nullopt, "groups"}},
-                                          "public");
+                                          {"public"});
   CHECK(tables == std::vector<TableName>{{"public", "streamWithCamelCase"},
                                          {"public", "STREAM_WITH_ALL_CAPS"},
                                          {"public", "stream_with_special_character_names"},
@@ -49,20 +52,21 @@ TEST_CASE("stream names of Airbyte's edge_case_catalog.json") {
 }
 
 TEST_CASE("names that differ only in case are different tables") {
-  const auto tables = resolve_table_names({{std::nullopt, "Users"}, {std::nullopt, "users"}}, "s");
+  const auto tables =
+      resolve_table_names({{std::nullopt, "Users"}, {std::nullopt, "users"}}, {"s"});
   CHECK(tables == std::vector<TableName>{{"s", "Users"}, {"s", "users"}});
 }
 
 TEST_CASE("a later stream that maps to a taken table gets a SHA-1 suffix") {
   // sha1("public&airbyte&a b") = 15272d24...
-  CHECK(resolve_table_names({{std::nullopt, "a-b"}, {std::nullopt, "a b"}}, "public") ==
+  CHECK(resolve_table_names({{std::nullopt, "a-b"}, {std::nullopt, "a b"}}, {"public"}) ==
         std::vector<TableName>{{"public", "a_b"}, {"public", "a_b_152"}});
   // The order decides which stream keeps the plain name: sha1("public&airbyte&a-b") = 0105b9a3...
-  CHECK(resolve_table_names({{std::nullopt, "a b"}, {std::nullopt, "a-b"}}, "public") ==
+  CHECK(resolve_table_names({{std::nullopt, "a b"}, {std::nullopt, "a-b"}}, {"public"}) ==
         std::vector<TableName>{{"public", "a_b"}, {"public", "a_b_010"}});
   // Namespaces that normalise alike collide too; the hash uses the normalised schema:
   // sha1("ns_1&airbyte&t") = ec8f0b02...
-  CHECK(resolve_table_names({{std::string("ns-1"), "t"}, {std::string("ns 1"), "t"}}, "public") ==
+  CHECK(resolve_table_names({{std::string("ns-1"), "t"}, {std::string("ns 1"), "t"}}, {"public"}) ==
         std::vector<TableName>{{"ns_1", "t"}, {"ns_1", "t_ec8"}});
 }
 
@@ -71,26 +75,80 @@ TEST_CASE("long colliding names are suffixed, then truncated with a fresh hash")
   // hashCode("long_" + 70 × "z" + "_d95") → "56016164".
   const std::string z70(70, 'z');
   CHECK(resolve_table_names({{std::nullopt, "long-" + z70}, {std::nullopt, "long " + z70}},
-                            "public") ==
+                            {"public"}) ==
         std::vector<TableName>{{"public", "long_" + std::string(49, 'z') + "_10755101"},
                                {"public", "long_" + std::string(49, 'z') + "_56016164"}});
 }
 
 TEST_CASE("the same name in different schemas does not collide") {
-  CHECK(resolve_table_names({{std::string("a"), "t"}, {std::string("b"), "t"}}, "public") ==
+  CHECK(resolve_table_names({{std::string("a"), "t"}, {std::string("b"), "t"}}, {"public"}) ==
         std::vector<TableName>{{"a", "t"}, {"b", "t"}});
 }
 
 TEST_CASE("a hash-suffixed name that is taken too gets a longer hash") {
   // sha1("s&airbyte&a b") = ac27c8a4...: "a b" would become a_b_ac2, which a stream already has.
   CHECK(resolve_table_names(
-            {{std::nullopt, "a-b"}, {std::nullopt, "a_b_ac2"}, {std::nullopt, "a b"}}, "s") ==
+            {{std::nullopt, "a-b"}, {std::nullopt, "a_b_ac2"}, {std::nullopt, "a b"}}, {"s"}) ==
         std::vector<TableName>{{"s", "a_b"}, {"s", "a_b_ac2"}, {"s", "a_b_ac27"}});
 }
 
 TEST_CASE("SQL injection attempts become plain table names") {
-  CHECK(resolve_table_names({{std::string("x\"; DROP SCHEMA public; --"), "t\"; --"}}, "public") ==
-        std::vector<TableName>{{"x___DROP_SCHEMA_public____", "t_____"}});
+  CHECK(
+      resolve_table_names({{std::string("x\"; DROP SCHEMA public; --"), "t\"; --"}}, {"public"}) ==
+      std::vector<TableName>{{"x___DROP_SCHEMA_public____", "t_____"}});
+}
+
+TEST_CASE("raw table names join namespace and name around a separator longer than any _ run") {
+  // Airbyte's StreamIdTest: both streams naively want "aaa_abab_bbb_abab_ccc".
+  CHECK(raw_table_stem("aaa_abab_bbb", "ccc") == "aaa_abab_bbb_raw__stream_ccc");
+  CHECK(raw_table_stem("aaa", "bbb_abab_ccc") == "aaa_raw__stream_bbb_abab_ccc");
+  CHECK(raw_table_stem("a", "b") == "a_raw__stream_b");
+  // A run of n underscores makes the separator's run n + 1, also across the join.
+  CHECK(raw_table_stem("public__ab", "abab_users") == "public__ab_raw___stream_abab_users");
+  CHECK(raw_table_stem("a_", "_b") == "a__raw___stream__b");
+  CHECK(raw_table_stem("ns", "x___y") == "ns_raw____stream_x___y");
+  // A name that itself holds "_raw__stream_" cannot be mistaken for another stream's table.
+  CHECK(raw_table_stem("a", "b_raw__stream_c") == "a_raw___stream_b_raw__stream_c");
+  CHECK(raw_table_stem("a_raw__stream_b", "c") == "a_raw__stream_b_raw___stream_c");
+}
+
+TEST_CASE("raw tables go to the lower-cased raw schema, named as Airbyte names them") {
+  const TableNaming raw{"public", std::string("airbyte_internal")};
+  // Airbyte's PostgresTableSchemaMapperTest: ("App", "Users") →
+  // airbyte_internal.app_raw__stream_users.
+  CHECK(resolve_table_names({{std::string("App"), "Users"},
+                             {std::nullopt, "orders"},
+                             {std::string(""), "items"},
+                             {std::string("${foo}"), "${bar}"}},
+                            raw) ==
+        std::vector<TableName>{{"airbyte_internal", "app_raw__stream_users"},
+                               {"airbyte_internal", "public_raw__stream_orders"},
+                               {"airbyte_internal", "public_raw__stream_items"},
+                               {"airbyte_internal", "__foo__raw__stream___bar_"}});
+  CHECK(
+      resolve_table_names({{std::nullopt, "users"}}, {"Sales Team", std::string("My Raw Data")}) ==
+      std::vector<TableName>{{"my_raw_data", "sales_team_raw__stream_users"}});
+  CHECK(raw_schema_name("\xC3\x9C"
+                        "n\xC3\xAF"
+                        "code") == "unicode");
+}
+
+TEST_CASE("a long raw table name is cut and hashed after lower-casing") {
+  // The stem lower-cased and normalised is 86 bytes; its hashCode ends in "87907358".
+  CHECK(
+      resolve_table_names({{std::string("Analytics-Team"),
+                            "Very Long Stream Name For Monthly Revenue Reports By Region"}},
+                          {"public", std::string("airbyte_internal")}) ==
+      std::vector<TableName>{
+          {"airbyte_internal", "analytics_team_raw__stream_very_long_stream_name_for_m_87907358"}});
+}
+
+TEST_CASE("raw names that differ only in case collide, and the later stream gets a hash") {
+  // sha1("airbyte_internal&airbyte&users") = 5cf...: the second stream is named as "users_5cf".
+  CHECK(resolve_table_names({{std::nullopt, "Users"}, {std::nullopt, "users"}},
+                            {"public", std::string("airbyte_internal")}) ==
+        std::vector<TableName>{{"airbyte_internal", "public_raw__stream_users"},
+                               {"airbyte_internal", "public_raw__stream_users_5cf"}});
 }
 
 TEST_CASE("derived_name appends the suffix when it fits") {

@@ -15,13 +15,18 @@ const char* to_wire(DestinationSyncMode mode);
 
 struct StreamPlan {
   protocol::StreamDescriptor descriptor;
+  // The mode the rows are loaded in.
   DestinationSyncMode mode = DestinationSyncMode::append;
+  // The mode the catalog asked for; differs from `mode` when the layout cannot give it (a raw
+  // table has no key columns: append_dedup is loaded as append, as Airbyte does).
+  DestinationSyncMode requested_mode = DestinationSyncMode::append;
+  schema::TableLayout layout = schema::TableLayout::typed;
   std::vector<std::string> primary_key; // top-level property names
   std::vector<std::string> cursor;      // top-level property name, or empty
   std::int64_t generation_id = 0;
   std::int64_t minimum_generation_id = 0;
   std::int64_t sync_id = 0;
-  std::vector<schema::Column> columns; // user columns in declared order
+  std::vector<schema::Column> columns; // user columns in declared order; none in a raw table
   std::string table_schema;            // normalised
   std::string table_name;              // normalised
 

@@ -35,6 +35,10 @@ struct DestinationConfig {
   std::vector<std::pair<std::string, std::string>> jdbc_url_params;
   CdcDeletionMode cdc_deletion_mode = CdcDeletionMode::hard_delete;
   bool drop_cascade = false;
+  // `disable_type_dedupe`: Airbyte's legacy raw tables instead of typed ones (SPEC §3).
+  bool raw_tables_only = false;
+  // `raw_data_schema` as given (normalised where it is used); the schema of the raw tables.
+  std::string raw_data_schema = "airbyte_internal";
   // Things the user should hear about (unknown fields, ignored parameters); never hold secrets.
   std::vector<std::string> warnings;
 };

@@ -25,5 +25,8 @@ std::string_view to_wire(ChangeReason reason);
 
 // Appends `{"field":...,"change":...,"reason":...}` as compact JSON (the field name escaped).
 void append_change_json(const Change& change, std::string& out);
+// The same for a field name already written as a JSON string, quotes included.
+void append_change_json(std::string_view field_json, ChangeKind kind, ChangeReason reason,
+                        std::string& out);
 
 } // namespace pgdest::encode

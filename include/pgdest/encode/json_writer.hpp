@@ -61,6 +61,10 @@ JsonWriteResult write_json(simdjson::ondemand::value value, std::string& out,
                            StringForm strings = StringForm::normalised,
                            DuplicateKeys duplicates = DuplicateKeys::kept);
 
+// Appends the key of `field` as write_json writes a key inside an object with
+// StringForm::normalised: a JSON string, NUL characters dropped, lone surrogates replaced.
+JsonWriteResult write_json_key(simdjson::ondemand::field& field, std::string& out);
+
 // What the escape sequences of a string's content (as written, without quotes) amount to.
 enum class EscapeCheck { valid, lone_surrogate, malformed };
 EscapeCheck check_escapes(std::string_view written);

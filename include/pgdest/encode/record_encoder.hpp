@@ -1,9 +1,9 @@
 #pragma once
-// One record's `data` → one binary COPY row of its stream's table, with `_airbyte_meta` changes.
+// The typed layout's encoder: one record's `data` → the fields of its stream's user columns, each
+// value coerced to its column's type, and the `_airbyte_meta` changes that coercion made.
 #include <cstddef>
 #include <cstdint>
 #include <deque>
-#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -13,48 +13,21 @@
 #include <simdjson.h>
 
 #include "pgdest/encode/copy_buffer.hpp"
-#include "pgdest/encode/uuid_generator.hpp"
+#include "pgdest/encode/row_encoder.hpp"
 #include "pgdest/schema/column.hpp"
 
 namespace pgdest::encode {
 
-// The parts of an AirbyteRecordMessage besides `data` that go into the row.
-struct RecordEnvelope {
-  std::int64_t emitted_at_ms;      // the record's emitted_at
-  std::string_view source_changes; // the record's own meta.changes items as compact JSON text,
-                                   // "{...},{...}", possibly empty
-};
-
-// The record's JSON is structurally invalid (or its emitted_at is outside PostgreSQL's range):
-// the record cannot be encoded and the sync must stop.
-class MalformedJson : public std::runtime_error {
-public:
-  using runtime_error::runtime_error;
-};
-
-// Encodes the records of one stream; keeps its buffers between records (no steady-state
-// allocation). Not thread-safe.
-class RecordEncoder {
+// Encodes the records of one stream into its user columns, in the given order.
+class RecordEncoder final : public RowEncoder {
 public:
   RecordEncoder(std::vector<schema::Column> columns, std::int64_t generation_id,
                 std::int64_t sync_id);
   RecordEncoder(RecordEncoder&&) noexcept = default;
-  RecordEncoder(const RecordEncoder&) = delete;
-  RecordEncoder& operator=(const RecordEncoder&) = delete;
   RecordEncoder& operator=(RecordEncoder&&) noexcept = default;
 
-  // Unquoted column names in COPY order: _airbyte_raw_id, _airbyte_extracted_at,
-  // _airbyte_generation_id, the user columns in the given order, _airbyte_meta.
-  std::vector<std::string> copy_columns() const;
-
-  // Appends one row to `out`. On MalformedJson nothing is left in `out`.
-  void encode(simdjson::ondemand::object data, const RecordEnvelope& envelope, CopyBuffer& out);
-
-  // The same in two steps, for messages whose emitted_at or meta come after data: fill() reads
-  // and coerces the values (throws MalformedJson), finish() appends the row. fill() again before
-  // finish() starts the record over.
-  void fill(simdjson::ondemand::object data);
-  void finish(const RecordEnvelope& envelope, CopyBuffer& out);
+  // Reads and coerces the values (throws MalformedJson).
+  void fill(simdjson::ondemand::object data) override;
 
   // The current record's COPY field (int32 length, then the bytes; length -1 for NULL) for user
   // column `column`, as the row holds it. Valid from fill() until the next fill(), and
@@ -63,7 +36,7 @@ public:
 
   // Names of properties present in data but not declared, each returned once over the encoder's
   // life (for "logged once per stream and field"); at most kMaxTrackedUndeclared names in all.
-  std::vector<std::string> take_new_undeclared_fields();
+  std::vector<std::string> take_new_undeclared_fields() override;
   static constexpr std::size_t kMaxTrackedUndeclared = 1000;
 
 private:
@@ -108,8 +81,8 @@ private:
   void put_text(std::string_view text);
   void refer_to_huge(std::string_view body, std::string_view suffix);
   Note put_null(Note note);
-  void write_row(std::int64_t extracted_at, std::string_view source_changes, CopyBuffer& out);
-  void write_meta(std::string_view source_changes, CopyBuffer& out) const;
+  void write_fields(CopyBuffer& out) const override;
+  void write_changes(bool need_comma, CopyBuffer& out) const override;
 
   std::vector<schema::Column> columns_;
   std::unordered_map<std::string_view, std::size_t> index_; // source name → column
@@ -118,12 +91,8 @@ private:
   std::size_t current_ = 0;     // the slot encode_field() is filling
   bool huge_in_record_ = false; // a slot holds a huge value, to let go of in the next fill()
   std::vector<std::string> change_json_; // per column and Note: the change as JSON
-  std::string meta_prefix_;              // {"sync_id":N,"changes":[
-  std::int64_t generation_id_;
-  std::int16_t field_count_;
-  UuidGenerator uuids_;
-  CopyBuffer scratch_;       // fields of the current record, in arrival order
-  std::string json_scratch_; // compact JSON of the current value
+  CopyBuffer scratch_;                   // fields of the current record, in arrival order
+  std::string json_scratch_;             // compact JSON of the current value
   std::deque<std::string> undeclared_names_;
   std::unordered_set<std::string_view> undeclared_seen_;
   std::vector<std::string> undeclared_new_;

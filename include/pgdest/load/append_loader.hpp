@@ -1,6 +1,8 @@
 #pragma once
 // append (and the rows of a refresh, into its staging table): every record becomes a row of the
 // load target, on one connection; each commit stands on its own.
+#include <memory>
+
 #include "pgdest/load/stream_loader.hpp"
 
 namespace pgdest::load {
@@ -11,7 +13,7 @@ public:
 
   const catalog::StreamPlan& plan() const override { return *plan_; }
   const StreamTables& tables() const override { return tables_; }
-  encode::RecordEncoder& encoder() override { return encoder_; }
+  encode::RowEncoder& encoder() override { return *encoder_; }
   std::size_t lane_count() const override { return 1; }
   std::vector<CopyTarget> copy_targets() const override;
   AddedRecord add_record(const encode::RecordEnvelope& envelope) override;
@@ -25,12 +27,12 @@ public:
 private:
   const catalog::StreamPlan* plan_;
   StreamTables tables_;
-  encode::RecordEncoder encoder_;
+  std::unique_ptr<encode::RowEncoder> encoder_; // of the plan's layout
   encode::CopyBuffer rows_;
   std::uint64_t records_ = 0;
 };
 
 // The COPY target of a stream's rows in its load target.
-CopyTarget rows_target(const StreamTables& tables, const encode::RecordEncoder& encoder);
+CopyTarget rows_target(const StreamTables& tables, const encode::RowEncoder& encoder);
 
 } // namespace pgdest::load

@@ -2,6 +2,7 @@
 // append_dedup: rows go straight into the load target, spread over the lanes by key; the keys
 // that may now have more than one row are copied to a session-private table, and before each
 // commit one DELETE keeps only the newest row per key (CDC deletions go too).
+#include "pgdest/encode/record_encoder.hpp"
 #include "pgdest/load/stream_loader.hpp"
 #include "pgdest/postgres/sql_builder.hpp"
 
@@ -14,7 +15,7 @@ public:
 
   const catalog::StreamPlan& plan() const override { return *plan_; }
   const StreamTables& tables() const override { return tables_; }
-  encode::RecordEncoder& encoder() override { return encoder_; }
+  encode::RowEncoder& encoder() override { return encoder_; }
   std::size_t lane_count() const override { return rows_.size(); }
   std::vector<CopyTarget> copy_targets() const override;
   AddedRecord add_record(const encode::RecordEnvelope& envelope) override;

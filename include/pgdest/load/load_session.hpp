@@ -37,7 +37,7 @@ public:
 
   // The stream's encoder reads a record's data; add_record() then buffers its rows and hands
   // full chunks to the stream's lanes.
-  encode::RecordEncoder& encoder(std::size_t stream) { return streams_[stream].loader->encoder(); }
+  encode::RowEncoder& encoder(std::size_t stream) { return streams_[stream].loader->encoder(); }
   void add_record(std::size_t stream, const encode::RecordEnvelope& envelope);
   const StreamLoader& loader(std::size_t stream) const { return *streams_[stream].loader; }
 

@@ -14,7 +14,7 @@ public:
 
   const catalog::StreamPlan& plan() const override { return rows_->plan(); }
   const StreamTables& tables() const override { return rows_->tables(); }
-  encode::RecordEncoder& encoder() override { return rows_->encoder(); }
+  encode::RowEncoder& encoder() override { return rows_->encoder(); }
   std::size_t lane_count() const override { return rows_->lane_count(); }
   std::vector<CopyTarget> copy_targets() const override { return rows_->copy_targets(); }
   AddedRecord add_record(const encode::RecordEnvelope& envelope) override {

@@ -11,7 +11,7 @@
 #include "pgdest/catalog/stream_plan.hpp"
 #include "pgdest/config/destination_config.hpp"
 #include "pgdest/encode/copy_buffer.hpp"
-#include "pgdest/encode/record_encoder.hpp"
+#include "pgdest/encode/row_encoder.hpp"
 #include "pgdest/load/dedup_keys.hpp"
 #include "pgdest/load/table_preparer.hpp"
 
@@ -42,7 +42,7 @@ public:
   virtual const catalog::StreamPlan& plan() const = 0;
   virtual const StreamTables& tables() const = 0;
   // Reads a record's data (fill()); add_record() then turns it into rows.
-  virtual encode::RecordEncoder& encoder() = 0;
+  virtual encode::RowEncoder& encoder() = 0;
 
   // The connections (lanes) the stream's rows are spread over, and its COPY targets, in the
   // order of buffer()'s `target`.
@@ -71,6 +71,10 @@ struct DedupContext {
   std::size_t lanes = 1;
   SeenKeys* seen_keys = nullptr; // keys seen in this sync, of all streams; null: none kept
 };
+
+// The encoder of `plan`'s table layout; `columns` are the plan's with the types of its table.
+std::unique_ptr<encode::RowEncoder> make_row_encoder(const catalog::StreamPlan& plan,
+                                                     std::vector<schema::Column> columns);
 
 // The loader for `plan`'s mode, writing into `tables` (prepared by prepare_stream_tables).
 // `stream` is the plan's index in the catalog (it names session-private tables).

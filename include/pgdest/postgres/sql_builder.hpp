@@ -10,16 +10,21 @@
 
 namespace pgdest::postgres::sql {
 
-// The four columns every table starts with, in order, with their DDL types.
+// A column a table has for its layout rather than for a stream's property, with its DDL type.
 struct MetaColumn {
   const char* name;
   const char* type;
+  bool not_null;
   // What rows of a table made before the column existed read, when it is added to such a table
   // (Airbyte's 2.x connector made tables without the last two); nullptr: a table without this
   // column was not made by an Airbyte destination.
   const char* default_for_older_rows;
 };
+// The four columns every table starts with, in order.
 const std::vector<MetaColumn>& meta_columns();
+// The columns a table of `layout` has before any user column: the four meta columns, and for a
+// raw table then _airbyte_loaded_at (always NULL here) and _airbyte_data, as in Airbyte 3.x.
+const std::vector<MetaColumn>& layout_columns(schema::TableLayout layout);
 
 // A string constant for SQL text that reads the same whatever standard_conforming_strings is:
 // quotes doubled, and with backslashes an escape string (E'...') whose backslashes are doubled.
@@ -27,7 +32,8 @@ const std::vector<MetaColumn>& meta_columns();
 std::string literal(std::string_view text);
 
 std::string create_schema(const Identifier& schema);
-std::string create_table(const TableRef& table, const std::vector<schema::Column>& columns);
+std::string create_table(const TableRef& table, schema::TableLayout layout,
+                         const std::vector<schema::Column>& columns);
 std::string create_index(const Identifier& index, const TableRef& table,
                          const std::vector<std::string>& columns);
 std::string add_column(const TableRef& table, const schema::Column& column);

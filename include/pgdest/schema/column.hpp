@@ -22,6 +22,12 @@ enum class ColumnType {
   jsonb
 };
 
+// How a stream's records are laid out in its table.
+enum class TableLayout {
+  typed, // one column per top-level property of the stream's schema (SPEC §4)
+  raw,   // Airbyte's legacy raw table: the record's whole `data` in `_airbyte_data` (SPEC §3)
+};
+
 // The type as written in DDL, e.g. "timestamp with time zone".
 std::string_view sql_type(ColumnType type);
 

@@ -24,11 +24,29 @@ struct TableName {
   bool operator!=(const TableName& other) const { return !(*this == other); }
 };
 
+// How streams are given tables: the config's choices.
+struct TableNaming {
+  // The config's `schema`: the schema of a stream without a namespace, and the namespace part of
+  // its raw table's name.
+  std::string default_schema;
+  // Set in raw tables mode (`disable_type_dedupe`): the config's `raw_data_schema`, as given,
+  // which holds every stream's raw table.
+  std::optional<std::string> raw_schema = std::nullopt;
+};
+
 // One distinct TableName per stream, in the same order. A stream whose table an earlier stream
 // already took gets a hash-suffixed table name, as Airbyte does, so the result depends only on
 // the streams and their order.
 std::vector<TableName> resolve_table_names(const std::vector<StreamName>& streams,
-                                           std::string_view default_schema);
+                                           const TableNaming& naming);
+
+// Airbyte's raw table name before normalisation: namespace, "_raw", one "_" more than the longest
+// run of "_" in namespace + name (two at least), "stream_", name. Since the separator's run is
+// longer than any run in the parts, two different streams never get the same name.
+std::string raw_table_stem(std::string_view stream_namespace, std::string_view name);
+
+// The schema of raw tables: `raw_data_schema` lower-cased and normalised, as Airbyte names it.
+std::string raw_schema_name(std::string_view raw_data_schema);
 
 // base + suffix when that fits in 63 bytes, else base cut short + "_" + java_hash_tail(base) +
 // suffix: a stable name for a staging table or an index of table `base`. `suffix` carries its own
