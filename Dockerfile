@@ -1,6 +1,6 @@
 # destination-postgres: build on Debian 12 (bookworm), run on a slim bookworm image.
-# The build stage's packages are the "Building" ones of scripts/setup; the run stage has the
-# libraries they link to.
+# The build stage's packages are the "Building" ones of scripts/setup (scripts/check-packaging
+# compares them); the run stage has the libraries they link to.
 FROM debian:bookworm AS build
 RUN apt-get update -q \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
