@@ -20,7 +20,7 @@ TEST_CASE("spec prints one valid SPEC message", "[cli]") {
   CHECK(spec["connectionSpecification"]["properties"]["password"]["airbyte_secret"] == true);
 }
 
-TEST_CASE("bad arguments print usage on stderr and exit 2; --help and --version work", "[cli]") {
+TEST_CASE("bad arguments print usage on stderr and exit 2, --help and --version work", "[cli]") {
   for (const auto& args : std::vector<std::vector<std::string>>{
            {}, {"frobnicate"}, {"write", "--config", "x"}, {"check"}}) {
     auto result = run_connector(args);
@@ -82,7 +82,7 @@ TEST_CASE("the password never appears in any output, even when the server reject
   }
 }
 
-TEST_CASE("encode parses and encodes without a database; --parse-only only parses", "[cli]") {
+TEST_CASE("encode parses and encodes without a database, --parse-only only parses", "[cli]") {
   auto catalog = write_temp_file(
       "cli-encode-catalog.json",
       R"({"streams":[{"stream":{"name":"s","json_schema":{"type":"object","properties":{

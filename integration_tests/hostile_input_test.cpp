@@ -66,7 +66,7 @@ Rows schema_count(const std::string& schema) {
 
 } // namespace
 
-TEST_CASE("hostile input: lone surrogate escapes become NULLed values with changes; the sync "
+TEST_CASE("hostile input: lone surrogate escapes become NULLed values with changes, the sync "
           "goes on",
           "[hostile]") {
   auto schema = fresh_schema("it_hostile_surrogate");
@@ -145,7 +145,7 @@ TEST_CASE("hostile input: a lower-case or unknown message type stops the sync in
                               "CONTROL or DESTINATION_CATALOG, in upper case)"));
 }
 
-TEST_CASE("hostile input: a key given twice is refused naming the line and key; in record data "
+TEST_CASE("hostile input: a key given twice is refused naming the line and key, in record data "
           "the last wins",
           "[hostile]") {
   auto schema = fresh_schema("it_hostile_duplicates");

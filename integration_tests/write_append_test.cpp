@@ -276,7 +276,7 @@ TEST_CASE("a record for a stream not in the catalog stops the sync, naming the l
   CHECK(query_rows("SELECT count(*) FROM it_unknown_stream.users WHERE id = 3") == Rows{{"0"}});
 }
 
-TEST_CASE("a malformed line stops the sync, naming the line; no later state", "[write]") {
+TEST_CASE("a malformed line stops the sync, naming the line, no later state", "[write]") {
   auto schema = fresh_schema("it_malformed");
   auto catalog = users_catalog();
   for (const std::string& bad :

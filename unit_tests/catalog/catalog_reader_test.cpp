@@ -72,7 +72,7 @@ TEST_CASE("a catalog from an older platform, without generations or sync id, rea
     configured.erase("generation_id");
     configured.erase("minimum_generation_id");
     configured.erase("sync_id");
-    auto plans = read_catalog({{"streams", {configured}}}, "public");
+    auto plans = read_catalog({{"streams", {configured}}}, {"public"});
     REQUIRE(plans.size() == 1);
     INFO(mode);
     CHECK(plans[0].generation_id == 0);

@@ -17,7 +17,7 @@ StreamPlan plan(std::optional<std::string> stream_namespace, std::string name) {
 
 } // namespace
 
-TEST_CASE("streams are found by namespace and name; absent and empty namespaces are the same",
+TEST_CASE("streams are found by namespace and name, absent and empty namespaces are the same",
           "[catalog]") {
   std::vector<StreamPlan> plans = {plan(std::nullopt, "users"), plan("sales", "users"),
                                    plan("", "orders")};

@@ -322,7 +322,7 @@ TEST_CASE("RecordEncoder: malformed JSON throws and leaves the buffer as it was"
   CHECK(jsonb_text(after[5]) == R"({"sync_id":7,"changes":[]})");
 }
 
-TEST_CASE("RecordEncoder: a lone surrogate escape no longer stops the sync; the value is NULLed "
+TEST_CASE("RecordEncoder: a lone surrogate escape no longer stops the sync, the value is NULLed "
           "with a change",
           "[encode][record]") {
   check_value(ColumnType::varchar, R"("x\ud800y")", std::nullopt, nulled_serialization());

@@ -150,7 +150,7 @@ TEST_CASE("dedup keys: every row of a key takes the same lane, and keys spread o
   }
 }
 
-TEST_CASE("seen keys: never forgets a key; rarely claims one it never saw", "[load][dedup]") {
+TEST_CASE("seen keys: never forgets a key, rarely claims one it never saw", "[load][dedup]") {
   // 1 MiB holds 16,384 blocks: 100,000 keys are about 6 per block.
   SeenKeys seen(1u << 20);
   constexpr std::uint64_t kKeys = 100000;

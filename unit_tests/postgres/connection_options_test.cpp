@@ -202,7 +202,7 @@ TEST_CASE("certificates and keys live in 0600 in-memory files, never on disk, as
     CHECK(link_target(path).rfind("/memfd:pgdest-", 0) != 0);
 }
 
-TEST_CASE("verify-ca writes only the CA; no client key password without a key", "[postgres][ssl]") {
+TEST_CASE("verify-ca writes only the CA, no client key password without a key", "[postgres][ssl]") {
   DestinationConfig config = base_config();
   config.ssl.mode = SslMode::verify_ca;
   config.ssl.ca_certificate = ca_pem;

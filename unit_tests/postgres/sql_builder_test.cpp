@@ -135,7 +135,7 @@ TEST_CASE("dedup delete: newest row per key by cursor (NULL lowest), extraction 
             "enable_bitmapscan; RESET enable_hashagg; END $dedup$");
 }
 
-TEST_CASE("dedup delete without a cursor or CDC deletions; one lookup per pattern of NULL parts",
+TEST_CASE("dedup delete without a cursor or CDC deletions, one lookup per pattern of NULL parts",
           "[sql]") {
   sql::DedupSpec dedup{{Identifier("s"), Identifier("t")}, Identifier("k"), {"k1", "k2"}, "", ""};
   auto statement = sql::delete_superseded(dedup);

@@ -126,7 +126,7 @@ TEST_CASE("states keep their content (GLOBAL gets its required stream_states), d
           R"(state LEGACY {"data":{"start_date":"2024-07-25"}} line 5)"});
 }
 
-TEST_CASE("stream statuses are read; other message types and traces are skipped", "[reader]") {
+TEST_CASE("stream statuses are read, other message types and traces are skipped", "[reader]") {
   auto events = read_all(
       R"({"type":"TRACE","trace":{"type":"STREAM_STATUS","emitted_at":1,"stream_status":{"stream_descriptor":{"name":"s"},"status":"COMPLETE"}}})"
       "\n"
@@ -231,7 +231,7 @@ TEST_CASE("a record, state or status is handed over only once its whole line is 
   }
 }
 
-TEST_CASE("message types: lower-case or unknown types stop the sync instead of losing records; "
+TEST_CASE("message types: lower-case or unknown types stop the sync instead of losing records, "
           "protocol types a destination ignores are skipped",
           "[reader]") {
   CHECK(error_of(R"({"type":"record","record":{"stream":"s","emitted_at":1,"data":{}}})") ==
@@ -298,7 +298,7 @@ TEST_CASE("a key given twice in a message is refused, naming the line and key (t
             .size() == 3);
 }
 
-TEST_CASE("STATEs the protocol does not allow are refused instead of echoed; type null is "
+TEST_CASE("STATEs the protocol does not allow are refused instead of echoed, type null is "
           "dropped",
           "[reader]") {
   CHECK(read_all(R"({"type":"STATE","state":{"type":null,"data":{"x":1}}})") ==

@@ -55,7 +55,7 @@ TEST_CASE("names of Airbyte's edge_case_catalog.json") {
   CHECK(normalize_identifier("groups") == "groups");
 }
 
-TEST_CASE("accents are decomposed and dropped; letters without a decomposition become _") {
+TEST_CASE("accents are decomposed and dropped, letters without a decomposition become _") {
   CHECK(normalize_identifier("na\xC3\xAFve caf\xC3\xA9") == "naive_cafe");
   CHECK(normalize_identifier("Cr\xC3\xA8me Br\xC3\xBBl\xC3\xA9"
                              "e") == "Creme_Brulee");
