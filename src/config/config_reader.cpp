@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <initializer_list>
 #include <map>
 #include <regex>
 #include <set>
@@ -89,9 +90,10 @@ bool is_pem_certificate(const std::string& value) {
   return true;
 }
 
-// Same language as patterns::private_key.
-bool is_pem_private_key(const std::string& value) {
-  static const std::string_view kinds[] = {"", "RSA ", "EC ", "ENCRYPTED "};
+// Same language as patterns::private_key (with `kinds` "", "RSA ", "EC ", "ENCRYPTED ") and
+// patterns::ssh_private_key (its kinds).
+bool is_pem_private_key_of(const std::string& value,
+                           std::initializer_list<std::string_view> kinds) {
   std::string_view text = trim(value);
   size_t body_start = std::string_view::npos;
   for (auto kind : kinds) {
@@ -119,34 +121,50 @@ bool is_pem_private_key(const std::string& value) {
   return true;
 }
 
-std::string required_string(const json& document, const char* field, const char* what) {
-  if (is_absent(document, field))
-    throw ConfigError(fmt::format("Missing required field \"{}\": set it to {}.", field, what));
-  const json& value = document.at(field);
+bool is_pem_private_key(const std::string& value) {
+  return is_pem_private_key_of(value, {"", "RSA ", "EC ", "ENCRYPTED "});
+}
+
+bool is_ssh_private_key(const std::string& value) {
+  return is_pem_private_key_of(value, {"", "RSA ", "EC ", "DSA ", "OPENSSH "});
+}
+
+// `field` of `object`, which the messages call `path` ("host", "tunnel_method.tunnel_user").
+std::string required_string(const json& object, const char* field, const std::string& path,
+                            const char* what) {
+  if (is_absent(object, field))
+    throw ConfigError(fmt::format("Missing required field \"{}\": set it to {}.", path, what));
+  const json& value = object.at(field);
   if (!value.is_string())
-    throw ConfigError(fmt::format("Field \"{}\" must be a string: {}.", field, what));
+    throw ConfigError(fmt::format("Field \"{}\" must be a string: {}.", path, what));
   return value.get<std::string>();
 }
 
-std::string parse_host(const json& document) {
-  static const char* const what = "the host name or IP address of the PostgreSQL server";
-  std::string host = required_string(document, "host", what);
+std::string required_string(const json& document, const char* field, const char* what) {
+  return required_string(document, field, field, what);
+}
+
+std::string parse_host(const json& object, const char* field, const std::string& path,
+                       const char* what, const char* example) {
+  std::string host = required_string(object, field, path, what);
   if (host.size() > max_host_length || !matches(host, patterns::host))
-    throw ConfigError(fmt::format("Field \"host\" must be a host name or IP address, without "
-                                  "scheme, port or spaces (e.g. \"db.example.com\"); got {}.",
-                                  shown(host)));
-  // libpq wants IPv6 addresses without the brackets URLs put around them.
+    throw ConfigError(fmt::format("Field \"{}\" must be a host name or IP address, without "
+                                  "scheme, port or spaces (e.g. \"{}\"); got {}.",
+                                  path, example, shown(host)));
+  // libpq and getaddrinfo want IPv6 addresses without the brackets URLs put around them.
   if (host.size() > 2 && host.front() == '[' && host.back() == ']')
     host = host.substr(1, host.size() - 2);
   return host;
 }
 
-int parse_port(const json& document) {
-  static const char* const message =
-      "Field \"port\" must be a whole number between 1 and 65535 (PostgreSQL's default is 5432)";
-  if (is_absent(document, "port"))
-    return 5432;
-  const json& value = document.at("port");
+int parse_port(const json& object, const char* field, const std::string& path, int fallback,
+               const char* default_of) {
+  const std::string message =
+      fmt::format("Field \"{}\" must be a whole number between 1 and 65535 ({} default is {})",
+                  path, default_of, fallback);
+  if (is_absent(object, field))
+    return fallback;
+  const json& value = object.at(field);
   long long port = 0;
   if (value.is_number_integer()) {
     port = value.get<long long>();
@@ -342,23 +360,69 @@ std::vector<std::pair<std::string, std::string>> parse_jdbc_url_params(const jso
   return pairs;
 }
 
-void check_tunnel(const json& document) {
+const char* const tunnel_methods_list = "NO_TUNNEL, SSH_KEY_AUTH or SSH_PASSWORD_AUTH";
+
+TunnelConfig parse_tunnel(const json& document, std::vector<std::string>& warnings) {
+  TunnelConfig tunnel;
   if (is_absent(document, "tunnel_method"))
-    return;
-  const json& tunnel = document.at("tunnel_method");
-  std::string method;
-  if (tunnel.is_object() && tunnel.contains("tunnel_method") && tunnel["tunnel_method"].is_string())
-    method = tunnel["tunnel_method"].get<std::string>();
-  if (method == "NO_TUNNEL")
-    return;
-  if (method == "SSH_KEY_AUTH" || method == "SSH_PASSWORD_AUTH")
-    throw ConfigError(fmt::format(
-        "SSH tunnels are not supported yet (tunnel_method is \"{}\"): set tunnel_method to "
-        "{{\"tunnel_method\": \"NO_TUNNEL\"}} and make the database reachable directly, for "
-        "example through a VPN or an SSH tunnel you start yourself.",
-        method));
-  throw ConfigError("Field \"tunnel_method\" must be an object with \"tunnel_method\": "
-                    "\"NO_TUNNEL\" (SSH tunnels are not supported yet).");
+    return tunnel;
+  const json& object = document.at("tunnel_method");
+  if (!object.is_object())
+    throw ConfigError(
+        "Field \"tunnel_method\" must be an object such as {\"tunnel_method\": \"NO_TUNNEL\"}.");
+  std::string method = required_string(object, "tunnel_method", "tunnel_method.tunnel_method",
+                                       fmt::format("one of {}", tunnel_methods_list).c_str());
+  std::set<std::string> used = {"tunnel_method"};
+  if (method == "NO_TUNNEL") {
+    tunnel.method = TunnelMethod::none;
+  } else if (method == "SSH_KEY_AUTH" || method == "SSH_PASSWORD_AUTH") {
+    tunnel.method = method == "SSH_KEY_AUTH" ? TunnelMethod::ssh_key : TunnelMethod::ssh_password;
+    tunnel.host =
+        parse_host(object, "tunnel_host", "tunnel_method.tunnel_host",
+                   "the host name or IP address of the SSH bastion", "bastion.example.com");
+    tunnel.port = parse_port(object, "tunnel_port", "tunnel_method.tunnel_port", 22, "SSH's");
+    tunnel.user = required_string(object, "tunnel_user", "tunnel_method.tunnel_user",
+                                  "the user to log in to the SSH bastion as");
+    if (!matches(tunnel.user, patterns::name))
+      throw ConfigError(fmt::format("Field \"tunnel_method.tunnel_user\" must be a user name: not "
+                                    "empty, without leading or trailing spaces; got {}.",
+                                    shown(tunnel.user)));
+    used.insert({"tunnel_host", "tunnel_port", "tunnel_user"});
+  } else {
+    throw ConfigError(
+        fmt::format("Field \"tunnel_method.tunnel_method\" must be one of {}; got {}.",
+                    tunnel_methods_list, shown(method)));
+  }
+  // Secret fields: the messages never show their content.
+  if (tunnel.method == TunnelMethod::ssh_key) {
+    std::string key = required_string(
+        object, "ssh_key", "tunnel_method.ssh_key",
+        "the private key of tunnel_user, in PEM or OpenSSH form (the whole text of the key file)");
+    if (!is_ssh_private_key(key))
+      throw ConfigError(
+          "Field \"tunnel_method.ssh_key\" must be a private key in PEM or OpenSSH form: the whole "
+          "text of the key file, from its -----BEGIN ... PRIVATE KEY----- line to its "
+          "-----END ... PRIVATE KEY----- line (e.g. made with ssh-keygen -t rsa -m PEM, or "
+          "ssh-keygen -t ed25519).");
+    tunnel.ssh_key = Secret(std::move(key));
+    used.insert("ssh_key");
+  }
+  if (tunnel.method == TunnelMethod::ssh_password) {
+    tunnel.password =
+        Secret(required_string(object, "tunnel_user_password", "tunnel_method.tunnel_user_password",
+                               "the password of tunnel_user on the SSH bastion"));
+    if (tunnel.password.empty())
+      throw ConfigError("Field \"tunnel_method.tunnel_user_password\" is empty: set it to the "
+                        "password of tunnel_user on the SSH bastion.");
+    used.insert("tunnel_user_password");
+  }
+  for (const auto& [key, value] : object.items()) {
+    if (used.count(key) != 0 || value.is_null())
+      continue;
+    warnings.push_back(fmt::format(
+        "Ignoring field \"tunnel_method.{}\": tunnel_method \"{}\" does not use it.", key, method));
+  }
+  return tunnel;
 }
 
 CdcDeletionMode parse_cdc_deletion_mode(const json& document) {
@@ -440,8 +504,10 @@ DestinationConfig parse_config(const nlohmann::json& document) {
     throw ConfigError("The configuration must be a JSON object with the fields of the connector "
                       "spec (host, port, database, schema, username, password, ...).");
   DestinationConfig config;
-  config.host = parse_host(document);
-  config.port = parse_port(document);
+  config.host =
+      parse_host(document, "host", "host", "the host name or IP address of the PostgreSQL server",
+                 "db.example.com");
+  config.port = parse_port(document, "port", "port", 5432, "PostgreSQL's");
   config.database = check_name(
       "database", required_string(document, "database", "the name of the database to write into"),
       "a database name");
@@ -457,7 +523,7 @@ DestinationConfig parse_config(const nlohmann::json& document) {
   config.password = optional_secret(document, "password", "password");
   config.ssl = parse_ssl(document, config.warnings);
   config.jdbc_url_params = parse_jdbc_url_params(document);
-  check_tunnel(document);
+  config.tunnel = parse_tunnel(document, config.warnings);
   config.cdc_deletion_mode = parse_cdc_deletion_mode(document);
   config.drop_cascade = optional_bool(document, "drop_cascade", false);
   parse_raw_tables(document, config);

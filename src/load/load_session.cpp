@@ -7,8 +7,7 @@
 
 #include "pgdest/load/dedup_loader.hpp"
 #include "pgdest/load/table_preparer.hpp"
-#include "pgdest/postgres/connection_options.hpp"
-#include "pgdest/postgres/pg_connection.hpp"
+#include "pgdest/postgres/connector.hpp"
 #include "pgdest/postgres/session.hpp"
 
 namespace pgdest::load {
@@ -25,11 +24,12 @@ LoadSession::LoadSession(const config::DestinationConfig& config,
     : limits_(limits) {
   for (const auto& warning : config.warnings)
     spdlog::warn("{}", warning);
-  auto options = std::make_shared<postgres::ConnectionOptions>(config);
-  postgres::log_connection_settings(*options);
-  CopyPipeline::ConnectionFactory connect = [options]() -> std::unique_ptr<postgres::Connection> {
-    auto connection = std::make_unique<postgres::PgConnection>(options->conninfo_with_password(),
-                                                               options->endpoint());
+  auto connector = std::make_shared<const postgres::Connector>(config);
+  postgres::log_connection_settings(connector->options());
+  // Runs on the lanes' threads too, when they reconnect: each call opens a connection (through a
+  // tunnel of its own, with tunnel_method) and shares nothing else.
+  CopyPipeline::ConnectionFactory connect = [connector]() -> std::unique_ptr<postgres::Connection> {
+    auto connection = connector->connect();
     postgres::set_up_session(*connection);
     return connection;
   };

@@ -12,8 +12,7 @@
 #include "pgdest/encode/copy_buffer.hpp"
 #include "pgdest/encode/record_encoder.hpp"
 #include "pgdest/error.hpp"
-#include "pgdest/postgres/connection_options.hpp"
-#include "pgdest/postgres/pg_connection.hpp"
+#include "pgdest/postgres/connector.hpp"
 #include "pgdest/postgres/session.hpp"
 #include "pgdest/postgres/sql_builder.hpp"
 #include "pgdest/schema/identifier_normalizer.hpp"
@@ -103,18 +102,19 @@ CheckResult check_schema_and_copy(PgConnection& connection,
 } // namespace
 
 CheckResult check_connection(const config::DestinationConfig& config) {
-  std::optional<ConnectionOptions> options;
+  std::optional<Connector> connector;
   try {
-    options.emplace(config);
+    connector.emplace(config);
   } catch (const Error& error) {
     return failed(error.what());
   }
-  log_connection_settings(*options);
-  std::optional<PgConnection> connection;
+  log_connection_settings(connector->options());
+  std::unique_ptr<PgConnection> connection;
   try {
-    connection.emplace(options->conninfo_with_password(), options->endpoint());
+    connection = connector->connect();
   } catch (const Error& error) {
-    // The failure table's words; PgConnection has taken secret values out of libpq's text.
+    // The failure table's words (for a tunnel, naming the hop that failed); PgConnection has
+    // taken secret values out of libpq's text.
     return failed(error.what());
   }
   try {
@@ -125,7 +125,8 @@ CheckResult check_connection(const config::DestinationConfig& config) {
     // story as it is.
     std::string message = error.what();
     if (message.rfind("PostgreSQL failed while ", 0) == 0)
-      return failed(scrub("The connection works, but " + message, config.password));
+      return failed(scrub(scrub("The connection works, but " + message, config.password),
+                          config.tunnel.password));
     return failed(message);
   }
 }

@@ -256,8 +256,6 @@ std::string redact_setting_values(std::string text, const std::string& conninfo)
 ConnectionOptions::ConnectionOptions(const config::DestinationConfig& config) {
   never_prompt_for_key_passwords();
   Parameters parameters;
-  parameters.set("host", config.host);
-  parameters.set("port", std::to_string(config.port));
   parameters.set("dbname", config.database);
   parameters.set("user", config.username);
   if (!config.password.empty())
@@ -339,12 +337,27 @@ ConnectionOptions::ConnectionOptions(const config::DestinationConfig& config) {
     parameters.set("options", joined, true);
   }
 
-  conninfo_with_password_ = parameters.conninfo(false);
-  redacted_conninfo_ = parameters.conninfo(true);
-  redacted_parameters_ = parameters.redacted_list();
+  host_ = config.host;
+  Parameters address;
+  address.set("host", config.host);
+  address.set("port", std::to_string(config.port));
+  settings_with_password_ = parameters.conninfo(false);
+  conninfo_with_password_ = address.conninfo(false) + " " + settings_with_password_;
+  redacted_conninfo_ = address.conninfo(true) + " " + parameters.conninfo(true);
+  redacted_parameters_ = address.redacted_list();
+  for (auto& parameter : parameters.redacted_list())
+    redacted_parameters_.push_back(std::move(parameter));
   endpoint_ = config.host.find(':') != std::string::npos
                   ? fmt::format("[{}]:{}", config.host, config.port)
                   : fmt::format("{}:{}", config.host, config.port);
+}
+
+std::string ConnectionOptions::conninfo_with_password_via(int local_port) const {
+  Parameters address;
+  address.set("host", host_);
+  address.set("hostaddr", "127.0.0.1");
+  address.set("port", std::to_string(local_port));
+  return address.conninfo(false) + " " + settings_with_password_;
 }
 
 std::vector<std::string> ConnectionOptions::private_file_paths() const {

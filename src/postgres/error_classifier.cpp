@@ -21,7 +21,8 @@ constexpr FailureType system_error = FailureType::system_error;
 // One row per cause: its error kind and what to tell the user. Placeholders: {endpoint} {host}
 // {user} {database} {ssl_mode} {connect_timeout} (the connection), {schema} {table} {column}
 // {constraint} (what failed), {user_sql} {database_sql} {schema_sql} (quoted for SQL the user is
-// told to run), {detail} (the server's text, which never holds a record value). An empty message
+// told to run), {detail} (the server's text, which never holds a record value), {tunnel_host}
+// {tunnel_endpoint} {tunnel_user} (the SSH bastion, with a tunnel). An empty message
 // means the server's text says it all.
 struct FailureText {
   FailureCause cause;
@@ -144,6 +145,34 @@ constexpr FailureText kFailureTexts[] = {
      "A record violates a constraint of table {table}. Drop or change the constraint, or fix the "
      "records at the source."},
     {C::value_rejected, system_error, ""},
+    {C::bastion_unknown, config_error,
+     "Could not resolve the SSH bastion host \"{tunnel_host}\": {detail}. Check "
+     "tunnel_method.tunnel_host (and the DNS settings of the machine running the connector)."},
+    {C::bastion_unreachable, transient_error,
+     "Could not connect to the SSH bastion {tunnel_endpoint}: {detail}. Check "
+     "tunnel_method.tunnel_host and tunnel_port, that the SSH server runs there, and that no "
+     "firewall drops the connection."},
+    {C::bastion_handshake_failed, config_error,
+     "The SSH bastion {tunnel_endpoint} did not complete the SSH handshake: {detail}. Check that "
+     "tunnel_method.tunnel_port is the bastion's SSH port."},
+    {C::ssh_key_unusable, config_error,
+     "tunnel_method.ssh_key cannot be used: {detail}. Paste the whole private key file, without a "
+     "passphrase: one made with ssh-keygen -t rsa -m PEM or ssh-keygen -t ed25519 (ssh-keygen -p "
+     "-N \"\" -f <key file> removes a passphrase)."},
+    {C::bastion_key_rejected, config_error,
+     "The SSH bastion {tunnel_endpoint} refused the key in tunnel_method.ssh_key for user "
+     "\"{tunnel_user}\". Add the key's public half to that user's authorized_keys on the bastion, "
+     "or check tunnel_method.tunnel_user."},
+    {C::bastion_password_rejected, config_error,
+     "The SSH bastion {tunnel_endpoint} refused the password for user \"{tunnel_user}\". Check "
+     "tunnel_method.tunnel_user and tunnel_method.tunnel_user_password."},
+    {C::bastion_forwarding_refused, config_error,
+     "The SSH bastion {tunnel_endpoint} does not forward connections for user \"{tunnel_user}\" "
+     "({detail}). Allow it on the bastion (AllowTcpForwarding, PermitOpen in sshd_config)."},
+    {C::database_unreachable_from_bastion, transient_error,
+     "The SSH bastion {tunnel_endpoint} could not connect to the database at {endpoint}: "
+     "{detail}. Check host and port as the bastion sees them, and that PostgreSQL runs there and "
+     "accepts TCP connections from the bastion."},
     {C::other, system_error, ""},
 };
 
@@ -438,6 +467,12 @@ FailureDiagnosis diagnosis_of(FailureCause cause) {
   return d;
 }
 
+FailureDiagnosis diagnosis_of(FailureCause cause, std::string detail) {
+  FailureDiagnosis d = diagnosis_of(cause);
+  d.server_text = std::move(detail);
+  return d;
+}
+
 bool has_own_message(FailureCause cause) {
   return *failure_text(cause).message != '\0';
 }
@@ -464,7 +499,10 @@ std::string describe(const FailureDiagnosis& d, const FailureSubject& subject) {
       fmt::arg("table", quoted_name(d.schema, d.table)), fmt::arg("column", d.column),
       fmt::arg("constraint", d.constraint), fmt::arg("user_sql", Identifier(subject.user).quoted()),
       fmt::arg("database_sql", Identifier(subject.database).quoted()),
-      fmt::arg("schema_sql", Identifier(d.schema).quoted()), fmt::arg("detail", detail));
+      fmt::arg("schema_sql", Identifier(d.schema).quoted()), fmt::arg("detail", detail),
+      fmt::arg("tunnel_host", subject.tunnel_host),
+      fmt::arg("tunnel_endpoint", subject.tunnel_endpoint),
+      fmt::arg("tunnel_user", subject.tunnel_user));
 }
 
 Error to_error(const FailureDiagnosis& d, const FailureSubject& subject,

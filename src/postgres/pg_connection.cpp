@@ -82,7 +82,9 @@ FailureSubject subject_of(PGconn* connection, const std::string& endpoint) {
 
 } // namespace
 
-PgConnection::PgConnection(const std::string& conninfo_with_password, const std::string& endpoint) {
+PgConnection::PgConnection(const std::string& conninfo_with_password, const std::string& endpoint,
+                           std::unique_ptr<tunnel::ForwardedConnection> tunnel)
+    : tunnel_(std::move(tunnel)) {
   connection_ = PQconnectdb(conninfo_with_password.c_str());
   if (connection_ == nullptr)
     throw SystemError("Could not allocate a PostgreSQL connection.");

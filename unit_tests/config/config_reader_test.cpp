@@ -15,6 +15,7 @@ using pgdest::config::CdcDeletionMode;
 using pgdest::config::DestinationConfig;
 using pgdest::config::parse_config;
 using pgdest::config::SslMode;
+using pgdest::config::TunnelMethod;
 
 namespace {
 
@@ -24,6 +25,28 @@ const std::string client_pem = "-----BEGIN CERTIFICATE-----\nMIIBc2xpZW50Y2VydA=
                                "-----END CERTIFICATE-----\n";
 const std::string key_pem = "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n"
                             "-----END PRIVATE KEY-----\n";
+
+// Key texts of the right form (not real keys: parse_config checks the form only).
+const std::string ed25519_pem =
+    "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5v\n"
+    "-----END OPENSSH PRIVATE KEY-----\n";
+const std::string rsa_pem = "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAq1x9\n"
+                            "-----END RSA PRIVATE KEY-----\n";
+
+json key_tunnel() {
+  return {{"tunnel_method", "SSH_KEY_AUTH"},
+          {"tunnel_host", "bastion.example.com"},
+          {"tunnel_user", "jump"},
+          {"ssh_key", ed25519_pem}};
+}
+
+json password_tunnel() {
+  return {{"tunnel_method", "SSH_PASSWORD_AUTH"},
+          {"tunnel_host", "10.0.0.9"},
+          {"tunnel_port", 2022},
+          {"tunnel_user", "jump"},
+          {"tunnel_user_password", "Tunnel-Pw-0451"}};
+}
 
 json minimal() {
   return {{"host", "db.example.com"},
@@ -250,23 +273,119 @@ TEST_CASE("unknown fields become warnings naming the field only", "[config]") {
                                  "Ignoring unknown configuration field \"basic_normalization\"."});
 }
 
-TEST_CASE("the tunnel method must be NO_TUNNEL for now", "[config]") {
-  CHECK_NOTHROW(parse_config(with(minimal(), "tunnel_method", {{"tunnel_method", "NO_TUNNEL"}})));
-  CHECK(error_of(with(minimal(), "tunnel_method",
-                      {{"tunnel_method", "SSH_KEY_AUTH"},
-                       {"tunnel_host", "bastion"},
-                       {"ssh_key", "-----BEGIN OPENSSH PRIVATE KEY-----"}})) ==
-        "SSH tunnels are not supported yet (tunnel_method is \"SSH_KEY_AUTH\"): set tunnel_method "
-        "to {\"tunnel_method\": \"NO_TUNNEL\"} and make the database reachable directly, for "
-        "example through a VPN or an SSH tunnel you start yourself.");
-  CHECK(error_of(with(minimal(), "tunnel_method",
-                      {{"tunnel_method", "SSH_PASSWORD_AUTH"}, {"tunnel_user_password", "pw"}})) ==
-        "SSH tunnels are not supported yet (tunnel_method is \"SSH_PASSWORD_AUTH\"): set "
-        "tunnel_method to {\"tunnel_method\": \"NO_TUNNEL\"} and make the database reachable "
-        "directly, for example through a VPN or an SSH tunnel you start yourself.");
-  CHECK(error_of(with(minimal(), "tunnel_method", "none")) ==
-        "Field \"tunnel_method\" must be an object with \"tunnel_method\": \"NO_TUNNEL\" (SSH "
-        "tunnels are not supported yet).");
+TEST_CASE("NO_TUNNEL, or no tunnel_method, connects directly", "[config][tunnel]") {
+  CHECK(parse_config(minimal()).tunnel.method == TunnelMethod::none);
+  DestinationConfig config =
+      parse_config(with(minimal(), "tunnel_method", {{"tunnel_method", "NO_TUNNEL"}}));
+  CHECK(config.tunnel.method == TunnelMethod::none);
+  CHECK(config.warnings.empty());
+  // The form may keep the fields of the method chosen before.
+  config = parse_config(with(minimal(), "tunnel_method",
+                             {{"tunnel_method", "NO_TUNNEL"}, {"tunnel_host", "bastion"}}));
+  CHECK(config.tunnel.method == TunnelMethod::none);
+  CHECK(config.warnings ==
+        std::vector<std::string>{"Ignoring field \"tunnel_method.tunnel_host\": "
+                                 "tunnel_method \"NO_TUNNEL\" does not use it."});
+}
+
+TEST_CASE("SSH_KEY_AUTH is read with its key", "[config][tunnel]") {
+  DestinationConfig config = parse_config(with(minimal(), "tunnel_method", key_tunnel()));
+  CHECK(config.tunnel.method == TunnelMethod::ssh_key);
+  CHECK(config.tunnel.host == "bastion.example.com");
+  CHECK(config.tunnel.port == 22);
+  CHECK(config.tunnel.user == "jump");
+  CHECK(config.tunnel.ssh_key.reveal() == ed25519_pem);
+  CHECK(config.tunnel.password.empty());
+  CHECK(config.warnings.empty());
+
+  json document = key_tunnel();
+  document["tunnel_port"] = "2222"; // a string of digits, as for port
+  document["tunnel_host"] = "[2001:db8::7]";
+  document["ssh_key"] = rsa_pem;
+  document["tunnel_user_password"] = "Pw-left-over-1";
+  config = parse_config(with(minimal(), "tunnel_method", document));
+  CHECK(config.tunnel.port == 2222);
+  CHECK(config.tunnel.host == "2001:db8::7");
+  CHECK(config.tunnel.ssh_key.reveal() == rsa_pem);
+  CHECK(config.tunnel.password.empty());
+  CHECK(config.warnings ==
+        std::vector<std::string>{"Ignoring field \"tunnel_method.tunnel_user_password\": "
+                                 "tunnel_method \"SSH_KEY_AUTH\" does not use it."});
+}
+
+TEST_CASE("SSH_PASSWORD_AUTH is read with its password", "[config][tunnel]") {
+  DestinationConfig config = parse_config(with(minimal(), "tunnel_method", password_tunnel()));
+  CHECK(config.tunnel.method == TunnelMethod::ssh_password);
+  CHECK(config.tunnel.host == "10.0.0.9");
+  CHECK(config.tunnel.port == 2022);
+  CHECK(config.tunnel.user == "jump");
+  CHECK(config.tunnel.password.reveal() == "Tunnel-Pw-0451");
+  CHECK(config.tunnel.ssh_key.empty());
+  CHECK(config.warnings.empty());
+}
+
+TEST_CASE("tunnel_method errors name the field and what to set", "[config][tunnel]") {
+  CHECK(error_of(with(minimal(), "tunnel_method", "SSH_KEY_AUTH")) ==
+        "Field \"tunnel_method\" must be an object such as {\"tunnel_method\": \"NO_TUNNEL\"}.");
+  CHECK(error_of(with(minimal(), "tunnel_method", json::object())) ==
+        "Missing required field \"tunnel_method.tunnel_method\": set it to one of NO_TUNNEL, "
+        "SSH_KEY_AUTH or SSH_PASSWORD_AUTH.");
+  CHECK(error_of(with(minimal(), "tunnel_method", {{"tunnel_method", 1}})) ==
+        "Field \"tunnel_method.tunnel_method\" must be a string: one of NO_TUNNEL, SSH_KEY_AUTH or "
+        "SSH_PASSWORD_AUTH.");
+  CHECK(error_of(with(minimal(), "tunnel_method", {{"tunnel_method", "SSH"}})) ==
+        "Field \"tunnel_method.tunnel_method\" must be one of NO_TUNNEL, SSH_KEY_AUTH or "
+        "SSH_PASSWORD_AUTH; got \"SSH\".");
+
+  auto key_error = [](const char* field, json value) {
+    json tunnel = key_tunnel();
+    if (value.is_null())
+      tunnel.erase(field);
+    else
+      tunnel[field] = std::move(value);
+    return error_of(with(minimal(), "tunnel_method", tunnel));
+  };
+  CHECK(key_error("tunnel_host", nullptr) ==
+        "Missing required field \"tunnel_method.tunnel_host\": set it to the host name or IP "
+        "address of the SSH bastion.");
+  CHECK(key_error("tunnel_host", "ssh://bastion:22") ==
+        "Field \"tunnel_method.tunnel_host\" must be a host name or IP address, without scheme, "
+        "port or spaces (e.g. \"bastion.example.com\"); got \"ssh://bastion:22\".");
+  CHECK(key_error("tunnel_port", 0) == "Field \"tunnel_method.tunnel_port\" must be a whole number "
+                                       "between 1 and 65535 (SSH's default is 22); got 0.");
+  CHECK(key_error("tunnel_port", "ssh") ==
+        "Field \"tunnel_method.tunnel_port\" must be a whole number between 1 and 65535 (SSH's "
+        "default is 22); got \"ssh\".");
+  CHECK(key_error("tunnel_user", nullptr) ==
+        "Missing required field \"tunnel_method.tunnel_user\": set it to the user to log in to the "
+        "SSH bastion as.");
+  CHECK(key_error("tunnel_user", " jump") ==
+        "Field \"tunnel_method.tunnel_user\" must be a user name: not empty, without leading or "
+        "trailing spaces; got \" jump\".");
+  CHECK(key_error("tunnel_user", 7) ==
+        "Field \"tunnel_method.tunnel_user\" must be a string: the user to log in to the SSH "
+        "bastion as.");
+  CHECK(key_error("ssh_key", nullptr) ==
+        "Missing required field \"tunnel_method.ssh_key\": set it to the private key of "
+        "tunnel_user, in PEM or OpenSSH form (the whole text of the key file).");
+  const std::string not_a_key =
+      "Field \"tunnel_method.ssh_key\" must be a private key in PEM or OpenSSH form: the whole "
+      "text of the key file, from its -----BEGIN ... PRIVATE KEY----- line to its -----END ... "
+      "PRIVATE KEY----- line (e.g. made with ssh-keygen -t rsa -m PEM, or ssh-keygen -t "
+      "ed25519).";
+  CHECK(key_error("ssh_key", "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIM public@key") == not_a_key);
+  CHECK(key_error("ssh_key", "-----BEGIN OPENSSH PRIVATE KEY-----\nb3B!\n-----END OPENSSH "
+                             "PRIVATE KEY-----") == not_a_key);
+
+  json tunnel = password_tunnel();
+  tunnel.erase("tunnel_user_password");
+  CHECK(error_of(with(minimal(), "tunnel_method", tunnel)) ==
+        "Missing required field \"tunnel_method.tunnel_user_password\": set it to the password of "
+        "tunnel_user on the SSH bastion.");
+  tunnel["tunnel_user_password"] = "";
+  CHECK(error_of(with(minimal(), "tunnel_method", tunnel)) ==
+        "Field \"tunnel_method.tunnel_user_password\" is empty: set it to the password of "
+        "tunnel_user on the SSH bastion.");
 }
 
 TEST_CASE("the host is a host name or an IP address", "[config]") {
@@ -424,6 +543,27 @@ TEST_CASE("no error message contains a secret value", "[config][secrets]") {
             {"client_key", secret}}),
       with(minimal(), "jdbc_url_params", "password=" + secret + "=x"),
       with(with(minimal(), "password", secret), "port", "x"),
+      with(minimal(), "tunnel_method",
+           {{"tunnel_method", "SSH_KEY_AUTH"},
+            {"tunnel_host", "bastion"},
+            {"tunnel_user", "jump"},
+            {"ssh_key", "-----BEGIN OPENSSH PRIVATE KEY-----\n" + secret + "!"}}),
+      with(minimal(), "tunnel_method",
+           {{"tunnel_method", "SSH_KEY_AUTH"},
+            {"tunnel_host", "bastion"},
+            {"tunnel_user", "jump"},
+            {"ssh_key", 12345}}),
+      with(minimal(), "tunnel_method",
+           {{"tunnel_method", "SSH_PASSWORD_AUTH"},
+            {"tunnel_host", "bastion"},
+            {"tunnel_user", "jump"},
+            {"tunnel_user_password", 12345}}),
+      with(minimal(), "tunnel_method",
+           {{"tunnel_method", "SSH_PASSWORD_AUTH"},
+            {"tunnel_host", "bastion"},
+            {"tunnel_port", "x"},
+            {"tunnel_user", "jump"},
+            {"tunnel_user_password", secret}}),
   };
   for (const auto& document : documents) {
     std::string message = error_of(document);

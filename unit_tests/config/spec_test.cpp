@@ -29,6 +29,13 @@ const json& properties() {
   return props;
 }
 
+const json& tunnel_variant(const std::string& method) {
+  for (const auto& variant : properties()["tunnel_method"]["oneOf"])
+    if (variant["properties"]["tunnel_method"]["const"] == method)
+      return variant;
+  throw std::runtime_error("no tunnel_method variant " + method);
+}
+
 const json& ssl_variant(const std::string& mode) {
   for (const auto& variant : properties()["ssl_mode"]["oneOf"])
     if (variant["properties"]["mode"]["const"] == mode)
@@ -155,11 +162,7 @@ TEST_CASE("every property of Airbyte's spec is listed, as Airbyte lists it", "[s
   for (const auto& reference : airbyte_properties()) {
     reference_names.insert(reference.name);
     CAPTURE(reference.name);
-    if (!properties().contains(reference.name)) {
-      // Listed once the SSH tunnel support that reads it is in place.
-      CHECK(std::string(reference.name) == "tunnel_method");
-      continue;
-    }
+    REQUIRE(properties().contains(reference.name));
     const json& property = properties()[reference.name];
     CHECK(property["type"] == reference.type);
     CHECK(property["order"] == reference.order);
@@ -238,6 +241,35 @@ TEST_CASE("every secret is marked airbyte_secret", "[spec][secrets]") {
   }
   CHECK(ssl_variant("verify-full")["properties"]["client_key"]["airbyte_secret"] == true);
   CHECK(ssl_variant("verify-full")["properties"]["client_certificate"]["airbyte_secret"] == true);
+  CHECK(tunnel_variant("SSH_KEY_AUTH")["properties"]["ssh_key"]["airbyte_secret"] == true);
+  CHECK(tunnel_variant("SSH_KEY_AUTH")["properties"]["ssh_key"]["multiline"] == true);
+  CHECK(tunnel_variant(
+            "SSH_PASSWORD_AUTH")["properties"]["tunnel_user_password"]["airbyte_secret"] == true);
+}
+
+TEST_CASE("the tunnel_method variants are Airbyte's", "[spec][parity][tunnel]") {
+  std::vector<std::string> titles;
+  for (const auto& variant : properties()["tunnel_method"]["oneOf"])
+    titles.push_back(variant["title"]);
+  CHECK(titles ==
+        std::vector<std::string>{"No Tunnel", "SSH Key Authentication", "Password Authentication"});
+  CHECK(tunnel_variant("NO_TUNNEL")["required"] == json::array({"tunnel_method"}));
+  CHECK(tunnel_variant("SSH_KEY_AUTH")["required"] ==
+        json::array({"tunnel_method", "tunnel_host", "tunnel_port", "tunnel_user", "ssh_key"}));
+  CHECK(tunnel_variant("SSH_PASSWORD_AUTH")["required"] ==
+        json::array({"tunnel_method", "tunnel_host", "tunnel_port", "tunnel_user",
+                     "tunnel_user_password"}));
+  for (const char* method : {"SSH_KEY_AUTH", "SSH_PASSWORD_AUTH"}) {
+    const json& fields = tunnel_variant(method)["properties"];
+    CHECK(fields["tunnel_method"]["enum"] == json::array({method}));
+    CHECK(fields["tunnel_host"]["order"] == 1);
+    CHECK(fields["tunnel_port"]["order"] == 2);
+    CHECK(fields["tunnel_user"]["order"] == 3);
+    CHECK(fields["tunnel_port"]["default"] == 22);
+    CHECK(fields["tunnel_port"]["type"] == "integer");
+  }
+  CHECK(tunnel_variant("SSH_KEY_AUTH")["properties"]["ssh_key"]["order"] == 4);
+  CHECK(tunnel_variant("SSH_PASSWORD_AUTH")["properties"]["tunnel_user_password"]["order"] == 4);
 }
 
 TEST_CASE("the spec's patterns are the ones parse_config enforces", "[spec]") {
@@ -253,6 +285,16 @@ TEST_CASE("the spec's patterns are the ones parse_config enforces", "[spec]") {
         std::string(patterns::certificate));
   CHECK(ssl_variant("verify-full")["properties"]["client_key"]["pattern"] ==
         std::string(patterns::private_key));
+  for (const char* method : {"SSH_KEY_AUTH", "SSH_PASSWORD_AUTH"}) {
+    const json& fields = tunnel_variant(method)["properties"];
+    CHECK(fields["tunnel_host"]["pattern"] == std::string(patterns::host));
+    CHECK(fields["tunnel_user"]["pattern"] == std::string(patterns::name));
+    // The range parse_config accepts.
+    CHECK(fields["tunnel_port"]["minimum"] == 1);
+    CHECK(fields["tunnel_port"]["maximum"] == 65535);
+  }
+  CHECK(tunnel_variant("SSH_KEY_AUTH")["properties"]["ssh_key"]["pattern"] ==
+        std::string(patterns::ssh_private_key));
   CHECK(ssl_variant("verify-ca")["required"] == json::array({"mode", "ca_certificate"}));
   // Looser than Airbyte's, which also requires the client certificate and key: a server that
   // asks for no client certificate is verified without one.
@@ -308,6 +350,33 @@ TEST_CASE("parse_config accepts exactly what the spec's patterns accept", "[spec
                             {"client_key", key}};
     CHECK(accepted(document) == spec_matches(patterns::private_key, key));
   }
+  for (const std::string& key : std::vector<std::string>{
+           "-----BEGIN OPENSSH PRIVATE KEY-----\nb3Bl\n-----END OPENSSH PRIVATE KEY-----\n",
+           "-----BEGIN RSA PRIVATE KEY-----\nQUJD\n-----END RSA PRIVATE KEY-----",
+           "\r\n-----BEGIN PRIVATE KEY-----\r\nQUJD\r\n-----END PRIVATE KEY-----\r\n",
+           "-----BEGIN DSA PRIVATE KEY-----\nQUJD\n-----END DSA PRIVATE KEY-----",
+           "-----BEGIN ENCRYPTED PRIVATE KEY-----\nQUJD\n-----END ENCRYPTED PRIVATE KEY-----",
+           "-----BEGIN OPENSSH PRIVATE KEY-----\n-----END OPENSSH PRIVATE KEY-----",
+           "-----BEGIN OPENSSH PRIVATE KEY-----\nb3B!\n-----END OPENSSH PRIVATE KEY-----",
+           "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5 user@host"}) {
+    CAPTURE(key);
+    json document = minimal();
+    document["tunnel_method"] = {{"tunnel_method", "SSH_KEY_AUTH"},
+                                 {"tunnel_host", "bastion"},
+                                 {"tunnel_user", "jump"},
+                                 {"ssh_key", key}};
+    CHECK(accepted(document) == spec_matches(patterns::ssh_private_key, key));
+  }
+  for (const std::string& user :
+       std::vector<std::string>{"jump", "ec2-user", "DOMAIN\\a b", "", " jump", "jump\t"}) {
+    CAPTURE(user);
+    json document = minimal();
+    document["tunnel_method"] = {{"tunnel_method", "SSH_PASSWORD_AUTH"},
+                                 {"tunnel_host", "bastion"},
+                                 {"tunnel_user", user},
+                                 {"tunnel_user_password", "pw"}};
+    CHECK(accepted(document) == spec_matches(patterns::name, user));
+  }
 }
 
 TEST_CASE("a config using every spec field parses without warnings", "[spec]") {
@@ -316,6 +385,8 @@ TEST_CASE("a config using every spec field parses without warnings", "[spec]") {
     const json& property = item.value();
     if (item.key() == "ssl_mode")
       document[item.key()] = {{"mode", "require"}};
+    else if (item.key() == "tunnel_method")
+      document[item.key()] = {{"tunnel_method", "NO_TUNNEL"}};
     else if (property.contains("default"))
       document[item.key()] = property["default"];
     else if (property["type"] == "string" && !document.contains(item.key()))

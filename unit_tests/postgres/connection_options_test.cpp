@@ -114,6 +114,26 @@ TEST_CASE("awkward values survive libpq's parser unchanged", "[postgres][conninf
   CHECK(parsed["password"] == "p'a\\ss w=rd ");
 }
 
+TEST_CASE("through a tunnel, libpq reaches the local port and keeps the host's name",
+          "[postgres][conninfo][tunnel]") {
+  DestinationConfig config = base_config();
+  config.ssl.mode = SslMode::verify_full;
+  config.ssl.ca_certificate = ca_pem;
+  ConnectionOptions options(config);
+  auto direct = parse_with_libpq(options.conninfo_with_password());
+  auto via = parse_with_libpq(options.conninfo_with_password_via(40123));
+  // The name stays for verify-full's check of the certificate; the address is the tunnel's end.
+  CHECK(via["host"] == "db.example.com");
+  CHECK(via["hostaddr"] == "127.0.0.1");
+  CHECK(via["port"] == "40123");
+  CHECK(direct.count("hostaddr") == 0);
+  // Everything else is the same.
+  for (auto& [key, value] : direct)
+    if (key != "port")
+      CHECK(via[key] == value);
+  CHECK(options.endpoint() == "db.example.com:5433");
+}
+
 TEST_CASE("an empty password is left to libpq (e.g. .pgpass)", "[postgres][conninfo]") {
   DestinationConfig config = base_config();
   config.password = Secret();

@@ -2,6 +2,7 @@
 // record value in any of it.
 #include <catch2/catch.hpp>
 
+#include "pgdest/postgres/connector.hpp"
 #include "pgdest/postgres/error_classifier.hpp"
 
 using pgdest::FailureType;
@@ -332,4 +333,58 @@ TEST_CASE("only transient errors are retryable", "[postgres][errors]") {
   CHECK_FALSE(is_retryable(pgdest::SystemError("bug")));
   CHECK(is_retryable(to_error(diagnose(report("40P01", "deadlock detected")), subject(), "M")));
   CHECK_FALSE(is_retryable(to_error(diagnose(report("42501", "no")), subject(), "M")));
+}
+
+TEST_CASE("each hop of an SSH tunnel has its own words and kind", "[postgres][errors][tunnel]") {
+  using pgdest::tunnel::Hop;
+  FailureSubject who = subject();
+  who.tunnel_host = "bastion.example.com";
+  who.tunnel_endpoint = "bastion.example.com:22";
+  who.tunnel_user = "jump";
+  struct Case {
+    Hop hop;
+    const char* detail;
+    FailureType type;
+    std::string message;
+  };
+  const std::vector<Case> cases = {
+      {Hop::bastion_unknown, "no such host is known", FailureType::config_error,
+       "Could not resolve the SSH bastion host \"bastion.example.com\": no such host is known. "
+       "Check tunnel_method.tunnel_host (and the DNS settings of the machine running the "
+       "connector)."},
+      // As unreachable as a database server that refuses: worth retrying.
+      {Hop::bastion_unreachable, "the connection was refused", FailureType::transient_error,
+       "Could not connect to the SSH bastion bastion.example.com:22: the connection was refused. "
+       "Check tunnel_method.tunnel_host and tunnel_port, that the SSH server runs there, and that "
+       "no firewall drops the connection."},
+      {Hop::handshake_failed, "protocol mismatch", FailureType::config_error,
+       "The SSH bastion bastion.example.com:22 did not complete the SSH handshake: protocol "
+       "mismatch. Check that tunnel_method.tunnel_port is the bastion's SSH port."},
+      {Hop::key_unusable, "it is protected by a passphrase", FailureType::config_error,
+       "tunnel_method.ssh_key cannot be used: it is protected by a passphrase. Paste the whole "
+       "private key file, without a passphrase: one made with ssh-keygen -t rsa -m PEM or "
+       "ssh-keygen -t ed25519 (ssh-keygen -p -N \"\" -f <key file> removes a passphrase)."},
+      {Hop::key_rejected, "the key was refused", FailureType::config_error,
+       "The SSH bastion bastion.example.com:22 refused the key in tunnel_method.ssh_key for user "
+       "\"jump\". Add the key's public half to that user's authorized_keys on the bastion, or "
+       "check tunnel_method.tunnel_user."},
+      {Hop::password_rejected, "the password was refused", FailureType::config_error,
+       "The SSH bastion bastion.example.com:22 refused the password for user \"jump\". Check "
+       "tunnel_method.tunnel_user and tunnel_method.tunnel_user_password."},
+      {Hop::forwarding_refused, "administratively prohibited", FailureType::config_error,
+       "The SSH bastion bastion.example.com:22 does not forward connections for user \"jump\" "
+       "(administratively prohibited). Allow it on the bastion (AllowTcpForwarding, PermitOpen in "
+       "sshd_config)."},
+      {Hop::database_unreachable, "connection refused", FailureType::transient_error,
+       "The SSH bastion bastion.example.com:22 could not connect to the database at "
+       "db.example.com:5432: connection refused. Check host and port as the bastion sees them, "
+       "and that PostgreSQL runs there and accepts TCP connections from the bastion."},
+  };
+  for (const auto& expected : cases) {
+    CAPTURE(expected.message);
+    auto d =
+        pgdest::postgres::diagnosis_of(pgdest::postgres::cause_of(expected.hop), expected.detail);
+    CHECK(d.type == expected.type);
+    CHECK(describe(d, who) == expected.message);
+  }
 }

@@ -23,6 +23,18 @@ struct SslConfig {
 
 enum class CdcDeletionMode { hard_delete, soft_delete };
 
+enum class TunnelMethod { none, ssh_key, ssh_password };
+
+// `tunnel_method`: how to reach the server through an SSH bastion.
+struct TunnelConfig {
+  TunnelMethod method = TunnelMethod::none;
+  std::string host; // the bastion
+  int port = 22;
+  std::string user;
+  Secret ssh_key;  // SSH_KEY_AUTH: the private key's text (PEM or OpenSSH form)
+  Secret password; // SSH_PASSWORD_AUTH
+};
+
 struct DestinationConfig {
   std::string host;
   int port = 5432;
@@ -33,6 +45,7 @@ struct DestinationConfig {
   SslConfig ssl;
   // `jdbc_url_params` split into key/value pairs, in the order given.
   std::vector<std::pair<std::string, std::string>> jdbc_url_params;
+  TunnelConfig tunnel;
   CdcDeletionMode cdc_deletion_mode = CdcDeletionMode::hard_delete;
   bool drop_cascade = false;
   // `disable_type_dedupe`: Airbyte's legacy raw tables instead of typed ones (SPEC §3).

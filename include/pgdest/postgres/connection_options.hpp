@@ -25,6 +25,9 @@ public:
   // The libpq connection string, password included: hand it to libpq only, never log it or put
   // it in an error.
   const std::string& conninfo_with_password() const { return conninfo_with_password_; }
+  // The same, for a server reached through a tunnel's local port: libpq connects to
+  // 127.0.0.1:`local_port` (hostaddr) and keeps `host` for TLS host name checks and messages.
+  std::string conninfo_with_password_via(int local_port) const;
   // The same string with every secret (password, key password, and the values taken from
   // jdbc_url_params: options, application_name) replaced by ****, for logs.
   const std::string& redacted_conninfo() const { return redacted_conninfo_; }
@@ -47,6 +50,8 @@ private:
   std::vector<MemoryFile> files_;
   std::vector<std::pair<std::string, std::string>> redacted_parameters_;
   std::string conninfo_with_password_;
+  std::string host_;
+  std::string settings_with_password_; // everything but host and port
   std::string redacted_conninfo_;
   std::string endpoint_;
   int connect_timeout_seconds_ = default_connect_timeout_seconds;

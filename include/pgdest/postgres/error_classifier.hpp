@@ -48,6 +48,15 @@ enum class FailureCause {
   exclusion_violation,         // 23P01
   constraint_violation,        // any other class 23
   value_rejected,              // class 22: a value the column's type or limit does not take
+  // The hops of an SSH tunnel (tunnel_method), as the tunnel reports them.
+  bastion_unknown,                   // tunnel_host does not resolve
+  bastion_unreachable,               // no TCP connection to the bastion
+  bastion_handshake_failed,          // the bastion did not complete an SSH handshake
+  ssh_key_unusable,                  // ssh_key cannot be read, or has a passphrase
+  bastion_key_rejected,              // the bastion refused tunnel_user's key
+  bastion_password_rejected,         // the bastion refused tunnel_user's password
+  bastion_forwarding_refused,        // the bastion does not forward connections for tunnel_user
+  database_unreachable_from_bastion, // the bastion could not connect to host:port
   other,
 };
 
@@ -86,6 +95,10 @@ struct FailureSubject {
   std::string database;
   std::string ssl_mode; // libpq spelling, "disable" ... "verify-full"
   int connect_timeout_seconds = 0;
+  // With an SSH tunnel: the bastion's host, "host:port", and the user logging in to it.
+  std::string tunnel_host;
+  std::string tunnel_endpoint;
+  std::string tunnel_user;
 };
 
 // Looks at what libpq reports when there is no result to read fields from (connection failures):
@@ -99,6 +112,10 @@ FailureDiagnosis diagnose(const ServerReport& report);
 // A diagnosis made without the server: `cause` as found by the client itself (e.g. a privilege
 // check), with the type the table gives it.
 FailureDiagnosis diagnosis_of(FailureCause cause);
+
+// A diagnosis made by the client itself with what it knows of the failure (`detail`: no secret,
+// no record value), e.g. a tunnel's failing hop, with the type the table gives the cause.
+FailureDiagnosis diagnosis_of(FailureCause cause, std::string detail);
 
 // What to tell the user about a diagnosis, from the table: what happened and what to do, with
 // names filled in. For a cause the table has no words for, the server's text.
