@@ -2,9 +2,6 @@
 // through check_connection() in-process and through the real binary's CONNECTION_STATUS.
 #include <catch2/catch.hpp>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -42,21 +39,6 @@ std::string unique(const std::string& base) {
 
 std::string endpoint() {
   return env("PGDEST_TEST_HOST") + ":" + env("PGDEST_TEST_PORT");
-}
-
-// A TCP port on 127.0.0.1 with nothing listening on it.
-int closed_port() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  REQUIRE(fd >= 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  address.sin_port = 0;
-  REQUIRE(bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
-  socklen_t length = sizeof address;
-  REQUIRE(getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0);
-  close(fd);
-  return ntohs(address.sin_port);
 }
 
 // Drops the schema when the test is over (and before, if an earlier run left it). Only this
@@ -179,7 +161,7 @@ std::vector<Expectation> expectations() {
   cases.push_back({"success", config_for(unique("check_ok"), user, password), true, "", ""});
 
   json closed = config_for(unique("check_closed"), user, password);
-  int port = closed_port();
+  int port = harness::closed_port();
   closed["port"] = port;
   cases.push_back({"closed port", closed, false,
                    "Could not connect to 127.0.0.1:" + std::to_string(port) +
@@ -403,7 +385,7 @@ TEST_CASE("check_connection explains each outcome", "[check]") {
 TEST_CASE("check fails fast on a closed port", "[check]") {
   json config =
       config_for(unique("check_fast"), env("PGDEST_TEST_USER"), env("PGDEST_TEST_PASSWORD"));
-  config["port"] = closed_port();
+  config["port"] = harness::closed_port();
   auto start = std::chrono::steady_clock::now();
   CheckResult result = pgdest::postgres::check_connection(pgdest::config::parse_config(config));
   auto elapsed = std::chrono::steady_clock::now() - start;

@@ -1,10 +1,13 @@
 // Child-process runner, test-server settings and protocol validation for the integration tests.
 #include "harness.hpp"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -409,6 +412,23 @@ void PrivateServer::restart() {
   std::string log = temp_dir() + "/server-restart.log";
   if (!run_command(sandbox_script() + " restart '" + dir_ + "'", log))
     throw std::runtime_error("restarting the private server failed: " + read_file(log));
+}
+
+int closed_port() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0)
+    throw std::runtime_error("socket failed");
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  address.sin_port = 0;
+  socklen_t length = sizeof address;
+  bool bound = bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0 &&
+               getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0;
+  close(fd);
+  if (!bound)
+    throw std::runtime_error("could not find a free port");
+  return ntohs(address.sin_port);
 }
 
 std::string fresh_schema(const std::string& name) {

@@ -106,6 +106,9 @@ private:
   int port_ = 0;
 };
 
+// A TCP port on 127.0.0.1 with nothing listening on it.
+int closed_port();
+
 // A fresh, empty schema for one test (dropped first if a previous run left it).
 std::string fresh_schema(const std::string& name);
 
