@@ -44,6 +44,7 @@ struct Bastion {
   std::string unauthorized_key = read_text_file(env("PGDEST_TEST_SSH_UNAUTHORIZED_KEY"));
   std::string password_user = env("PGDEST_TEST_SSH_PASSWORD_USER");
   std::string password = env("PGDEST_TEST_SSH_PASSWORD");
+  std::string kbdint_user = env("PGDEST_TEST_SSH_KBDINT_USER"); // the password, by PAM only
 
   std::string endpoint() const { return host + ":" + std::to_string(port); }
 };
@@ -59,7 +60,7 @@ std::optional<Bastion> bastion() {
   return Bastion();
 }
 
-enum class Login { rsa_pem_key, ed25519_key, password };
+enum class Login { rsa_pem_key, ed25519_key, password, keyboard_interactive };
 
 const char* name_of(Login login) {
   switch (login) {
@@ -69,16 +70,18 @@ const char* name_of(Login login) {
     return "ed25519 key";
   case Login::password:
     return "password";
+  case Login::keyboard_interactive:
+    return "password by keyboard-interactive";
   }
   return "";
 }
 
 json tunnel_method(const Bastion& bastion, Login login) {
-  if (login == Login::password)
+  if (login == Login::password || login == Login::keyboard_interactive)
     return {{"tunnel_method", "SSH_PASSWORD_AUTH"},
             {"tunnel_host", bastion.host},
             {"tunnel_port", bastion.port},
-            {"tunnel_user", bastion.password_user},
+            {"tunnel_user", login == Login::password ? bastion.password_user : bastion.kbdint_user},
             {"tunnel_user_password", bastion.password}};
   return {{"tunnel_method", "SSH_KEY_AUTH"},
           {"tunnel_host", bastion.host},
@@ -250,13 +253,35 @@ std::string tunnel_user(const Bastion& bastion, Login login) {
   return login == Login::password ? bastion.password_user : bastion.key_user;
 }
 
+// A failing check of each case, with the case's message and no secret in any output.
+struct HopCase {
+  std::string name;
+  json config;
+  std::string message;
+};
+
+void check_each_fails_with_its_message(const std::vector<HopCase>& cases, const Bastion& bastion) {
+  for (const auto& expected : cases) {
+    INFO("case: " << expected.name);
+    auto start = std::chrono::steady_clock::now();
+    auto outcome = run_check(expected.config);
+    CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(15));
+    CHECK(outcome.status == "FAILED");
+    CHECK(outcome.message == expected.message);
+    auto secrets = secrets_of(bastion);
+    secrets.push_back("Not-The-Tunnel-Pw-7319");
+    check_no_secret(outcome.run, secrets);
+  }
+}
+
 } // namespace
 
 TEST_CASE("check succeeds through the bastion with each login", "[tunnel][check]") {
   auto sandbox = bastion();
   if (!sandbox)
     return;
-  for (Login login : {Login::rsa_pem_key, Login::ed25519_key, Login::password}) {
+  for (Login login :
+       {Login::rsa_pem_key, Login::ed25519_key, Login::password, Login::keyboard_interactive}) {
     INFO("login: " << name_of(login));
     auto schema = fresh_schema("it_tunnel_check");
     auto outcome = run_check(tunnelled_config(schema, *sandbox, login));
@@ -274,18 +299,12 @@ TEST_CASE("check succeeds through the bastion with each login", "[tunnel][check]
   }
 }
 
-TEST_CASE("check names the hop of the tunnel that failed", "[tunnel][check]") {
+TEST_CASE("check names a refused login to the bastion", "[tunnel][check]") {
   auto sandbox = bastion();
   if (!sandbox)
     return;
   const std::string bastion_at = sandbox->endpoint();
-  struct Case {
-    std::string name;
-    json config;
-    std::string message;
-  };
-  std::vector<Case> cases;
-
+  std::vector<HopCase> cases;
   json wrong_key = tunnelled_config("public", *sandbox, Login::ed25519_key);
   wrong_key["tunnel_method"]["ssh_key"] = sandbox->unauthorized_key;
   cases.push_back({"a key the bastion does not know", wrong_key,
@@ -302,6 +321,24 @@ TEST_CASE("check names the hop of the tunnel that failed", "[tunnel][check]") {
                        "\". Check tunnel_method.tunnel_user and "
                        "tunnel_method.tunnel_user_password."});
 
+  json wrong_answer = tunnelled_config("public", *sandbox, Login::keyboard_interactive);
+  wrong_answer["tunnel_method"]["tunnel_user_password"] = "Not-The-Tunnel-Pw-7319";
+  cases.push_back({"a wrong password, asked by keyboard-interactive", wrong_answer,
+                   "The SSH bastion " + bastion_at + " refused the password for user \"" +
+                       sandbox->kbdint_user +
+                       "\". Check tunnel_method.tunnel_user and "
+                       "tunnel_method.tunnel_user_password."});
+
+  check_each_fails_with_its_message(cases, *sandbox);
+}
+
+TEST_CASE("check names the hop that cannot be reached: the bastion, or the database behind it",
+          "[tunnel][check]") {
+  auto sandbox = bastion();
+  if (!sandbox)
+    return;
+  const std::string bastion_at = sandbox->endpoint();
+  std::vector<HopCase> cases;
   json closed_bastion = tunnelled_config("public", *sandbox, Login::password);
   const int no_ssh = closed_port();
   closed_bastion["tunnel_method"]["tunnel_port"] = no_ssh;
@@ -328,17 +365,7 @@ TEST_CASE("check names the hop of the tunnel that failed", "[tunnel][check]") {
            ": connection refused. Check host and port as the bastion sees them, and that "
            "PostgreSQL runs there and accepts TCP connections from the bastion."});
 
-  for (const auto& expected : cases) {
-    INFO("case: " << expected.name);
-    auto start = std::chrono::steady_clock::now();
-    auto outcome = run_check(expected.config);
-    CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(15));
-    CHECK(outcome.status == "FAILED");
-    CHECK(outcome.message == expected.message);
-    auto secrets = secrets_of(*sandbox);
-    secrets.push_back("Not-The-Tunnel-Pw-7319");
-    check_no_secret(outcome.run, secrets);
-  }
+  check_each_fails_with_its_message(cases, *sandbox);
 }
 
 TEST_CASE("a key with a passphrase is refused before connecting, saying why", "[tunnel][check]") {

@@ -141,13 +141,18 @@ int finish_connect(int fd, int timeout_seconds) {
   }
 }
 
-// A hidden prompt asks for the password; a visible one (a one-time code, say) cannot be answered.
+// Password login, or keyboard-interactive answered with the password when the bastion offers only
+// that (as bastions that check passwords through PAM often do). A hidden prompt asks for the
+// password; a visible one (a one-time code, say) cannot be answered.
 int log_in_with_password(ssh_session session, const std::string& password) {
-  int rc = ssh_userauth_password(session, nullptr, password.c_str());
-  if (rc != SSH_AUTH_DENIED || (static_cast<unsigned>(ssh_userauth_list(session, nullptr)) &
-                                static_cast<unsigned>(SSH_AUTH_METHOD_INTERACTIVE)) == 0)
+  int rc = ssh_userauth_none(session, nullptr);
+  if (rc != SSH_AUTH_DENIED)
     return rc;
-  // Bastions that check passwords through PAM often take them only by keyboard-interactive.
+  const auto methods = static_cast<unsigned>(ssh_userauth_list(session, nullptr));
+  if ((methods & static_cast<unsigned>(SSH_AUTH_METHOD_PASSWORD)) != 0)
+    return ssh_userauth_password(session, nullptr, password.c_str());
+  if ((methods & static_cast<unsigned>(SSH_AUTH_METHOD_INTERACTIVE)) == 0)
+    return SSH_AUTH_DENIED;
   rc = ssh_userauth_kbdint(session, nullptr, nullptr);
   for (int round = 0; rc == SSH_AUTH_INFO && round < kMaxPromptRounds; ++round) {
     const int prompts = ssh_userauth_kbdint_getnprompts(session);
