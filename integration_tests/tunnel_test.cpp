@@ -332,7 +332,7 @@ TEST_CASE("check names a refused login to the bastion", "[tunnel][check]") {
   check_each_fails_with_its_message(cases, *sandbox);
 }
 
-TEST_CASE("check names the hop that cannot be reached: the bastion, or the database behind it",
+TEST_CASE("check names the hop that cannot be passed: the bastion, or the way to the database",
           "[tunnel][check]") {
   auto sandbox = bastion();
   if (!sandbox)
@@ -365,6 +365,15 @@ TEST_CASE("check names the hop that cannot be reached: the bastion, or the datab
            ": connection refused. Check host and port as the bastion sees them, and that "
            "PostgreSQL runs there and accepts TCP connections from the bastion."});
 
+  // The password user may forward to 127.0.0.1 only (PermitOpen).
+  json not_permitted = tunnelled_config("public", *sandbox, Login::password);
+  not_permitted["host"] = "localhost";
+  cases.push_back({"a target the bastion does not forward to", not_permitted,
+                   "The SSH bastion " + bastion_at + " does not forward user \"" +
+                       sandbox->password_user +
+                       "\"'s connections to localhost:" + env("PGDEST_TEST_PORT") +
+                       " (open failed). Allow them on the bastion (AllowTcpForwarding and "
+                       "PermitOpen in sshd_config)."});
   check_each_fails_with_its_message(cases, *sandbox);
 }
 

@@ -167,8 +167,9 @@ constexpr FailureText kFailureTexts[] = {
      "The SSH bastion {tunnel_endpoint} refused the password for user \"{tunnel_user}\". Check "
      "tunnel_method.tunnel_user and tunnel_method.tunnel_user_password."},
     {C::bastion_forwarding_refused, config_error,
-     "The SSH bastion {tunnel_endpoint} does not forward connections for user \"{tunnel_user}\" "
-     "({detail}). Allow it on the bastion (AllowTcpForwarding, PermitOpen in sshd_config)."},
+     "The SSH bastion {tunnel_endpoint} does not forward user \"{tunnel_user}\"'s connections to "
+     "{endpoint} ({detail}). Allow them on the bastion (AllowTcpForwarding and PermitOpen in "
+     "sshd_config)."},
     {C::database_unreachable_from_bastion, transient_error,
      "The SSH bastion {tunnel_endpoint} could not connect to the database at {endpoint}: "
      "{detail}. Check host and port as the bastion sees them, and that PostgreSQL runs there and "

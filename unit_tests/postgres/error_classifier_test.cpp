@@ -371,10 +371,10 @@ TEST_CASE("each hop of an SSH tunnel has its own words and kind", "[postgres][er
       {Hop::password_rejected, "the password was refused", FailureType::config_error,
        "The SSH bastion bastion.example.com:22 refused the password for user \"jump\". Check "
        "tunnel_method.tunnel_user and tunnel_method.tunnel_user_password."},
-      {Hop::forwarding_refused, "administratively prohibited", FailureType::config_error,
-       "The SSH bastion bastion.example.com:22 does not forward connections for user \"jump\" "
-       "(administratively prohibited). Allow it on the bastion (AllowTcpForwarding, PermitOpen in "
-       "sshd_config)."},
+      {Hop::forwarding_refused, "open failed", FailureType::config_error,
+       "The SSH bastion bastion.example.com:22 does not forward user \"jump\"'s connections to "
+       "db.example.com:5432 (open failed). Allow them on the bastion (AllowTcpForwarding and "
+       "PermitOpen in sshd_config)."},
       {Hop::database_unreachable, "connection refused", FailureType::transient_error,
        "The SSH bastion bastion.example.com:22 could not connect to the database at "
        "db.example.com:5432: connection refused. Check host and port as the bastion sees them, "
