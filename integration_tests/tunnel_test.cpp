@@ -76,17 +76,28 @@ const char* name_of(Login login) {
   return "";
 }
 
+std::string tunnel_user(const Bastion& bastion, Login login) {
+  switch (login) {
+  case Login::password:
+    return bastion.password_user;
+  case Login::keyboard_interactive:
+    return bastion.kbdint_user;
+  default:
+    return bastion.key_user;
+  }
+}
+
 json tunnel_method(const Bastion& bastion, Login login) {
   if (login == Login::password || login == Login::keyboard_interactive)
     return {{"tunnel_method", "SSH_PASSWORD_AUTH"},
             {"tunnel_host", bastion.host},
             {"tunnel_port", bastion.port},
-            {"tunnel_user", login == Login::password ? bastion.password_user : bastion.kbdint_user},
+            {"tunnel_user", tunnel_user(bastion, login)},
             {"tunnel_user_password", bastion.password}};
   return {{"tunnel_method", "SSH_KEY_AUTH"},
           {"tunnel_host", bastion.host},
           {"tunnel_port", bastion.port},
-          {"tunnel_user", bastion.key_user},
+          {"tunnel_user", tunnel_user(bastion, login)},
           {"ssh_key", login == Login::rsa_pem_key ? bastion.rsa_pem_key : bastion.ed25519_key}};
 }
 
@@ -249,10 +260,6 @@ void check_through_bastion(int client_port, const std::string& tunnel_user) {
   CHECK(socket->uid == uid_of(tunnel_user));
 }
 
-std::string tunnel_user(const Bastion& bastion, Login login) {
-  return login == Login::password ? bastion.password_user : bastion.key_user;
-}
-
 // A failing check of each case, with the case's message and no secret in any output.
 struct HopCase {
   std::string name;
@@ -313,21 +320,16 @@ TEST_CASE("check names a refused login to the bastion", "[tunnel][check]") {
                        "\". Add the key's public half to that user's authorized_keys on the "
                        "bastion, or check tunnel_method.tunnel_user."});
 
-  json wrong_password = tunnelled_config("public", *sandbox, Login::password);
-  wrong_password["tunnel_method"]["tunnel_user_password"] = "Not-The-Tunnel-Pw-7319";
-  cases.push_back({"a wrong password", wrong_password,
-                   "The SSH bastion " + bastion_at + " refused the password for user \"" +
-                       sandbox->password_user +
-                       "\". Check tunnel_method.tunnel_user and "
-                       "tunnel_method.tunnel_user_password."});
-
-  json wrong_answer = tunnelled_config("public", *sandbox, Login::keyboard_interactive);
-  wrong_answer["tunnel_method"]["tunnel_user_password"] = "Not-The-Tunnel-Pw-7319";
-  cases.push_back({"a wrong password, asked by keyboard-interactive", wrong_answer,
-                   "The SSH bastion " + bastion_at + " refused the password for user \"" +
-                       sandbox->kbdint_user +
-                       "\". Check tunnel_method.tunnel_user and "
-                       "tunnel_method.tunnel_user_password."});
+  // Whether the bastion asks for it as a password or by keyboard-interactive: the same words.
+  for (Login login : {Login::password, Login::keyboard_interactive}) {
+    json wrong_password = tunnelled_config("public", *sandbox, login);
+    wrong_password["tunnel_method"]["tunnel_user_password"] = "Not-The-Tunnel-Pw-7319";
+    cases.push_back({std::string("a wrong ") + name_of(login), wrong_password,
+                     "The SSH bastion " + bastion_at + " refused the password for user \"" +
+                         tunnel_user(*sandbox, login) +
+                         "\". Check tunnel_method.tunnel_user and "
+                         "tunnel_method.tunnel_user_password."});
+  }
 
   check_each_fails_with_its_message(cases, *sandbox);
 }
