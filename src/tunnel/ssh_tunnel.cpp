@@ -80,6 +80,12 @@ std::string lower_first(std::string text) {
   return text;
 }
 
+// "host:port", or "[v6]:port" for an IPv6 address.
+std::string endpoint(const std::string& host, int port) {
+  return host.find(':') != std::string::npos ? fmt::format("[{}]:{}", host, port)
+                                             : fmt::format("{}:{}", host, port);
+}
+
 std::string no_answer(int timeout_seconds) {
   return timeout_seconds > 0 ? fmt::format("no answer within {} seconds", timeout_seconds)
                              : std::string("no answer");
@@ -246,12 +252,8 @@ SshTunnel::SshTunnel(config::TunnelConfig config, std::string target_host, int t
                      int timeout_seconds)
     : config_(std::move(config)), target_host_(std::move(target_host)), target_port_(target_port),
       timeout_seconds_(timeout_seconds) {
-  bastion_ = config_.host.find(':') != std::string::npos
-                 ? fmt::format("[{}]:{}", config_.host, config_.port)
-                 : fmt::format("{}:{}", config_.host, config_.port);
-  target_ = target_host_.find(':') != std::string::npos
-                ? fmt::format("[{}]:{}", target_host_, target_port_)
-                : fmt::format("{}:{}", target_host_, target_port_);
+  bastion_ = endpoint(config_.host, config_.port);
+  target_ = endpoint(target_host_, target_port_);
   // A key that cannot be read fails here, before any connection is tried.
   if (config_.method == config::TunnelMethod::ssh_key)
     import_key(config_.ssh_key);
