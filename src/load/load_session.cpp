@@ -9,7 +9,6 @@
 #include "pgdest/load/table_preparer.hpp"
 #include "pgdest/postgres/connection_options.hpp"
 #include "pgdest/postgres/pg_connection.hpp"
-#include "pgdest/postgres/session.hpp"
 
 namespace pgdest::load {
 namespace {
@@ -27,11 +26,11 @@ LoadSession::LoadSession(const config::DestinationConfig& config,
     spdlog::warn("{}", warning);
   auto options = std::make_shared<postgres::ConnectionOptions>(config);
   postgres::log_connection_settings(*options);
+  // No session settings: each transaction sets its own (CopyPipeline), which also holds through a
+  // transaction pooler.
   CopyPipeline::ConnectionFactory connect = [options]() -> std::unique_ptr<postgres::Connection> {
-    auto connection = std::make_unique<postgres::PgConnection>(options->conninfo_with_password(),
-                                                               options->endpoint());
-    postgres::set_up_session(*connection);
-    return connection;
+    return std::make_unique<postgres::PgConnection>(options->conninfo_with_password(),
+                                                    options->endpoint());
   };
   const RetryPolicy retry;
   auto connection = retry_transient(retry, kJitterSeed, connect);
@@ -53,7 +52,6 @@ LoadSession::LoadSession(const config::DestinationConfig& config,
     seen_keys_ = std::make_unique<SeenKeys>();
   const DedupContext dedup{config.cdc_deletion_mode, connections, seen_keys_.get()};
 
-  std::vector<std::string> transaction_setup;
   for (std::size_t i = 0; i < plans.size(); ++i) {
     const auto& plan = plans[i];
     Stream stream;
@@ -73,8 +71,6 @@ LoadSession::LoadSession(const config::DestinationConfig& config,
                        ? "the table is empty, so only keys that repeat within this sync are "
                          "looked up"
                        : "every key is looked up in the table's key index at each commit");
-    for (auto& statement : stream.loader->transaction_setup())
-      transaction_setup.push_back(std::move(statement));
     // A stream's lanes share its chunk size, so that spreading it over connections costs no
     // memory.
     stream.chunk_bytes = limits_.stream_chunk_bytes / stream.loader->lane_count();
@@ -90,7 +86,6 @@ LoadSession::LoadSession(const config::DestinationConfig& config,
         lane == 0 ? std::move(connection) : retry_transient(retry, kJitterSeed + lane, connect);
     pipelines.push_back(
         std::make_unique<CopyPipeline>(std::move(lane_connection), connect, pipeline_options));
-    pipelines.back()->set_transaction_setup(transaction_setup);
   }
   lanes_ = std::make_unique<LaneSet>(std::move(pipelines));
   for (auto& stream : streams_) {
@@ -99,7 +94,7 @@ LoadSession::LoadSession(const config::DestinationConfig& config,
     for (std::size_t lane = 0; lane < stream.targets.size(); ++lane)
       for (const auto& target : targets)
         stream.targets[lane].push_back(
-            (*lanes_)[lane].add_target(target.copy_sql, target.description));
+            (*lanes_)[lane].add_target(target.copy_sql, target.description, target.prepare_sql));
   }
 }
 

@@ -80,11 +80,11 @@ CheckResult check_schema_and_copy(PgConnection& connection,
       {"test_key", "test_key", schema::ColumnType::varchar}};
   const std::string test_value = "check-" + random_hex(8);
 
-  set_up_session(connection);
-  connection.execute("BEGIN", "starting the check's transaction");
-  // A check must answer promptly, not queue behind somebody's long lock.
-  connection.execute("SET LOCAL lock_timeout = '10s'; SET LOCAL statement_timeout = '60s'",
-                     "setting the check's time limits");
+  // One transaction, so that all of it runs on one server connection through a pooler too. A
+  // check must answer promptly, not queue behind somebody's long lock.
+  connection.execute(begin_transaction() +
+                         "; SET LOCAL lock_timeout = '10s'; SET LOCAL statement_timeout = '60s'",
+                     "starting the check's transaction");
   ensure_schema(connection, schema);
   connection.execute(sql::create_table(table, schema::TableLayout::typed, columns),
                      "creating the scratch table " + table.quoted());

@@ -1,8 +1,8 @@
 #pragma once
 // Everything the load does on the server for one sync: the connections and their lanes, each
-// stream's tables and loader, the COPY targets, session settings, the commit fan-out, ANALYZE and
-// the steps that finish complete streams (the refresh swap). The write run decides when to
-// commit; the session decides how.
+// stream's tables and loader, the COPY targets, the commit fan-out, ANALYZE and the steps that
+// finish complete streams (the refresh swap). The write run decides when to commit; the session
+// decides how.
 #include <cstdint>
 #include <memory>
 #include <string_view>
