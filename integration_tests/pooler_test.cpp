@@ -245,6 +245,23 @@ TEST_CASE("schema evolution through a transaction pooler: a new column and a typ
   }
 }
 
+TEST_CASE("behind a pool of one server connection a dedup sync loads through one connection "
+          "instead of waiting for itself",
+          "[pooler][dedup]") {
+  if (!shared_pooler())
+    return;
+  // PgBouncer would end the wait with an error after query_wait_timeout.
+  PrivatePooler pooler("pool-of-one", {"default_pool_size = 1", "query_wait_timeout = 90"});
+  auto schema = fresh_schema("it_pooler_pool_of_one");
+  // More rows than the lanes queue (32 MiB): with two lanes, the second would wait for a server
+  // connection that the first holds until a commit the reader, blocked on the second, never asks.
+  auto result = sync(schema, catalog_of(keyed_by_id()), numbered_records("users", 100000, "n", 450),
+                     true, pooler.fields());
+  require_ok(result);
+  CHECK(logged(result.stdout_lines, "Only 1 of 2 connections could each hold a transaction"));
+  CHECK(query_rows("SELECT count(*) FROM it_pooler_pool_of_one.users") == Rows{{"100000"}});
+}
+
 TEST_CASE("a change of server process between two transactions is logged as a sign of a "
           "pooler",
           "[pooler]") {

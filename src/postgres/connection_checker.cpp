@@ -8,12 +8,14 @@
 
 #include <fmt/format.h>
 #include <simdjson.h>
+#include <spdlog/spdlog.h>
 
 #include "pgdest/encode/copy_buffer.hpp"
 #include "pgdest/encode/record_encoder.hpp"
 #include "pgdest/error.hpp"
 #include "pgdest/postgres/connection_options.hpp"
 #include "pgdest/postgres/pg_connection.hpp"
+#include "pgdest/postgres/pooler.hpp"
 #include "pgdest/postgres/session.hpp"
 #include "pgdest/postgres/sql_builder.hpp"
 #include "pgdest/schema/identifier_normalizer.hpp"
@@ -110,6 +112,10 @@ CheckResult check_connection(const config::DestinationConfig& config) {
     return failed(error.what());
   }
   log_connection_settings(*options);
+  if (auto sign = pooler_address_sign(config.host, config.port))
+    spdlog::info("{} seems to be a connection pooler ({}). The connector works through one, also "
+                 "in transaction mode: nothing it relies on outlives a transaction.",
+                 options->endpoint(), *sign);
   std::optional<PgConnection> connection;
   try {
     connection.emplace(options->conninfo_with_password(), options->endpoint());

@@ -42,6 +42,11 @@ public:
     server_.log.push_back(sql);
   }
 
+  bool execute_within(const std::string& sql, std::chrono::milliseconds,
+                      std::string_view context) override {
+    execute(sql, context);
+    return true;
+  }
 
   std::vector<postgres::Row> query(const std::string& sql, const std::vector<std::string>& params,
                                    std::string_view context) override {

@@ -15,6 +15,11 @@ public:
   explicit ScriptedConnection(Row privileges) : privileges_(std::move(privileges)) {}
 
   void execute(const std::string& sql, std::string_view) override { executed.push_back(sql); }
+  bool execute_within(const std::string& sql, std::chrono::milliseconds,
+                      std::string_view context) override {
+    execute(sql, context);
+    return true;
+  }
   std::vector<Row> query(const std::string&, const std::vector<std::string>& params,
                          std::string_view) override {
     queried_with = params;

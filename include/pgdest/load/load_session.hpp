@@ -24,7 +24,8 @@ struct LoadLimits {
 
 class LoadSession {
 public:
-  // Connections used when the catalog has append_dedup streams (otherwise one).
+  // Connections used when the catalog has append_dedup streams (otherwise one), if that many can
+  // hold a transaction at the same time.
   static constexpr std::size_t kDedupConnections = 2;
 
   // Connects (retrying transient failures) and prepares every stream's tables.
