@@ -170,6 +170,30 @@ TEST_CASE("check through a transaction pooler", "[pooler]") {
   CHECK(statuses[0]["connectionStatus"]["status"] == "SUCCEEDED");
 }
 
+TEST_CASE("session settings in jdbc_url_params through a pooler that refuses them say what to do",
+          "[pooler]") {
+  auto pooler = shared_pooler();
+  if (!pooler)
+    return;
+  auto config = test_config("it_pooler_options");
+  config.update(*pooler);
+  config["jdbc_url_params"] = "currentSchema=secret_schema_name";
+  auto check = run_connector(
+      {"check", "--config", write_temp_file("pooler-options-config.json", config.dump())});
+  auto statuses = check.messages("CONNECTION_STATUS");
+  REQUIRE(statuses.size() == 1);
+  const std::string message = statuses[0]["connectionStatus"]["message"];
+  CHECK(statuses[0]["connectionStatus"]["status"] == "FAILED");
+  CHECK(message.find("unsupported startup parameter: options") != std::string::npos);
+  CHECK(message.find("remove options and currentSchema from jdbc_url_params") != std::string::npos);
+  CHECK(message.find("secret_schema_name") == std::string::npos);
+
+  auto write = run_write("it_pooler_options", catalog_of(keyed_by_id()),
+                         record("users", R"({"id":1})"), config);
+  REQUIRE(write.trace_errors().size() == 1);
+  CHECK(write.trace_errors()[0]["failure_type"] == "config_error");
+}
+
 TEST_CASE("append and dedup with CDC deletions over two syncs through a transaction pooler",
           "[pooler][append][dedup]") {
   auto pooler = shared_pooler();
