@@ -353,39 +353,57 @@ bool wait_for_lock_wait(pqxx::connection& connection, const std::string& user, d
   return wait_for_backend(connection, user, "wait_event_type = $2", "Lock", seconds);
 }
 
-PrivateServer::PrivateServer(const std::string& name, const std::vector<std::string>& settings) {
+SandboxProcess start_sandbox(const std::string& script, const std::string& kind,
+                             const std::string& name, int first_port,
+                             const std::string& settings_variable,
+                             const std::vector<std::string>& settings) {
   std::string conf;
   for (const auto& line : settings)
     conf += line + "\n";
-  // Beside the shared test server; another test may take a port between the look-up and the
-  // start, so a failed start tries the next free one.
-  int port = std::stoi(env_or("PGDEST_TEST_PORT", "5432")) + 1;
-  std::string log = temp_dir() + "/" + name + "-server.log";
+  const std::string script_path = std::string(PGDEST_SOURCE_DIR) + "/scripts/" + script;
+  // Another test may take a port between the look-up and the start, so a failed start tries the
+  // next free one.
+  int port = first_port;
+  std::string log = temp_dir() + "/" + name + "-" + kind + ".log";
+  SandboxProcess started;
   for (int attempt = 0; attempt < 5; ++attempt) {
-    std::string port_file = temp_dir() + "/" + name + "-port";
+    std::string port_file = temp_dir() + "/" + name + "-" + kind + "-port";
     if (!run_command(std::string(PGDEST_SOURCE_DIR) + "/scripts/free-port " + std::to_string(port),
                      port_file))
       throw std::runtime_error("scripts/free-port failed");
-    port_ = std::stoi(read_file(port_file));
-    // Not under temp_dir(): the server runs as the postgres user, which cannot enter it.
-    dir_ = "/tmp/pgdest-server-" + name + "-" + std::to_string(getpid()) + "-" +
-           std::to_string(attempt);
-    std::filesystem::remove_all(dir_);
-    if (run_command("PGSANDBOX_SETTINGS='" + conf + "' " + sandbox_script() + " start '" + dir_ +
-                        "' " + std::to_string(port_),
+    started.port = std::stoi(read_file(port_file));
+    // Not under temp_dir(): the process runs as the postgres user, which cannot enter it.
+    started.dir = "/tmp/pgdest-" + kind + "-" + name + "-" + std::to_string(getpid()) + "-" +
+                  std::to_string(attempt);
+    std::filesystem::remove_all(started.dir);
+    if (run_command(settings_variable + "='" + conf + "' " + script_path + " start '" +
+                        started.dir + "' " + std::to_string(started.port),
                     log))
-      return;
-    run_command(sandbox_script() + " stop '" + dir_ + "'", log + ".stop");
-    std::filesystem::remove_all(dir_);
-    port = port_ + 1;
+      return started;
+    stop_sandbox(script, started);
+    port = started.port + 1;
   }
-  throw std::runtime_error("could not start a private server: " + read_file(log));
+  throw std::runtime_error("could not start a private " + kind + ": " + read_file(log));
+}
+
+void stop_sandbox(const std::string& script, const SandboxProcess& sandbox) {
+  run_command(std::string(PGDEST_SOURCE_DIR) + "/scripts/" + script + " stop '" + sandbox.dir + "'",
+              temp_dir() + "/sandbox-stop.log");
+  std::error_code ignored;
+  std::filesystem::remove_all(sandbox.dir, ignored);
+}
+
+PrivateServer::PrivateServer(const std::string& name, const std::vector<std::string>& settings) {
+  // Beside the shared test server.
+  auto started =
+      start_sandbox("pg-sandbox", "server", name, std::stoi(env_or("PGDEST_TEST_PORT", "5432")) + 1,
+                    "PGSANDBOX_SETTINGS", settings);
+  dir_ = started.dir;
+  port_ = started.port;
 }
 
 PrivateServer::~PrivateServer() {
-  run_command(sandbox_script() + " stop '" + dir_ + "'", temp_dir() + "/server-stop.log");
-  std::error_code ignored;
-  std::filesystem::remove_all(dir_, ignored);
+  stop_sandbox("pg-sandbox", {dir_, port_});
 }
 
 nlohmann::ordered_json PrivateServer::config(const std::string& schema) const {

@@ -81,6 +81,22 @@ bool wait_for_statement(pqxx::connection& connection, const std::string& user,
 // Waits up to `seconds` until a backend of `user` waits for a lock; true if one was seen.
 bool wait_for_lock_wait(pqxx::connection& connection, const std::string& user, double seconds);
 
+// A server the test starts for itself with a sandbox script (scripts/pg-sandbox,
+// scripts/pgbouncer-sandbox): its folder and port.
+struct SandboxProcess {
+  std::string dir;
+  int port = 0;
+};
+// Runs `scripts/<script> start DIR PORT` on the first free port from `first_port`, with
+// `settings` (lines) in the environment variable `settings_variable`; `kind` and `name` name its
+// folder and log. Throws when it cannot start.
+SandboxProcess start_sandbox(const std::string& script, const std::string& kind,
+                             const std::string& name, int first_port,
+                             const std::string& settings_variable,
+                             const std::vector<std::string>& settings);
+// `scripts/<script> stop DIR`, then deletes the folder.
+void stop_sandbox(const std::string& script, const SandboxProcess& sandbox);
+
 // A PostgreSQL server of the test's own (scripts/pg-sandbox on a free port), for tests that
 // restart or reconfigure the server: tests running beside them keep the shared one. Stopped and
 // deleted with the object, also when the test fails.

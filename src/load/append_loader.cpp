@@ -7,7 +7,8 @@ namespace pgdest::load {
 
 CopyTarget rows_target(const StreamTables& tables, const encode::RowEncoder& encoder) {
   const auto& target = tables.load_target();
-  return {postgres::sql::copy_binary_from_stdin(target, encoder.copy_columns()), target.quoted()};
+  return {postgres::sql::copy_binary_from_stdin(target, encoder.copy_columns()), target.quoted(),
+          /*prepare_sql=*/{}};
 }
 
 AppendLoader::AppendLoader(const catalog::StreamPlan& plan, StreamTables tables)

@@ -7,6 +7,8 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "pgdest/postgres/session.hpp"
+
 namespace pgdest::load {
 namespace {
 
@@ -33,14 +35,10 @@ CopyPipeline::~CopyPipeline() {
   abandon("the sync stopped before this batch was committed");
 }
 
-void CopyPipeline::set_transaction_setup(std::vector<std::string> statements) {
+std::size_t CopyPipeline::add_target(std::string copy_sql, std::string description,
+                                     std::string prepare_sql) {
   std::lock_guard<std::mutex> lock(mutex_);
-  transaction_setup_ = std::move(statements);
-}
-
-std::size_t CopyPipeline::add_target(std::string copy_sql, std::string description) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  targets_.push_back({std::move(copy_sql), std::move(description)});
+  targets_.push_back({std::move(copy_sql), std::move(description), std::move(prepare_sql)});
   return targets_.size() - 1;
 }
 
@@ -194,14 +192,29 @@ void CopyPipeline::roll_back(std::string_view reason) noexcept {
 void CopyPipeline::begin_if_needed() {
   if (in_transaction_)
     return;
-  connection_->execute("BEGIN", "starting a transaction");
-  transaction_started_ = Clock::now();
+  // Everything the transaction relies on lives in it: through a transaction pooler, the next
+  // transaction of this connection may run on another server connection.
   in_transaction_ = true;
-  // Kept so that, if the connection drops during COMMIT, we can ask whether it landed.
-  auto rows = connection_->query("SELECT txid_current()::text", {}, "starting a transaction");
-  transaction_id_ = rows.empty() || rows[0].empty() ? "" : rows[0][0].value_or("");
-  for (const auto& statement : transaction_setup_)
-    connection_->execute(statement, "starting a transaction");
+  connection_->execute(postgres::begin_transaction(), "starting a transaction");
+  transaction_started_ = Clock::now();
+  prepared_.assign(targets_.size(), false);
+  // The id is kept so that, if the connection drops during COMMIT, we can ask whether it landed;
+  // txid_status answers from any server connection, so this holds through a pooler too.
+  auto rows = connection_->query("SELECT txid_current()::text, pg_backend_pid()::text", {},
+                                 "starting a transaction");
+  auto column = [&](std::size_t i) {
+    return rows.empty() || rows[0].size() <= i ? std::string() : rows[0][i].value_or("");
+  };
+  transaction_id_ = column(0);
+  const std::string backend_pid = column(1);
+  if (!pooler_noticed_ && !backend_pid_.empty() && backend_pid != backend_pid_) {
+    pooler_noticed_ = true;
+    spdlog::info("Two transactions of one connection ran in different server processes ({}, "
+                 "then {}): a transaction pooler is in between. Nothing the load needs outlives "
+                 "a transaction, so it goes on as usual.",
+                 backend_pid_, backend_pid);
+  }
+  backend_pid_ = backend_pid;
 }
 
 void CopyPipeline::end_copy() {
@@ -219,7 +232,12 @@ void CopyPipeline::perform(Job& job) {
     if (open_copy_ != static_cast<long>(job.target)) {
       end_copy();
       const Target& target = targets_[job.target];
-      connection_->copy_start(target.copy_sql, "loading rows into " + target.description);
+      // The helper table is made in the same message as the COPY: no round trip of its own.
+      const bool prepare = !target.prepare_sql.empty() && !prepared_[job.target];
+      connection_->copy_start(prepare ? target.prepare_sql + "; " + target.copy_sql
+                                      : target.copy_sql,
+                              "loading rows into " + target.description);
+      prepared_[job.target] = true;
       open_copy_ = static_cast<long>(job.target);
       connection_->copy_send(encode::CopyBuffer::header());
     }
@@ -290,6 +308,7 @@ bool CopyPipeline::recover(const Job& job, const Error& error, RetrySchedule& sc
       connection_ = reconnect_();
       open_copy_ = -1;
       in_transaction_ = false;
+      backend_pid_.clear();
       // Only a COMMIT that reached the server can have landed; asking is needed then alone.
       return job.kind == Job::Kind::commit && commit_may_have_landed && commit_landed();
     } catch (const Error& retry_error) {

@@ -55,10 +55,13 @@ DedupLoader::DedupLoader(const catalog::StreamPlan& plan, StreamTables tables, s
 }
 
 std::vector<CopyTarget> DedupLoader::copy_targets() const {
+  // The keys table lives as long as the transaction that loads keys into it: a transaction
+  // without keys has no DELETE to run either (commit_statements).
   return {rows_target(tables_, encoder_),
           {postgres::sql::copy_binary_from_stdin({postgres::Identifier("pg_temp"), spec_.keys},
                                                  spec_.key),
-           "the dedup keys of " + spec_.target.quoted()}};
+           "the dedup keys of " + spec_.target.quoted(),
+           postgres::sql::create_keys_table(spec_.keys, key_columns_)}};
 }
 
 AddedRecord DedupLoader::add_record(const encode::RecordEnvelope& envelope) {
@@ -78,10 +81,6 @@ AddedRecord DedupLoader::add_record(const encode::RecordEnvelope& envelope) {
 
 encode::CopyBuffer& DedupLoader::buffer(std::size_t lane, std::size_t target) {
   return target == kKeysTarget ? keys_->rows(lane) : rows_[lane];
-}
-
-std::vector<std::string> DedupLoader::transaction_setup() const {
-  return {postgres::sql::create_keys_table(spec_.keys, key_columns_)};
 }
 
 std::vector<std::string> DedupLoader::commit_statements(std::size_t lane) {

@@ -8,7 +8,7 @@
 #include "pgdest/load/dedup_loader.hpp"
 #include "pgdest/load/table_preparer.hpp"
 #include "pgdest/postgres/connector.hpp"
-#include "pgdest/postgres/session.hpp"
+#include "pgdest/postgres/pooler.hpp"
 
 namespace pgdest::load {
 namespace {
@@ -16,6 +16,56 @@ namespace {
 // Seeds the jitter of each lane's retries differently, so that lanes that failed together do not
 // retry in lockstep.
 constexpr std::uint64_t kJitterSeed = 0x9e3779b97f4a7c15u;
+
+// How long a lane's connection may wait for a transaction of its own while the lanes before it
+// hold theirs, before the sync does without it.
+constexpr std::chrono::seconds kLaneWait{5};
+
+// Opens `wanted` connections, the first being `first`, and keeps as many as can hold a
+// transaction at the same time: behind a pooler with a smaller pool, a lane waiting for a server
+// connection would wait for another lane's commit, which waits for it in turn. Logs what it sees
+// of a pooler and what it does about it.
+std::vector<std::unique_ptr<postgres::Connection>>
+open_lane_connections(std::unique_ptr<postgres::Connection> first, std::size_t wanted,
+                      const CopyPipeline::ConnectionFactory& connect, const RetryPolicy& retry,
+                      std::vector<std::string> pooler_signs) {
+  std::vector<std::unique_ptr<postgres::Connection>> connections;
+  connections.push_back(std::move(first));
+  while (connections.size() < wanted)
+    connections.push_back(retry_transient(retry, kJitterSeed + connections.size(), connect));
+  if (wanted > 1) {
+    std::vector<postgres::Connection*> probed;
+    for (auto& connection : connections)
+      probed.push_back(connection.get());
+    try {
+      const auto probe = postgres::probe_concurrent_transactions(probed, kLaneWait);
+      if (probe.shared_server_process)
+        pooler_signs.push_back("two of its connections were served by one server process");
+      if (probe.concurrent < wanted) {
+        spdlog::info("Only {} of {} connections could each hold a transaction at the same time "
+                     "(a pooler with a smaller pool, or one busy with other clients): this sync "
+                     "loads through {}.",
+                     probe.concurrent, wanted, probe.concurrent);
+        connections.resize(probe.concurrent);
+      }
+    } catch (const Error& error) {
+      // A connection that failed here is replaced by its lane, as after any failure.
+      spdlog::warn("Could not see how many connections can hold a transaction at once ({}); "
+                   "loading through {}.",
+                   error.what(), wanted);
+    }
+  }
+  if (!pooler_signs.empty()) {
+    std::string signs;
+    for (const auto& sign : pooler_signs)
+      signs += (signs.empty() ? "" : "; ") + sign;
+    spdlog::info("The server seems to be reached through a pooler ({}). Every setting and helper "
+                 "table of the load lives inside one transaction, so it runs as it would on a "
+                 "direct connection; it holds {} of the pool's server connections while it loads.",
+                 signs, connections.size());
+  }
+  return connections;
+}
 
 } // namespace
 
@@ -26,12 +76,11 @@ LoadSession::LoadSession(const config::DestinationConfig& config,
     spdlog::warn("{}", warning);
   auto connector = std::make_shared<const postgres::Connector>(config);
   postgres::log_connection_settings(connector->options());
-  // Runs on the lanes' threads too, when they reconnect: each call opens a connection (through a
-  // tunnel of its own, with tunnel_method) and shares nothing else.
+  // No session settings: each transaction sets its own (CopyPipeline), which also holds through a
+  // transaction pooler. Runs on the lanes' threads too, when they reconnect: each call opens a
+  // connection (through a tunnel of its own, with tunnel_method) and shares nothing else.
   CopyPipeline::ConnectionFactory connect = [connector]() -> std::unique_ptr<postgres::Connection> {
-    auto connection = connector->connect();
-    postgres::set_up_session(*connection);
-    return connection;
+    return connector->connect();
   };
   const RetryPolicy retry;
   auto connection = retry_transient(retry, kJitterSeed, connect);
@@ -46,14 +95,19 @@ LoadSession::LoadSession(const config::DestinationConfig& config,
       any_empty_dedup_target = any_empty_dedup_target || !tables.back().load_target_had_rows;
     }
   }
+  std::vector<std::string> pooler_signs;
+  if (auto sign = postgres::pooler_address_sign(config.host, config.port))
+    pooler_signs.push_back(*sign);
   // Dedup streams are spread over more than one connection: their DELETEs keep a server backend
   // busy as long as their COPY does, and the rows of one key always take the same connection.
-  const std::size_t connections = any_dedup ? kDedupConnections : 1;
+  auto lane_connections =
+      open_lane_connections(std::move(connection), any_dedup ? kDedupConnections : 1, connect,
+                            retry, std::move(pooler_signs));
+  const std::size_t connections = lane_connections.size();
   if (any_empty_dedup_target)
     seen_keys_ = std::make_unique<SeenKeys>();
   const DedupContext dedup{config.cdc_deletion_mode, connections, seen_keys_.get()};
 
-  std::vector<std::string> transaction_setup;
   for (std::size_t i = 0; i < plans.size(); ++i) {
     const auto& plan = plans[i];
     Stream stream;
@@ -73,8 +127,6 @@ LoadSession::LoadSession(const config::DestinationConfig& config,
                        ? "the table is empty, so only keys that repeat within this sync are "
                          "looked up"
                        : "every key is looked up in the table's key index at each commit");
-    for (auto& statement : stream.loader->transaction_setup())
-      transaction_setup.push_back(std::move(statement));
     // A stream's lanes share its chunk size, so that spreading it over connections costs no
     // memory.
     stream.chunk_bytes = limits_.stream_chunk_bytes / stream.loader->lane_count();
@@ -86,11 +138,8 @@ LoadSession::LoadSession(const config::DestinationConfig& config,
   std::vector<std::unique_ptr<CopyPipeline>> pipelines;
   for (std::size_t lane = 0; lane < connections; ++lane) {
     pipeline_options.jitter_seed = kJitterSeed + lane;
-    auto lane_connection =
-        lane == 0 ? std::move(connection) : retry_transient(retry, kJitterSeed + lane, connect);
-    pipelines.push_back(
-        std::make_unique<CopyPipeline>(std::move(lane_connection), connect, pipeline_options));
-    pipelines.back()->set_transaction_setup(transaction_setup);
+    pipelines.push_back(std::make_unique<CopyPipeline>(std::move(lane_connections[lane]), connect,
+                                                       pipeline_options));
   }
   lanes_ = std::make_unique<LaneSet>(std::move(pipelines));
   for (auto& stream : streams_) {
@@ -99,7 +148,7 @@ LoadSession::LoadSession(const config::DestinationConfig& config,
     for (std::size_t lane = 0; lane < stream.targets.size(); ++lane)
       for (const auto& target : targets)
         stream.targets[lane].push_back(
-            (*lanes_)[lane].add_target(target.copy_sql, target.description));
+            (*lanes_)[lane].add_target(target.copy_sql, target.description, target.prepare_sql));
   }
 }
 

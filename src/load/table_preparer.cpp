@@ -40,7 +40,9 @@ std::map<std::string, std::string> existing_columns(postgres::Connection& connec
 std::optional<Error> convert_column(postgres::Connection& connection, const TableRef& table,
                                     const std::string& column, const schema::TypeDecision& change) {
   const std::string context = "changing the type of column \"" + column + "\" of " + table.quoted();
-  connection.execute("BEGIN", context);
+  // Converting dates and timestamps to timestamptz, text or JSON depends on the time zone, and so
+  // do the constants in a saved view's definition.
+  connection.execute(postgres::begin_transaction(), context);
   postgres::DependentViews views;
   try {
     views = postgres::DependentViews::save(connection, table, column);

@@ -8,11 +8,13 @@
 
 #include <fmt/format.h>
 #include <simdjson.h>
+#include <spdlog/spdlog.h>
 
 #include "pgdest/encode/copy_buffer.hpp"
 #include "pgdest/encode/record_encoder.hpp"
 #include "pgdest/error.hpp"
 #include "pgdest/postgres/connector.hpp"
+#include "pgdest/postgres/pooler.hpp"
 #include "pgdest/postgres/session.hpp"
 #include "pgdest/postgres/sql_builder.hpp"
 #include "pgdest/schema/identifier_normalizer.hpp"
@@ -79,11 +81,11 @@ CheckResult check_schema_and_copy(PgConnection& connection,
       {"test_key", "test_key", schema::ColumnType::varchar}};
   const std::string test_value = "check-" + random_hex(8);
 
-  set_up_session(connection);
-  connection.execute("BEGIN", "starting the check's transaction");
-  // A check must answer promptly, not queue behind somebody's long lock.
-  connection.execute("SET LOCAL lock_timeout = '10s'; SET LOCAL statement_timeout = '60s'",
-                     "setting the check's time limits");
+  // One transaction, so that all of it runs on one server connection through a pooler too. A
+  // check must answer promptly, not queue behind somebody's long lock.
+  connection.execute(begin_transaction() +
+                         "; SET LOCAL lock_timeout = '10s'; SET LOCAL statement_timeout = '60s'",
+                     "starting the check's transaction");
   ensure_schema(connection, schema);
   connection.execute(sql::create_table(table, schema::TableLayout::typed, columns),
                      "creating the scratch table " + table.quoted());
@@ -109,6 +111,10 @@ CheckResult check_connection(const config::DestinationConfig& config) {
     return failed(error.what());
   }
   log_connection_settings(connector->options());
+  if (auto sign = pooler_address_sign(config.host, config.port))
+    spdlog::info("{} seems to be a connection pooler ({}). The connector works through one, also "
+                 "in transaction mode: nothing it relies on outlives a transaction.",
+                 connector->options().endpoint(), *sign);
   std::unique_ptr<PgConnection> connection;
   try {
     connection = connector->connect();

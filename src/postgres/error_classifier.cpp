@@ -88,6 +88,10 @@ constexpr FailureText kFailureTexts[] = {
     {C::setting_rejected, config_error,
      "The server at {endpoint} refused a setting from jdbc_url_params: {detail}. Check the names "
      "and values in jdbc_url_params."},
+    {C::startup_options_refused, config_error,
+     "The server at {endpoint} refused the session settings from jdbc_url_params (options, "
+     "currentSchema): {detail}. It is a connection pooler, which keeps no session settings: "
+     "remove options and currentSchema from jdbc_url_params, or connect to the server directly."},
     {C::too_many_connections, transient_error,
      "The server at {endpoint} has no free connection slots (too many clients). Try again later, "
      "or raise max_connections on the server."},
@@ -383,6 +387,8 @@ bool classify_text(FailureDiagnosis& d) {
                                  "unrecognized configuration parameter",
                                  "invalid command-line argument", "requires a value"})) {
     set(d, C::setting_rejected);
+  } else if (contains_any(text, {"unsupported startup parameter"})) {
+    set(d, C::startup_options_refused); // PgBouncer's words
   } else if (contains_any(text, {"too many clients", "remaining connection slots are reserved"})) {
     set(d, C::too_many_connections);
   } else if (contains_any(text, {"the database system is", "terminating connection due to"})) {

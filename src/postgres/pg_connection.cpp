@@ -2,7 +2,11 @@
 #include "pgdest/postgres/pg_connection.hpp"
 
 #include <libpq-fe.h>
+#include <poll.h>
 
+#include <algorithm>
+#include <cerrno>
+#include <climits>
 #include <cstdlib>
 #include <memory>
 
@@ -127,6 +131,39 @@ void PgConnection::execute(const std::string& sql, std::string_view context) {
   auto status = result ? PQresultStatus(result.get()) : PGRES_FATAL_ERROR;
   if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK)
     fail(context, result.get());
+}
+
+bool PgConnection::execute_within(const std::string& sql, std::chrono::milliseconds limit,
+                                  std::string_view context) {
+  using Clock = std::chrono::steady_clock;
+  if (PQsendQuery(connection_, sql.c_str()) != 1)
+    fail(context, nullptr);
+  const auto deadline = Clock::now() + limit;
+  while (PQisBusy(connection_) != 0) {
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+    if (left <= 0) {
+      // The statement may still run once it is served; only a closed connection is sure to drop it.
+      PQfinish(connection_);
+      connection_ = nullptr;
+      return false;
+    }
+    pollfd socket{PQsocket(connection_), POLLIN, 0};
+    const int ready = poll(&socket, 1, static_cast<int>(std::min<long long>(left, INT_MAX)));
+    if (ready < 0 && errno != EINTR)
+      fail(context, nullptr);
+    if (ready > 0 && PQconsumeInput(connection_) != 1)
+      fail(context, nullptr);
+  }
+  Result first_error;
+  while (Result next{PQgetResult(connection_)}) {
+    auto status = PQresultStatus(next.get());
+    if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK && !first_error)
+      first_error = std::move(next);
+  }
+  if (first_error)
+    fail(context, first_error.get());
+  return true;
 }
 
 std::vector<Row> PgConnection::query(const std::string& sql, const std::vector<std::string>& params,

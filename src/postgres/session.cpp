@@ -1,4 +1,4 @@
-// The session settings and the schema check shared by `check` and `write`.
+// The transaction settings and the schema check shared by `check` and `write`.
 #include "pgdest/postgres/session.hpp"
 
 #include "pgdest/postgres/error_classifier.hpp"
@@ -6,13 +6,20 @@
 
 namespace pgdest::postgres {
 
-void set_up_session(Connection& connection) {
+std::string transaction_settings() {
   // Conversions between dates, timestamps and text must not depend on the server's time zone.
   // Dedup keys are sorted in memory rather than spilled to disk. JIT compiling would cost more
-  // than the short statements it could speed up.
-  connection.execute(
-      "SET TIME ZONE 'UTC'; SET work_mem = '128MB'; SET temp_buffers = '128MB'; SET jit = off",
-      "setting up the session");
+  // than the short statements it could speed up. temp_buffers may change only until a session
+  // first uses a temporary table (and a pooled server connection may have had one from another
+  // client): it is set while the session has no temporary schema yet, after which the size it
+  // was set to stays for the session's life.
+  return "SELECT set_config('TimeZone', 'UTC', true), set_config('work_mem', '128MB', true), "
+         "set_config('jit', 'off', true), CASE WHEN pg_my_temp_schema() = 0 THEN "
+         "set_config('temp_buffers', '128MB', true) END";
+}
+
+std::string begin_transaction() {
+  return "BEGIN; " + transaction_settings();
 }
 
 void ensure_schema(Connection& connection, const Identifier& schema) {

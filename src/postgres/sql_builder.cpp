@@ -139,16 +139,17 @@ std::string alter_column_type(const TableRef& table, const std::string& column,
 }
 
 std::string create_keys_table(const Identifier& keys, const std::vector<schema::Column>& key) {
-  // ON COMMIT DELETE ROWS: each transaction starts with no keys, also after a reconnect. The
+  // Made and dropped within one transaction, so that through a transaction pooler the COPY of the
+  // keys and the DELETE reading them meet the same table, and no server connection keeps it. The
   // column types are spelled out rather than copied from the target (CREATE … AS SELECT): the
-  // statement runs at the start of every transaction, also after a refresh swap dropped the
+  // statement runs in every transaction that loads keys, also after a refresh swap dropped the
   // staging table it would have read.
   std::string columns;
   for (const auto& column : key)
     columns += fmt::format("{}{} {}", columns.empty() ? "" : ", ", Identifier(column.name).quoted(),
                            schema::sql_type(column.type));
-  return fmt::format("CREATE TEMP TABLE IF NOT EXISTS {} ({}) ON COMMIT DELETE ROWS", keys.quoted(),
-                     columns);
+  return fmt::format("DROP TABLE IF EXISTS pg_temp.{0}; CREATE TEMP TABLE {0} ({1}) ON COMMIT DROP",
+                     keys.quoted(), columns);
 }
 
 std::string delete_superseded(const DedupSpec& dedup) {
@@ -205,12 +206,15 @@ std::string delete_superseded(const DedupSpec& dedup) {
   // Against a target much larger than the keys, a hash or merge join would read the whole
   // target: lookups through the key index keep the cost with the keys (plain index scans: a key
   // has a row or two, too few for a bitmap to pay off). Names are normalised: no quotes inside.
+  // The planner settings go back to their defaults for the rest of the transaction only (RESET
+  // would set them for the session: through a pooler, for whichever client gets it next).
   return fmt::format(
       "DO $dedup$ BEGIN IF pg_relation_size('{0}') > 4 * pg_relation_size('{1}') THEN "
       "SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off; SET LOCAL "
       "enable_bitmapscan = off; END IF; SET LOCAL enable_hashagg = off; {2} IF EXISTS (SELECT 1 "
-      "FROM {1} WHERE {3}) THEN{4} END IF; RESET enable_hashjoin; RESET enable_mergejoin; RESET "
-      "enable_bitmapscan; RESET enable_hashagg; END $dedup$",
+      "FROM {1} WHERE {3}) THEN{4} END IF; SET LOCAL enable_hashjoin TO DEFAULT; SET LOCAL "
+      "enable_mergejoin TO DEFAULT; SET LOCAL enable_bitmapscan TO DEFAULT; SET LOCAL "
+      "enable_hashagg TO DEFAULT; END $dedup$",
       target, keys, delete_for_pattern(0).second, any_null, with_nulls);
 }
 

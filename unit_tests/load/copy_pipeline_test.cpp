@@ -4,12 +4,16 @@
 #include <algorithm>
 #include <future>
 #include <numeric>
+#include <sstream>
 #include <utility>
 
 #include <catch2/catch.hpp>
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
 
 #include "fake_connection.hpp"
 #include "pgdest/load/lane_set.hpp"
+#include "pgdest/postgres/session.hpp"
 #include "pgdest/state/state_tracker.hpp"
 
 using pgdest::Error;
@@ -91,6 +95,67 @@ TEST_CASE("A connection lost after rows were sent replays the whole transaction 
   server.faults = {{Step::copy_send, 2, Fault::connection_lost}};
   load_batch(server);
   CHECK(server.connections_opened == 2);
+}
+
+TEST_CASE("Every transaction starts with the connector's settings, and a target's helper table "
+          "is made before its first COPY in each transaction, also in a replayed one",
+          "[load][pipeline]") {
+  FakeServer server;
+  // The keys' second COPY fails: the replay on the new connection makes the table again.
+  server.faults = {{Step::copy_send, 4, Fault::connection_lost}};
+  std::vector<std::chrono::milliseconds> waits;
+  auto pipeline = pipeline_on(server, no_sleep_options(waits));
+  pipeline->add_target("COPY pg_temp.k FROM STDIN WITH (FORMAT binary)", "keys",
+                       "CREATE TEMP TABLE k (id bigint) ON COMMIT DROP");
+  pipeline->send(0, FakeServer::rows(1, 10));
+  pipeline->send(1, FakeServer::rows(11, 10));
+  pipeline->send(0, FakeServer::rows(21, 10));
+  pipeline->send(1, FakeServer::rows(31, 10));
+  pipeline->commit(40);
+  pipeline->send(0, FakeServer::rows(41, 10));
+  pipeline->send(1, FakeServer::rows(51, 10));
+  pipeline->commit(60);
+  pipeline->drain();
+  const std::string create = "CREATE TEMP TABLE k (id bigint) ON COMMIT DROP";
+  CHECK(server.log == std::vector<std::string>{"CONNECT", "BEGIN", "COPY",    create,  "COPY",
+                                               "COPY",    "COPY",  "CONNECT", "BEGIN", "COPY",
+                                               create,    "COPY",  "COPY",    "COPY",  "COMMIT",
+                                               "BEGIN",   "COPY",  create,    "COPY",  "COMMIT"});
+  CHECK(server.committed_ids() == ids(1, 60));
+  REQUIRE(server.begin_statements.size() == 3);
+  for (const auto& begin : server.begin_statements)
+    CHECK(begin == pgdest::postgres::begin_transaction());
+}
+
+TEST_CASE("Transactions of one connection in different server processes are logged once as a "
+          "sign of a pooler",
+          "[load][pipeline]") {
+  auto captured = std::make_shared<std::ostringstream>();
+  auto previous = spdlog::default_logger();
+  spdlog::set_default_logger(std::make_shared<spdlog::logger>(
+      "captured", std::make_shared<spdlog::sinks::ostream_sink_mt>(*captured)));
+  for (bool pooled : {false, true}) {
+    captured->str("");
+    FakeServer server;
+    server.pooled = pooled;
+    std::vector<std::chrono::milliseconds> waits;
+    auto pipeline = pipeline_on(server, no_sleep_options(waits));
+    for (int batch = 0; batch < 3; ++batch) {
+      pipeline->send(0, FakeServer::rows(batch * 10 + 1, 10));
+      pipeline->commit(static_cast<std::uint64_t>(batch + 1) * 10);
+    }
+    pipeline->drain();
+    pipeline.reset();
+    const std::string log = captured->str();
+    std::size_t notices = 0;
+    for (auto at = log.find("ran in different server processes"); at != std::string::npos;
+         at = log.find("ran in different server processes", at + 1))
+      ++notices;
+    INFO(log);
+    CHECK(notices == (pooled ? 1u : 0u));
+    CHECK(server.committed_ids() == ids(1, 30));
+  }
+  spdlog::set_default_logger(previous);
 }
 
 TEST_CASE("A connection lost at the end of a COPY replays the transaction once",

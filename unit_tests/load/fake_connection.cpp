@@ -8,13 +8,14 @@ namespace {
 
 class FakeConnection final : public postgres::Connection {
 public:
-  explicit FakeConnection(FakeServer& server) : server_(server) {}
+  FakeConnection(FakeServer& server, int process) : server_(server), process_(process) {}
 
   void execute(const std::string& sql, std::string_view context) override {
     ensure_healthy(context);
-    if (sql == "BEGIN") {
+    if (sql.rfind("BEGIN", 0) == 0) {
       hit(Step::begin, context);
       server_.log.push_back("BEGIN");
+      server_.begin_statements.push_back(sql);
       txid_ = server_.next_txid();
       in_transaction_ = true;
       pending_.clear();
@@ -41,11 +42,20 @@ public:
     server_.log.push_back(sql);
   }
 
+  bool execute_within(const std::string& sql, std::chrono::milliseconds,
+                      std::string_view context) override {
+    execute(sql, context);
+    return true;
+  }
+
   std::vector<postgres::Row> query(const std::string& sql, const std::vector<std::string>& params,
                                    std::string_view context) override {
     ensure_healthy(context);
-    if (sql.find("txid_current") != std::string::npos)
-      return {{std::to_string(txid_)}};
+    if (sql.find("txid_current") != std::string::npos) {
+      // Behind a transaction pooler, every transaction may run in another server process.
+      const int process = server_.pooled ? static_cast<int>(txid_) : process_;
+      return {{std::to_string(txid_), std::to_string(process)}};
+    }
     if (sql.find("txid_status") != std::string::npos) {
       server_.log.push_back("txid_status");
       if (server_.txid_status_in_progress > 0) {
@@ -58,9 +68,13 @@ public:
     return {};
   }
 
-  void copy_start(const std::string&, std::string_view context) override {
+  void copy_start(const std::string& sql, std::string_view context) override {
     ensure_healthy(context);
     hit(Step::copy_start, context);
+    // Statements sent in the same message before the COPY (e.g. creating the table it fills).
+    const auto copy = sql.rfind("COPY");
+    if (copy != std::string::npos && copy > 0)
+      server_.log.push_back(sql.substr(0, sql.rfind(';', copy)));
     server_.log.push_back("COPY");
     in_copy_ = true;
   }
@@ -151,6 +165,7 @@ private:
   }
 
   FakeServer& server_;
+  int process_; // the server process this connection talks to (without a pooler)
   bool healthy_ = true;
   bool in_transaction_ = false;
   bool in_copy_ = false;
@@ -176,7 +191,7 @@ std::unique_ptr<postgres::Connection> FakeServer::connect() {
     throw TransientError("Could not connect: connection refused.");
   ++connections_opened;
   log.push_back("CONNECT");
-  return std::make_unique<FakeConnection>(*this);
+  return std::make_unique<FakeConnection>(*this, connections_opened);
 }
 
 std::optional<Fault> FakeServer::fault_for(Step step) {

@@ -27,6 +27,11 @@ public:
   std::vector<std::string> executed;
 
   void execute(const std::string& sql, std::string_view) override { executed.push_back(sql); }
+  bool execute_within(const std::string& sql, std::chrono::milliseconds,
+                      std::string_view context) override {
+    execute(sql, context);
+    return true;
+  }
   std::vector<Row> query(const std::string& sql, const std::vector<std::string>&,
                          std::string_view) override {
     auto& queue = answers[sql];

@@ -180,6 +180,9 @@ TEST_CASE("libpq's connection failures are read from their text", "[postgres][er
       {"connection to server at \"127.0.0.1\", port 5432 failed: FATAL:  invalid value for "
        "parameter \"statement_timeout\": \"****\"\n",
        FailureCause::setting_rejected, FailureType::config_error},
+      {"connection to server at \"127.0.0.1\", port 6432 failed: FATAL:  unsupported startup "
+       "parameter: options\n",
+       FailureCause::startup_options_refused, FailureType::config_error},
       {"connection to server at \"127.0.0.1\", port 5432 failed: FATAL:  sorry, too many clients "
        "already\n",
        FailureCause::too_many_connections, FailureType::transient_error},

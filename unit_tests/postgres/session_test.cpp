@@ -1,4 +1,4 @@
-// session: the settings every connection runs with, and ensure_schema's decisions and messages.
+// session: the settings every transaction runs with, and ensure_schema's decisions and messages.
 #include <catch2/catch.hpp>
 
 #include "pgdest/error.hpp"
@@ -15,6 +15,11 @@ public:
   explicit ScriptedConnection(Row privileges) : privileges_(std::move(privileges)) {}
 
   void execute(const std::string& sql, std::string_view) override { executed.push_back(sql); }
+  bool execute_within(const std::string& sql, std::chrono::milliseconds,
+                      std::string_view context) override {
+    execute(sql, context);
+    return true;
+  }
   std::vector<Row> query(const std::string&, const std::vector<std::string>& params,
                          std::string_view) override {
     queried_with = params;
@@ -84,10 +89,23 @@ TEST_CASE("ensure_schema creates a missing schema it may create, and leaves an u
   CHECK(existing.executed.empty());
 }
 
-TEST_CASE("every session starts in UTC, without JIT", "[postgres][session]") {
-  ScriptedConnection connection({});
-  pgdest::postgres::set_up_session(connection);
-  REQUIRE(connection.executed.size() == 1);
-  CHECK(connection.executed[0] ==
-        "SET TIME ZONE 'UTC'; SET work_mem = '128MB'; SET temp_buffers = '128MB'; SET jit = off");
+TEST_CASE("every transaction runs in UTC, with room to sort keys, without JIT, and keeps no "
+          "setting beyond its end",
+          "[postgres][session]") {
+  const std::string settings = pgdest::postgres::transaction_settings();
+  for (const char* setting :
+       {"set_config('TimeZone', 'UTC', true)", "set_config('work_mem', '128MB', true)",
+        "set_config('jit', 'off', true)", "set_config('temp_buffers', '128MB', true)"})
+    CHECK(settings.find(setting) != std::string::npos);
+  // set_config(..., true) is SET LOCAL: nothing set for the session, which through a transaction
+  // pooler would stay on a server connection other clients get next.
+  auto occurrences = [&](const std::string& text) {
+    std::size_t count = 0;
+    for (auto at = settings.find(text); at != std::string::npos; at = settings.find(text, at + 1))
+      ++count;
+    return count;
+  };
+  CHECK(occurrences("set_config(") == occurrences(", true)"));
+  CHECK(occurrences("SET ") == 0);
+  CHECK(pgdest::postgres::begin_transaction() == "BEGIN; " + settings);
 }

@@ -100,13 +100,14 @@ TEST_CASE("refresh statements: truncate, copy the staging rows, drop the staging
         "ALTER TABLE \"s\".\"t\" ALTER COLUMN \"c\" TYPE jsonb USING to_jsonb(\"c\")");
 }
 
-TEST_CASE("a dedup keys table holds the key columns, is private and emptied at commit", "[sql]") {
+TEST_CASE("a dedup keys table holds the key columns, is private, new in each transaction and "
+          "dropped at its end",
+          "[sql]") {
   CHECK(sql::create_keys_table(Identifier("_airbyte_keys_0"),
                                {{"id", "id", pgdest::schema::ColumnType::bigint},
                                 {"Part", "part", pgdest::schema::ColumnType::varchar}}) ==
-        "CREATE TEMP TABLE IF NOT EXISTS \"_airbyte_keys_0\" (\"id\" bigint, \"part\" character "
-        "varying) "
-        "ON COMMIT DELETE ROWS");
+        "DROP TABLE IF EXISTS pg_temp.\"_airbyte_keys_0\"; CREATE TEMP TABLE \"_airbyte_keys_0\" "
+        "(\"id\" bigint, \"part\" character varying) ON COMMIT DROP");
 }
 
 TEST_CASE("dedup delete: newest row per key by cursor (NULL lowest), extraction time, arrival",
@@ -131,8 +132,9 @@ TEST_CASE("dedup delete: newest row per key by cursor (NULL lowest), extraction 
             " IF EXISTS (SELECT 1 FROM pg_temp.\"k\" WHERE \"id\" IS NULL) THEN IF EXISTS "
             "(SELECT 1 FROM pg_temp.\"k\" WHERE \"id\" IS NULL) THEN " +
             delete_for("\"id\" IS NULL", "r.\"id\" IS NULL") +
-            " END IF; END IF; RESET enable_hashjoin; RESET enable_mergejoin; RESET "
-            "enable_bitmapscan; RESET enable_hashagg; END $dedup$");
+            " END IF; END IF; SET LOCAL enable_hashjoin TO DEFAULT; SET LOCAL enable_mergejoin TO "
+            "DEFAULT; SET LOCAL enable_bitmapscan TO DEFAULT; SET LOCAL enable_hashagg TO DEFAULT; "
+            "END $dedup$");
 }
 
 TEST_CASE("dedup delete without a cursor or CDC deletions, one lookup per pattern of NULL parts",

@@ -18,7 +18,6 @@ public:
   std::vector<CopyTarget> copy_targets() const override;
   AddedRecord add_record(const encode::RecordEnvelope& envelope) override;
   encode::CopyBuffer& buffer(std::size_t, std::size_t) override { return rows_; }
-  std::vector<std::string> transaction_setup() const override { return {}; }
   std::vector<std::string> commit_statements(std::size_t) override { return {}; }
   std::optional<Completion> completion() const override { return std::nullopt; }
   std::optional<std::string> statistics_statement() const override { return std::nullopt; }

@@ -40,12 +40,11 @@ public:
   CopyPipeline(const CopyPipeline&) = delete;
   CopyPipeline& operator=(const CopyPipeline&) = delete;
 
-  // Statements run at the start of every transaction (also when one is replayed on a new
-  // connection), e.g. creating session-private tables. Call before sending rows.
-  void set_transaction_setup(std::vector<std::string> statements);
-
   // Registers a COPY target (its `COPY ... FROM STDIN WITH (FORMAT binary)` text); returns its id.
-  std::size_t add_target(std::string copy_sql, std::string description);
+  // `prepare_sql`, if any, runs before the first COPY into the target in each transaction (also
+  // when one is replayed on a new connection), e.g. creating a helper table dropped at commit.
+  std::size_t add_target(std::string copy_sql, std::string description,
+                         std::string prepare_sql = {});
 
   // Queues binary COPY rows for a target, inside the open transaction.
   void send(std::size_t target, encode::CopyBuffer rows);
@@ -84,6 +83,7 @@ private:
   struct Target {
     std::string copy_sql;
     std::string description;
+    std::string prepare_sql;
   };
 
   void worker();
@@ -107,7 +107,6 @@ private:
   ConnectionFactory reconnect_;
   PipelineOptions options_;
   std::vector<Target> targets_;
-  std::vector<std::string> transaction_setup_;
 
   mutable std::mutex mutex_;
   std::condition_variable changed_;
@@ -124,6 +123,9 @@ private:
   bool in_transaction_ = false;
   long open_copy_ = -1;               // target of the COPY in progress
   std::string transaction_id_;        // txid_current() of the open transaction
+  std::string backend_pid_;           // the server process that ran the last transaction
+  bool pooler_noticed_ = false;       // its change on one connection has been logged
+  std::vector<bool> prepared_;        // per target: prepare_sql ran in the open transaction
   bool commit_sent_ = false;          // its COMMIT went to the server (it may have landed)
   std::vector<Job> transaction_jobs_; // kept until commit, for a retry
   std::size_t transaction_bytes_ = 0; // rows sent in the open transaction

@@ -1,7 +1,7 @@
 #pragma once
 // append_dedup: rows go straight into the load target, spread over the lanes by key; the keys
-// that may now have more than one row are copied to a session-private table, and before each
-// commit one DELETE keeps only the newest row per key (CDC deletions go too).
+// that may now have more than one row are copied to a temporary table of the transaction, and
+// before each commit one DELETE keeps only the newest row per key (CDC deletions go too).
 #include "pgdest/encode/record_encoder.hpp"
 #include "pgdest/load/stream_loader.hpp"
 #include "pgdest/postgres/sql_builder.hpp"
@@ -20,7 +20,6 @@ public:
   std::vector<CopyTarget> copy_targets() const override;
   AddedRecord add_record(const encode::RecordEnvelope& envelope) override;
   encode::CopyBuffer& buffer(std::size_t lane, std::size_t target) override;
-  std::vector<std::string> transaction_setup() const override;
   std::vector<std::string> commit_statements(std::size_t lane) override;
   std::optional<Completion> completion() const override { return std::nullopt; }
   std::optional<std::string> statistics_statement() const override;

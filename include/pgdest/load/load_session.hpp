@@ -1,8 +1,8 @@
 #pragma once
 // Everything the load does on the server for one sync: the connections and their lanes, each
-// stream's tables and loader, the COPY targets, session settings, the commit fan-out, ANALYZE and
-// the steps that finish complete streams (the refresh swap). The write run decides when to
-// commit; the session decides how.
+// stream's tables and loader, the COPY targets, the commit fan-out, ANALYZE and the steps that
+// finish complete streams (the refresh swap). The write run decides when to commit; the session
+// decides how.
 #include <cstdint>
 #include <memory>
 #include <string_view>
@@ -24,7 +24,8 @@ struct LoadLimits {
 
 class LoadSession {
 public:
-  // Connections used when the catalog has append_dedup streams (otherwise one).
+  // Connections used when the catalog has append_dedup streams (otherwise one), if that many can
+  // hold a transaction at the same time.
   static constexpr std::size_t kDedupConnections = 2;
 
   // Connects (retrying transient failures) and prepares every stream's tables.

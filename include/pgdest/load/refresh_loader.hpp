@@ -23,7 +23,6 @@ public:
   encode::CopyBuffer& buffer(std::size_t lane, std::size_t target) override {
     return rows_->buffer(lane, target);
   }
-  std::vector<std::string> transaction_setup() const override { return rows_->transaction_setup(); }
   std::vector<std::string> commit_statements(std::size_t lane) override {
     return rows_->commit_statements(lane);
   }

@@ -27,6 +27,9 @@ struct Completion {
 struct CopyTarget {
   std::string copy_sql;
   std::string description;
+  // Run before the first COPY into the target in each transaction, when not empty: creates a
+  // helper table that the transaction drops when it ends.
+  std::string prepare_sql;
 };
 
 // Where add_record() put a record: its lane, and the bytes it added to the lane's buffers.
@@ -53,8 +56,6 @@ public:
   virtual AddedRecord add_record(const encode::RecordEnvelope& envelope) = 0;
   // Rows of one target on one lane not yet handed to that lane's connection.
   virtual encode::CopyBuffer& buffer(std::size_t lane, std::size_t target) = 0;
-  // Statements run at the start of every transaction of every lane (session-private tables).
-  virtual std::vector<std::string> transaction_setup() const = 0;
   // Statements that must run in the lane's transaction before it commits.
   virtual std::vector<std::string> commit_statements(std::size_t lane) = 0;
   // What finishes the stream once it is complete and all its rows are committed, if anything.
@@ -77,7 +78,7 @@ std::unique_ptr<encode::RowEncoder> make_row_encoder(const catalog::StreamPlan& 
                                                      std::vector<schema::Column> columns);
 
 // The loader for `plan`'s mode, writing into `tables` (prepared by prepare_stream_tables).
-// `stream` is the plan's index in the catalog (it names session-private tables).
+// `stream` is the plan's index in the catalog (it names helper tables).
 std::unique_ptr<StreamLoader> make_stream_loader(const catalog::StreamPlan& plan,
                                                  StreamTables tables, std::size_t stream,
                                                  const DedupContext& dedup);

@@ -1,6 +1,7 @@
 #pragma once
 // What the load path needs from a PostgreSQL session: statements, queries and binary COPY.
 // `PgConnection` is the real one; tests put a fake behind it to produce every failure branch.
+#include <chrono>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -16,6 +17,10 @@ public:
 
   // Runs a statement; `context` says what it was for in an error ("creating table x").
   virtual void execute(const std::string& sql, std::string_view context) = 0;
+  // execute(), unless the answer takes longer than `limit` (e.g. a pooler has no server connection
+  // free for it): then closes the connection and returns false.
+  virtual bool execute_within(const std::string& sql, std::chrono::milliseconds limit,
+                              std::string_view context) = 0;
   // Runs a query with text parameters; rows as text.
   virtual std::vector<Row> query(const std::string& sql, const std::vector<std::string>& params,
                                  std::string_view context) = 0;

@@ -13,9 +13,9 @@ struct CheckResult {
   std::string message;
 };
 
-// Connects with TLS per ssl_mode (PgConnection, set_up_session), ensures the default schema
-// (`config.schema` normalised as the write path names it; in raw tables mode the raw tables'
-// schema) exists or creates it (ensure_schema),
+// Connects with TLS per ssl_mode (PgConnection) and, in one transaction with the connector's
+// transaction settings, ensures the default schema (`config.schema` normalised as the write path
+// names it; in raw tables mode the raw tables' schema) exists or creates it (ensure_schema),
 // creates a scratch table there, COPYs a row the record encoder made into it, reads it back and
 // drops it. Messages come from the failure table `write` uses too. Every expected failure
 // (unknown host, closed port, wrong password, missing database, missing privilege, TLS refused or

@@ -26,6 +26,7 @@ enum class FailureCause {
   tls_setup_failed,            // the CA or client certificate could not be used
   host_not_allowed,            // no pg_hba.conf entry for this host/user/database
   setting_rejected,            // the server refused a setting passed in jdbc_url_params
+  startup_options_refused,     // a pooler refused the startup `options` (jdbc_url_params)
   too_many_connections,        // 53300
   role_connection_limit,       // 53300 for the role: its CONNECTION LIMIT is reached
   login_not_permitted,         // the role exists but may not log in (NOLOGIN)

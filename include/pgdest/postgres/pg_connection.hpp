@@ -29,6 +29,8 @@ public:
   PgConnection& operator=(const PgConnection&) = delete;
 
   void execute(const std::string& sql, std::string_view context) override;
+  bool execute_within(const std::string& sql, std::chrono::milliseconds limit,
+                      std::string_view context) override;
   std::vector<Row> query(const std::string& sql, const std::vector<std::string>& params,
                          std::string_view context) override;
 

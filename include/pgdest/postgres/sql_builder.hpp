@@ -58,8 +58,9 @@ std::string insert_select(const TableRef& to, const TableRef& from,
 std::string alter_column_type(const TableRef& table, const std::string& column,
                               schema::ColumnType type, const std::string& using_expression);
 
-// A session-private table of a dedup target's key columns, emptied at every commit: the keys
-// whose rows the commit's DELETE looks at.
+// A temporary table of a dedup target's key columns, dropped when the transaction that creates it
+// ends: the keys whose rows the commit's DELETE looks at. A table of the same name left in the
+// session (by another client of a pooled server connection) is dropped first.
 std::string create_keys_table(const Identifier& keys, const std::vector<schema::Column>& key);
 
 // What the DELETE that deduplicates a table needs.
