@@ -454,6 +454,22 @@ TEST_CASE("a user granted what the message says passes the check", "[check]") {
     work.commit();
   }
   CHECK(pgdest::postgres::check_connection(pgdest::config::parse_config(config)).succeeded);
+
+  // Without CREATE on the database, the connector's own tables cannot get a schema of their own:
+  // the check says they go to the user's schema, and why.
+  const std::string internal = unique("check_internal");
+  config["raw_data_schema"] = internal;
+  std::string path = harness::write_temp_file("check-config.json", config.dump());
+  harness::RunResult run = harness::run_connector({"check", "--config", path});
+  REQUIRE(run.messages("CONNECTION_STATUS").size() == 1);
+  CHECK(run.messages("CONNECTION_STATUS")[0]["connectionStatus"]["status"] == "SUCCEEDED");
+  std::string said;
+  for (const auto& log : run.messages("LOG"))
+    if (log["log"]["message"].get<std::string>().find("own tables") != std::string::npos)
+      said = log["log"]["message"];
+  CHECK(said.find("go to schema \"" + schema.name + "\", not \"" + internal + "\"") !=
+        std::string::npos);
+  CHECK(said.find("GRANT CREATE ON DATABASE") != std::string::npos);
 }
 
 TEST_CASE("the check command prints one CONNECTION_STATUS per outcome", "[check][cli]") {

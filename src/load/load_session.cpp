@@ -95,6 +95,7 @@ LoadSession::LoadSession(const config::DestinationConfig& config,
       any_empty_dedup_target = any_empty_dedup_target || !tables.back().load_target_had_rows;
     }
   }
+  choose_internal_schema(*connection, config, tables);
   std::vector<std::string> pooler_signs;
   if (auto sign = postgres::pooler_address_sign(config.host, config.port))
     pooler_signs.push_back(*sign);
@@ -150,6 +151,22 @@ LoadSession::LoadSession(const config::DestinationConfig& config,
         stream.targets[lane].push_back(
             (*lanes_)[lane].add_target(target.copy_sql, target.description, target.prepare_sql));
   }
+}
+
+void LoadSession::choose_internal_schema(postgres::Connection& connection,
+                                         const config::DestinationConfig& config,
+                                         const std::vector<StreamTables>& tables) {
+  std::vector<postgres::Identifier> stream_schemas;
+  for (const auto& stream_tables : tables)
+    stream_schemas.push_back(stream_tables.final_table.schema);
+  const auto candidates = postgres::internal_schema_candidates(config, stream_schemas);
+  try {
+    internal_schema_ = postgres::choose_internal_schema(connection, candidates);
+  } catch (const Error& error) {
+    // Never a reason to fail a sync that would run without the connector's own tables.
+    spdlog::warn("Could not settle where the connector's own tables go ({}).", error.what());
+  }
+  postgres::log_internal_schema(internal_schema_, candidates);
 }
 
 LoadSession::~LoadSession() {

@@ -97,6 +97,9 @@ CheckResult check_schema_and_copy(PgConnection& connection,
                               "{} did not read back unchanged ({} rows found).",
                               table.quoted(), rows.size()));
   connection.execute(sql::drop_table(table), "dropping the scratch table");
+  // Where `write` would keep its own tables; the streams' schemas are not known here.
+  const auto candidates = internal_schema_candidates(config, {});
+  log_internal_schema(choose_internal_schema(connection, candidates), candidates);
   connection.execute("COMMIT", "committing");
   return CheckResult{true, {}};
 }

@@ -1,4 +1,6 @@
 // session: the settings every transaction runs with, and ensure_schema's decisions and messages.
+#include <map>
+
 #include <catch2/catch.hpp>
 
 #include "pgdest/error.hpp"
@@ -13,6 +15,9 @@ namespace {
 class ScriptedConnection : public pgdest::postgres::Connection {
 public:
   explicit ScriptedConnection(Row privileges) : privileges_(std::move(privileges)) {}
+  // Answers with the row of the schema asked about.
+  explicit ScriptedConnection(std::map<std::string, Row> privileges_by_schema)
+      : by_schema_(std::move(privileges_by_schema)) {}
 
   void execute(const std::string& sql, std::string_view) override { executed.push_back(sql); }
   bool execute_within(const std::string& sql, std::chrono::milliseconds,
@@ -22,7 +27,9 @@ public:
   }
   std::vector<Row> query(const std::string&, const std::vector<std::string>& params,
                          std::string_view) override {
-    queried_with = params;
+    queried_with.insert(queried_with.end(), params.begin(), params.end());
+    if (!by_schema_.empty())
+      return {by_schema_.at(params.at(0))};
     return {privileges_};
   }
   void copy_start(const std::string&, std::string_view) override {}
@@ -36,6 +43,7 @@ public:
 
 private:
   Row privileges_;
+  std::map<std::string, Row> by_schema_;
 };
 
 // current user, current database, may create schemas, schema exists, may create tables in it.
@@ -87,6 +95,54 @@ TEST_CASE("ensure_schema creates a missing schema it may create, and leaves an u
   ScriptedConnection existing(privileges("f", "t", "t"));
   pgdest::postgres::ensure_schema(existing, Identifier("sales"));
   CHECK(existing.executed.empty());
+}
+
+TEST_CASE("the connector's own tables go to the first schema the user may use, and say why the "
+          "first one was passed over",
+          "[postgres][session]") {
+  using pgdest::postgres::choose_internal_schema;
+  const std::vector<Identifier> candidates{Identifier("airbyte_internal"), Identifier("public")};
+
+  ScriptedConnection creatable({{"airbyte_internal", privileges("t", "f", "f")},
+                                {"public", privileges("t", "t", "t")}});
+  auto chosen = choose_internal_schema(creatable, candidates);
+  REQUIRE(chosen);
+  CHECK(chosen->schema.name() == "airbyte_internal");
+  CHECK(chosen->passed_over.empty());
+  CHECK(creatable.executed ==
+        std::vector<std::string>{"CREATE SCHEMA IF NOT EXISTS \"airbyte_internal\""});
+  CHECK(creatable.queried_with == std::vector<std::string>{"airbyte_internal"});
+
+  // No CREATE on the database: the schema the sync writes to anyway.
+  ScriptedConnection own_schema_only({{"airbyte_internal", privileges("f", "f", "f")},
+                                      {"public", privileges("f", "t", "t")}});
+  chosen = choose_internal_schema(own_schema_only, candidates);
+  REQUIRE(chosen);
+  CHECK(chosen->schema.name() == "public");
+  CHECK(chosen->passed_over.find("may not create schema \"airbyte_internal\"") !=
+        std::string::npos);
+  CHECK(chosen->passed_over.find("GRANT CREATE ON DATABASE \"warehouse\" TO \"limited\"") !=
+        std::string::npos);
+  CHECK(own_schema_only.executed.empty());
+
+  ScriptedConnection nowhere({{"airbyte_internal", privileges("f", "t", "f")},
+                              {"public", privileges("f", "t", "f")}});
+  CHECK_FALSE(choose_internal_schema(nowhere, candidates));
+  CHECK(nowhere.executed.empty());
+}
+
+TEST_CASE("the connector's own tables prefer raw_data_schema, then the config's schema, then the "
+          "streams' schemas, each once",
+          "[postgres][session]") {
+  pgdest::config::DestinationConfig config;
+  config.raw_data_schema = "Airbyte Internal";
+  config.schema = "public";
+  const auto candidates = pgdest::postgres::internal_schema_candidates(
+      config, {Identifier("sales"), Identifier("public"), Identifier("sales")});
+  std::vector<std::string> names;
+  for (const auto& candidate : candidates)
+    names.push_back(candidate.name());
+  CHECK(names == std::vector<std::string>{"airbyte_internal", "public", "sales"});
 }
 
 TEST_CASE("every transaction runs in UTC, with room to sort keys, without JIT, and keeps no "

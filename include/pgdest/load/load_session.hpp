@@ -5,6 +5,7 @@
 // decides how.
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string_view>
 #include <vector>
 
@@ -13,6 +14,7 @@
 #include "pgdest/load/dedup_keys.hpp"
 #include "pgdest/load/lane_set.hpp"
 #include "pgdest/load/stream_loader.hpp"
+#include "pgdest/postgres/session.hpp"
 
 namespace pgdest::load {
 
@@ -41,6 +43,10 @@ public:
   encode::RowEncoder& encoder(std::size_t stream) { return streams_[stream].loader->encoder(); }
   void add_record(std::size_t stream, const encode::RecordEnvelope& envelope);
   const StreamLoader& loader(std::size_t stream) const { return *streams_[stream].loader; }
+  // Where the connector's own tables go (rejected values, the sync log); none if nowhere.
+  const std::optional<postgres::InternalSchema>& internal_schema() const {
+    return internal_schema_;
+  }
 
   // Hands every buffered row to the lanes and has them all commit up to record `records`.
   void commit(std::uint64_t records);
@@ -68,11 +74,15 @@ private:
     std::size_t chunk_bytes = 0;
   };
 
+  void choose_internal_schema(postgres::Connection& connection,
+                              const config::DestinationConfig& config,
+                              const std::vector<StreamTables>& tables);
   void send(Stream& stream, std::size_t lane, std::size_t target);
   void send_largest();
   void send_all();
 
   LoadLimits limits_;
+  std::optional<postgres::InternalSchema> internal_schema_;
   std::unique_ptr<SeenKeys> seen_keys_;
   std::vector<Stream> streams_;
   std::unique_ptr<LaneSet> lanes_;
