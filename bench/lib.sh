@@ -12,17 +12,31 @@ bench_check_tools() {
   command -v psql >/dev/null || { echo "$0: psql is missing (apt-get install postgresql-client)" >&2; exit 1; }
 }
 
+# PostgreSQL's own defaults for the settings scripts/pg-sandbox raises: with stock=1
+# (--stock-server) the benchmark's server keeps these, as many users' servers do.
+stock_settings="shared_buffers = 128MB
+max_wal_size = 1GB
+checkpoint_timeout = 5min"
+
 # Starts a durable throwaway server (or takes the PGDEST_TEST_* one with reuse=1) and exports the
-# PG* variables psql uses; bench_stop_server (from the EXIT trap) stops and deletes it.
+# PG* variables psql uses; bench_stop_server (from the EXIT trap) stops and deletes it. Sets
+# server_kind to a description of the server for the results.
 sandbox=
 bench_start_server() {
   if [ "$reuse" = 1 ]; then
     : "${PGDEST_TEST_HOST:?--reuse-server needs the PGDEST_TEST_* variables (source scripts/pg-sandbox DIR/env)}"
+    [ "${stock:-0}" = 0 ] || { echo "$0: --stock-server starts a server of its own; it does not go with --reuse-server" >&2; exit 2; }
+    server_kind="the server in PGDEST_TEST_* (--reuse-server), as it is set up"
   else
     sandbox=$(mktemp -d /tmp/pgdest-bench-pg.XXXXXX)
-    local port
+    local port settings=${PGSANDBOX_SETTINGS:-}
     port=$("$root/scripts/free-port" 55700)
-    PGSANDBOX_DURABLE=1 "$root/scripts/pg-sandbox" start "$sandbox" "$port" >/dev/null
+    server_kind="the benchmark's own, durable, tuned (scripts/pg-sandbox: shared_buffers 512MB, max_wal_size 4GB, checkpoint_timeout 30min)"
+    if [ "${stock:-0}" = 1 ]; then
+      settings=$stock_settings${settings:+$'\n'$settings}
+      server_kind="the benchmark's own, durable, with PostgreSQL's stock settings (--stock-server: shared_buffers 128MB, max_wal_size 1GB, checkpoint_timeout 5min)"
+    fi
+    PGSANDBOX_DURABLE=1 PGSANDBOX_SETTINGS=$settings "$root/scripts/pg-sandbox" start "$sandbox" "$port" >/dev/null
     # shellcheck disable=SC1091
     source "$sandbox/env"
     [ "$keep" = 1 ] && echo "server kept running: source $sandbox/env; stop it with scripts/pg-sandbox stop $sandbox" >&2
