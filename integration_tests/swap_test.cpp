@@ -198,3 +198,40 @@ TEST_CASE("a table in a publication, or referenced by a foreign key, has its row
   CHECK(single("SELECT 'it_swap_fallback.users'::regclass::oid::text") == oid);
   CHECK(query_rows("SELECT id1 FROM it_swap_fallback.users") == Rows{{"8"}});
 }
+
+TEST_CASE("a swap that fails half-way is rolled back and the rows are copied, the view kept",
+          "[modes][refresh][swap]") {
+  auto schema = fresh_schema("it_swap_failed");
+  drop_role("it_swap_writer");
+  drop_role("it_swap_analyst");
+  exec("CREATE ROLE it_swap_writer LOGIN PASSWORD 'writer-pw'; CREATE ROLE it_swap_analyst; "
+       "CREATE SCHEMA it_swap_failed AUTHORIZATION it_swap_writer; "
+       "GRANT USAGE, CREATE ON SCHEMA it_swap_failed TO it_swap_analyst");
+  auto config = test_config(schema);
+  config["username"] = "it_swap_writer";
+  config["password"] = "writer-pw";
+  auto spec = overwrite_spec(1);
+  require_ok(sync(schema, catalog_of(spec), record("users", R"({"id1":1,"id2":1})"), true, config));
+  // A view of a role the connector's role is not a member of: the schema's owner may drop it,
+  // but not create it again as that role.
+  exec("GRANT SELECT ON it_swap_failed.users TO it_swap_analyst; SET ROLE it_swap_analyst; "
+       "CREATE VIEW it_swap_failed.report AS SELECT id1 FROM it_swap_failed.users");
+  const std::string oid = single("SELECT 'it_swap_failed.users'::regclass::oid::text");
+
+  spec.generation = spec.minimum_generation = 2;
+  auto result =
+      sync(schema, catalog_of(spec), record("users", R"({"id1":2,"id2":2})"), true, config);
+  require_ok(result);
+  CHECK(
+      replacement_log(result).find(
+          R"(as the swap failed: PostgreSQL failed while restoring view "it_swap_failed"."report": must be member of role "it_swap_analyst")") !=
+      std::string::npos);
+  CHECK(single("SELECT 'it_swap_failed.users'::regclass::oid::text") == oid);
+  CHECK(query_rows("SELECT id1, pg_get_userbyid(relowner) FROM it_swap_failed.report, pg_class "
+                   "WHERE pg_class.oid = 'it_swap_failed.report'::regclass") ==
+        Rows{{"2", "it_swap_analyst"}});
+  CHECK(tables_in(schema) == Rows{{"report"}, {"users"}});
+  fresh_schema(schema);
+  drop_role("it_swap_writer");
+  drop_role("it_swap_analyst");
+}
