@@ -262,9 +262,11 @@ void LoadSession::finish_streams(const std::vector<bool>& complete) {
     auto completion = streams_[i].loader->completion();
     if (!completion)
       continue;
-    spdlog::info("Stream {} is complete: {}.", streams_[i].loader->plan().descriptor.display(),
-                 completion->description);
-    first.commit(commit_requested_, std::move(completion->statements));
+    const auto stream = streams_[i].loader->plan().descriptor.display();
+    spdlog::info("Stream {} is complete: {}.", stream, completion->description);
+    std::string outcome;
+    first.run([&](postgres::Connection& connection) { outcome = completion->run(connection); });
+    spdlog::info("Stream {}: {}.", stream, outcome);
   }
   drain();
 }

@@ -169,7 +169,8 @@ void ensure_extracted_at_index(postgres::Connection& connection, const TableRef&
                        "reading the indexes of " + table.quoted());
   if (!indexes.empty())
     return;
-  Identifier index(schema::derived_name(table.table.name(), "_extracted_at_idx"));
+  Identifier index(
+      schema::derived_name(table.table.name(), postgres::sql::kExtractedAtIndexSuffix));
   connection.execute(postgres::sql::create_index(index, table, {"_airbyte_extracted_at"}),
                      "creating an index on " + table.quoted());
 }
@@ -177,7 +178,7 @@ void ensure_extracted_at_index(postgres::Connection& connection, const TableRef&
 // The dedup key index; rebuilt when the primary key changed.
 void ensure_key_index(postgres::Connection& connection, const TableRef& table,
                       const std::vector<std::string>& key) {
-  Identifier index(schema::derived_name(table.table.name(), "_pk_idx"));
+  Identifier index(schema::derived_name(table.table.name(), postgres::sql::kKeyIndexSuffix));
   std::vector<std::string> indexed;
   for (const auto& row :
        connection.query(postgres::sql::select_index_columns(), {table.schema.name(), index.name()},

@@ -11,7 +11,7 @@
 #include "pgdest/postgres/sql_builder.hpp"
 
 namespace pgdest::postgres {
-namespace view_sql {
+namespace privilege_sql {
 namespace {
 
 // The privilege names GRANT accepts on a table-like object; anything else is refused rather than
@@ -21,6 +21,98 @@ bool known_privilege(std::string_view privilege) {
       "SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER", "MAINTAIN"};
   return std::find(kPrivileges.begin(), kPrivileges.end(), privilege) != kPrivileges.end();
 }
+
+std::string grantee_sql(const std::string& grantee) {
+  return grantee.empty() ? "PUBLIC" : Identifier(grantee).quoted();
+}
+
+} // namespace
+
+std::string select_grants() {
+  // A view without an access control list has the owner's default privileges: acldefault()
+  // spells them out, so that they are restored like any other.
+  return "SELECT column_name, pg_catalog.pg_get_userbyid(grantor), "
+         "CASE WHEN grantee = 0 THEN '' ELSE pg_catalog.pg_get_userbyid(grantee) END, "
+         "privilege_type, is_grantable FROM ("
+         "SELECT '' AS column_name, 0 AS attnum, g.* FROM pg_catalog.pg_class c, "
+         "pg_catalog.aclexplode(coalesce(c.relacl, pg_catalog.acldefault('r', c.relowner))) "
+         "WITH ORDINALITY g(grantor, grantee, privilege_type, is_grantable, position) "
+         "WHERE c.oid = $1::pg_catalog.regclass "
+         "UNION ALL SELECT a.attname::text, a.attnum, g.* FROM pg_catalog.pg_attribute a, "
+         "pg_catalog.aclexplode(a.attacl) "
+         "WITH ORDINALITY g(grantor, grantee, privilege_type, is_grantable, position) "
+         "WHERE a.attrelid = $1::pg_catalog.regclass AND a.attnum > 0 AND NOT a.attisdropped"
+         ") grants ORDER BY attnum, position";
+}
+
+std::string select_privileges() {
+  return "SELECT coalesce((SELECT pg_catalog.string_agg(item::text, ' ' ORDER BY item::text) "
+         "FROM pg_catalog.unnest(coalesce(c.relacl, pg_catalog.acldefault('r', c.relowner))) "
+         "item), ''), coalesce((SELECT pg_catalog.string_agg("
+         "pg_catalog.quote_ident(a.attname) || '=' || item::text, ' ' "
+         "ORDER BY a.attname, item::text) "
+         "FROM pg_catalog.pg_attribute a, pg_catalog.unnest(a.attacl) item "
+         "WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped), '') "
+         "FROM pg_catalog.pg_class c WHERE c.oid = $1::pg_catalog.regclass";
+}
+
+std::string revoke_all(const TableRef& relation, const std::vector<std::string>& grantees) {
+  std::string from;
+  for (const auto& grantee : grantees)
+    from += (from.empty() ? "" : ", ") + grantee_sql(grantee);
+  return fmt::format("REVOKE ALL ON {} FROM {}", relation.quoted(), from);
+}
+
+std::vector<std::string> grant_statements(const TableRef& relation, const std::string& owner,
+                                          const std::vector<RelationGrant>& grants_to_make,
+                                          bool on_columns) {
+  // One GRANT per (column, grantor, grantee, grant option), listing its privileges.
+  struct Grant {
+    const RelationGrant* first;
+    std::string privileges;
+  };
+  std::vector<Grant> grants;
+  for (const auto& grant : grants_to_make) {
+    if (grant.column.empty() == on_columns)
+      continue;
+    if (!known_privilege(grant.privilege))
+      throw SystemError(fmt::format("{} has a privilege \"{}\" that cannot be restored.",
+                                    relation.quoted(), grant.privilege));
+    auto same = std::find_if(grants.begin(), grants.end(), [&](const Grant& other) {
+      return other.first->column == grant.column && other.first->grantor == grant.grantor &&
+             other.first->grantee == grant.grantee &&
+             other.first->with_grant_option == grant.with_grant_option;
+    });
+    std::string privilege = grant.privilege;
+    if (!grant.column.empty())
+      privilege += " (" + Identifier(grant.column).quoted() + ")";
+    if (same == grants.end())
+      grants.push_back({&grant, privilege});
+    else
+      same->privileges += ", " + privilege;
+  }
+  // The owner's grants first: a role that grants onward needs its grant option before.
+  std::stable_partition(grants.begin(), grants.end(),
+                        [&](const Grant& grant) { return grant.first->grantor == owner; });
+  std::vector<std::string> statements;
+  for (const auto& grant : grants) {
+    std::string statement = fmt::format("GRANT {} ON {} TO {}{}", grant.privileges,
+                                        relation.quoted(), grantee_sql(grant.first->grantee),
+                                        grant.first->with_grant_option ? " WITH GRANT OPTION" : "");
+    // GRANT records the role that runs it (a superuser or a member of the owner's role runs it
+    // as the owner), so another grantor's grant is made as that role.
+    if (grant.first->grantor != owner)
+      statement = fmt::format("SET LOCAL ROLE {}; {}; RESET ROLE",
+                              Identifier(grant.first->grantor).quoted(), statement);
+    statements.push_back(std::move(statement));
+  }
+  return statements;
+}
+
+} // namespace privilege_sql
+
+namespace view_sql {
+namespace {
 
 const char* kind(const SavedView& view) {
   return view.materialized ? "MATERIALIZED VIEW" : "VIEW";
@@ -32,10 +124,6 @@ std::string_view without_final_semicolon(std::string_view definition) {
          (definition.back() == ';' || definition.back() == ' ' || definition.back() == '\n'))
     definition.remove_suffix(1);
   return definition;
-}
-
-std::string grantee_sql(const std::string& grantee) {
-  return grantee.empty() ? "PUBLIC" : Identifier(grantee).quoted();
 }
 
 } // namespace
@@ -109,34 +197,6 @@ std::string select_attached() {
          "ORDER BY kind, oid";
 }
 
-std::string select_grants() {
-  // A view without an access control list has the owner's default privileges: acldefault()
-  // spells them out, so that they are restored like any other.
-  return "SELECT column_name, pg_catalog.pg_get_userbyid(grantor), "
-         "CASE WHEN grantee = 0 THEN '' ELSE pg_catalog.pg_get_userbyid(grantee) END, "
-         "privilege_type, is_grantable FROM ("
-         "SELECT '' AS column_name, 0 AS attnum, g.* FROM pg_catalog.pg_class c, "
-         "pg_catalog.aclexplode(coalesce(c.relacl, pg_catalog.acldefault('r', c.relowner))) "
-         "WITH ORDINALITY g(grantor, grantee, privilege_type, is_grantable, position) "
-         "WHERE c.oid = $1::pg_catalog.regclass "
-         "UNION ALL SELECT a.attname::text, a.attnum, g.* FROM pg_catalog.pg_attribute a, "
-         "pg_catalog.aclexplode(a.attacl) "
-         "WITH ORDINALITY g(grantor, grantee, privilege_type, is_grantable, position) "
-         "WHERE a.attrelid = $1::pg_catalog.regclass AND a.attnum > 0 AND NOT a.attisdropped"
-         ") grants ORDER BY attnum, position";
-}
-
-std::string select_privileges() {
-  return "SELECT coalesce((SELECT pg_catalog.string_agg(item::text, ' ' ORDER BY item::text) "
-         "FROM pg_catalog.unnest(coalesce(c.relacl, pg_catalog.acldefault('r', c.relowner))) "
-         "item), ''), coalesce((SELECT pg_catalog.string_agg("
-         "pg_catalog.quote_ident(a.attname) || '=' || item::text, ' ' "
-         "ORDER BY a.attname, item::text) "
-         "FROM pg_catalog.pg_attribute a, pg_catalog.unnest(a.attacl) item "
-         "WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped), '') "
-         "FROM pg_catalog.pg_class c WHERE c.oid = $1::pg_catalog.regclass";
-}
-
 std::string create_view(const SavedView& view) {
   std::string sql = fmt::format("CREATE {} {}", kind(view), view.name.quoted());
   if (!view.options.empty()) {
@@ -179,54 +239,11 @@ std::vector<std::string> restore_statements(const SavedView& view) {
 }
 
 std::string revoke_all(const SavedView& view, const std::vector<std::string>& grantees) {
-  std::string from;
-  for (const auto& grantee : grantees)
-    from += (from.empty() ? "" : ", ") + grantee_sql(grantee);
-  return fmt::format("REVOKE ALL ON {} FROM {}", view.name.quoted(), from);
+  return privilege_sql::revoke_all(view.name, grantees);
 }
 
 std::vector<std::string> grant_statements(const SavedView& view, bool on_columns) {
-  // One GRANT per (column, grantor, grantee, grant option), listing its privileges.
-  struct Grant {
-    const ViewGrant* first;
-    std::string privileges;
-  };
-  std::vector<Grant> grants;
-  for (const auto& grant : view.grants) {
-    if (grant.column.empty() == on_columns)
-      continue;
-    if (!known_privilege(grant.privilege))
-      throw SystemError(fmt::format("View {} has a privilege \"{}\" that cannot be restored.",
-                                    view.name.quoted(), grant.privilege));
-    auto same = std::find_if(grants.begin(), grants.end(), [&](const Grant& other) {
-      return other.first->column == grant.column && other.first->grantor == grant.grantor &&
-             other.first->grantee == grant.grantee &&
-             other.first->with_grant_option == grant.with_grant_option;
-    });
-    std::string privilege = grant.privilege;
-    if (!grant.column.empty())
-      privilege += " (" + Identifier(grant.column).quoted() + ")";
-    if (same == grants.end())
-      grants.push_back({&grant, privilege});
-    else
-      same->privileges += ", " + privilege;
-  }
-  // The owner's grants first: a role that grants onward needs its grant option before.
-  std::stable_partition(grants.begin(), grants.end(),
-                        [&](const Grant& grant) { return grant.first->grantor == view.owner; });
-  std::vector<std::string> statements;
-  for (const auto& grant : grants) {
-    std::string statement = fmt::format("GRANT {} ON {} TO {}{}", grant.privileges,
-                                        view.name.quoted(), grantee_sql(grant.first->grantee),
-                                        grant.first->with_grant_option ? " WITH GRANT OPTION" : "");
-    // GRANT records the role that runs it (a superuser or a member of the owner's role runs it
-    // as the owner), so another grantor's grant is made as that role.
-    if (grant.first->grantor != view.owner)
-      statement = fmt::format("SET LOCAL ROLE {}; {}; RESET ROLE",
-                              Identifier(grant.first->grantor).quoted(), statement);
-    statements.push_back(std::move(statement));
-  }
-  return statements;
+  return privilege_sql::grant_statements(view.name, view.owner, view.grants, on_columns);
 }
 
 } // namespace view_sql
@@ -240,55 +257,65 @@ std::vector<std::pair<std::string, std::string>> pairs(const std::vector<Row>& r
   return out;
 }
 
-std::pair<std::string, std::string> privileges_of(Connection& connection, const SavedView& view) {
-  auto rows = connection.query(view_sql::select_privileges(), {view.name.quoted()},
-                               "reading the privileges on view " + view.name.quoted());
+std::pair<std::string, std::string> privileges_of(Connection& connection,
+                                                  const TableRef& relation) {
+  auto rows = connection.query(privilege_sql::select_privileges(), {relation.quoted()},
+                               "reading the privileges on " + relation.quoted());
   if (rows.empty())
     return {};
   return {rows[0][0].value_or(""), rows[0][1].value_or("")};
 }
 
-std::vector<ViewGrant> grants_of(Connection& connection, const SavedView& view) {
-  std::vector<ViewGrant> grants;
-  for (const auto& row : connection.query(view_sql::select_grants(), {view.name.quoted()},
-                                          "reading the grants on view " + view.name.quoted()))
+std::vector<RelationGrant> grants_of(Connection& connection, const TableRef& relation) {
+  std::vector<RelationGrant> grants;
+  for (const auto& row : connection.query(privilege_sql::select_grants(), {relation.quoted()},
+                                          "reading the grants on " + relation.quoted()))
     grants.push_back({row[0].value_or(""), row[1].value_or(""), row[2].value_or(""),
                       row[3].value_or(""), row[4] == "t"});
   return grants;
 }
 
-// Makes the privileges on a recreated view what they were. A new view has its owner's default
-// privileges (and any default privileges of the role that created it): when they differ from the
-// saved ones, they are revoked first. A new view has no privileges on its columns.
-void restore_privileges(Connection& connection, const SavedView& view) {
-  const auto current = privileges_of(connection, view);
-  if (current == view.privileges)
+} // namespace
+
+SavedPrivileges save_privileges(Connection& connection, const TableRef& relation) {
+  SavedPrivileges saved;
+  saved.grants = grants_of(connection, relation);
+  saved.text = privileges_of(connection, relation);
+  return saved;
+}
+
+void restore_privileges(Connection& connection, const TableRef& relation, std::string_view kind,
+                        const std::string& owner, const SavedPrivileges& saved) {
+  // A new relation has no privileges on its columns.
+  const auto current = privileges_of(connection, relation);
+  if (current == saved.text)
     return;
-  const std::string context = "restoring the privileges on view " + view.name.quoted();
-  if (current.first != view.privileges.first) {
+  const std::string context =
+      fmt::format("restoring the privileges on {} {}", kind, relation.quoted());
+  if (current.first != saved.text.first) {
     std::vector<std::string> holders;
-    for (const auto& grant : grants_of(connection, view))
+    for (const auto& grant : grants_of(connection, relation))
       if (grant.column.empty() &&
           std::find(holders.begin(), holders.end(), grant.grantee) == holders.end())
         holders.push_back(grant.grantee);
     if (!holders.empty())
-      connection.execute(view_sql::revoke_all(view, holders), context);
-    for (const auto& statement : view_sql::grant_statements(view, false))
+      connection.execute(privilege_sql::revoke_all(relation, holders), context);
+    for (const auto& statement :
+         privilege_sql::grant_statements(relation, owner, saved.grants, false))
       connection.execute(statement, context);
   }
-  if (current.second != view.privileges.second)
-    for (const auto& statement : view_sql::grant_statements(view, true))
+  if (current.second != saved.text.second)
+    for (const auto& statement :
+         privilege_sql::grant_statements(relation, owner, saved.grants, true))
       connection.execute(statement, context);
-  const auto restored = privileges_of(connection, view);
-  if (restored != view.privileges)
+  const auto restored = privileges_of(connection, relation);
+  if (restored != saved.text)
     throw SystemError(fmt::format(
-        "The privileges on view {} could not be restored as they were (they were \"{}\" on the "
-        "view and \"{}\" on its columns; they would be \"{}\" and \"{}\").",
-        view.name.quoted(), view.privileges.first, view.privileges.second, restored.first,
+        "The privileges on {} {} could not be restored as they were (they were \"{}\" on the "
+        "{} and \"{}\" on its columns; they would be \"{}\" and \"{}\").",
+        kind, relation.quoted(), saved.text.first, kind, saved.text.second, restored.first,
         restored.second));
 }
-
-} // namespace
 
 DependentViews DependentViews::save(Connection& connection, const TableRef& table,
                                     const std::string& column) {
@@ -317,8 +344,9 @@ DependentViews DependentViews::save(Connection& connection, const TableRef& tabl
         pairs(connection.query(view_sql::select_column_defaults(), name, context));
     for (const auto& statement : connection.query(view_sql::select_attached(), name, context))
       view.attached.push_back(statement[0].value_or(""));
-    view.grants = grants_of(connection, view);
-    view.privileges = privileges_of(connection, view);
+    auto privileges = save_privileges(connection, view.name);
+    view.grants = std::move(privileges.grants);
+    view.privileges = std::move(privileges.text);
     saved.views_.push_back(std::move(view));
   }
   return saved;
@@ -342,7 +370,7 @@ void DependentViews::recreate(Connection& connection) const {
                        "creating view " + view.name.quoted() + " again");
     for (const auto& statement : view_sql::restore_statements(view))
       connection.execute(statement, "restoring view " + view.name.quoted());
-    restore_privileges(connection, view);
+    restore_privileges(connection, view.name, "view", view.owner, {view.grants, view.privileges});
   }
 }
 

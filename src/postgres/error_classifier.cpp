@@ -522,6 +522,11 @@ Error to_error(const FailureDiagnosis& d, const FailureSubject& subject,
   return Error(d.type, message, internal);
 }
 
+bool has_sqlstate(const Error& error, std::string_view sqlstate) {
+  // to_error() starts the internal message with the SQLSTATE.
+  return error.internal_message().rfind(fmt::format("SQLSTATE {}:", sqlstate), 0) == 0;
+}
+
 bool is_retryable(const Error& error) {
   return error.failure_type() == FailureType::transient_error;
 }

@@ -1,15 +1,15 @@
 // The SQL that saves, drops and recreates the views depending on a table, and the order of it.
 #include <catch2/catch.hpp>
 
-#include <deque>
-#include <map>
 #include <string>
 #include <vector>
 
 #include "pgdest/error.hpp"
 #include "pgdest/postgres/dependent_views.hpp"
+#include "scripted_connection.hpp"
 
 using namespace pgdest::postgres;
+using pgdest::testing::ScriptedConnection;
 
 namespace {
 
@@ -19,34 +19,6 @@ SavedView view_named(const std::string& schema, const std::string& name) {
   view.owner = "analyst";
   return view;
 }
-
-// Answers each catalog query from a script, in order, and records every statement.
-class ScriptedConnection : public Connection {
-public:
-  std::map<std::string, std::deque<std::vector<Row>>> answers; // by query text
-  std::vector<std::string> executed;
-
-  void execute(const std::string& sql, std::string_view) override { executed.push_back(sql); }
-  bool execute_within(const std::string& sql, std::chrono::milliseconds,
-                      std::string_view context) override {
-    execute(sql, context);
-    return true;
-  }
-  std::vector<Row> query(const std::string& sql, const std::vector<std::string>&,
-                         std::string_view) override {
-    auto& queue = answers[sql];
-    if (queue.empty())
-      return {};
-    auto rows = queue.front();
-    queue.pop_front();
-    return rows;
-  }
-  void copy_start(const std::string&, std::string_view) override {}
-  void copy_send(std::string_view) override {}
-  void copy_finish() override {}
-  void copy_abort(std::string_view) noexcept override {}
-  bool healthy() const override { return true; }
-};
 
 } // namespace
 
@@ -120,9 +92,9 @@ TEST_CASE("grants are restored grouped, the owner's first, another grantor's as 
 }
 
 TEST_CASE("the catalog queries take the table, column and view as parameters", "[views]") {
-  for (const auto& query :
-       {view_sql::select_options(), view_sql::select_comments(), view_sql::select_column_defaults(),
-        view_sql::select_attached(), view_sql::select_grants(), view_sql::select_privileges()})
+  for (const auto& query : {view_sql::select_options(), view_sql::select_comments(),
+                            view_sql::select_column_defaults(), view_sql::select_attached(),
+                            privilege_sql::select_grants(), privilege_sql::select_privileges()})
     CHECK(query.find("$1::pg_catalog.regclass") != std::string::npos);
   auto dependents = view_sql::select_dependent_views();
   for (const char* parameter : {"$1", "$2", "$3"})
@@ -137,13 +109,14 @@ TEST_CASE("saved views are dropped dependents first and created again in order",
   connection.answers[view_sql::select_comments()] = {{{"", "first"}, {"n", "a column"}}, {}};
   // Saved, then read again after each view is created: the first matches at once, the second
   // only after its grants are made again (on the view, as its default differs; on a column).
-  connection.answers[view_sql::select_privileges()] = {
+  connection.answers[privilege_sql::select_privileges()] = {
       {{"A", ""}}, {{"B", "n=B"}}, {{"A", ""}}, {{"default", ""}}, {{"B", "n=B"}}};
-  connection.answers[view_sql::select_grants()] = {{{"", "analyst", "analyst", "SELECT", "f"}},
-                                                   {{"", "analyst", "analyst", "SELECT", "f"},
-                                                    {"", "analyst", "", "SELECT", "f"},
-                                                    {"n", "analyst", "auditor", "SELECT", "f"}},
-                                                   {{"", "analyst", "analyst", "SELECT", "f"}}};
+  connection.answers[privilege_sql::select_grants()] = {
+      {{"", "analyst", "analyst", "SELECT", "f"}},
+      {{"", "analyst", "analyst", "SELECT", "f"},
+       {"", "analyst", "", "SELECT", "f"},
+       {"n", "analyst", "auditor", "SELECT", "f"}},
+      {{"", "analyst", "analyst", "SELECT", "f"}}};
   auto views = DependentViews::save(connection, {Identifier("s"), Identifier("t")}, "n");
   REQUIRE(views.views().size() == 2);
   CHECK(views.names() == R"("s"."v1", "s"."m")");
@@ -175,7 +148,7 @@ TEST_CASE("privileges that cannot be restored exactly fail the recreation", "[vi
   ScriptedConnection connection;
   connection.answers[view_sql::select_dependent_views()] = {
       {{"s", "v", "v", "t", " SELECT 1;", "analyst", ""}}};
-  connection.answers[view_sql::select_privileges()] = {
+  connection.answers[privilege_sql::select_privileges()] = {
       {{"as saved", ""}}, {{"new", ""}}, {{"other", ""}}};
   auto views = DependentViews::save(connection, {Identifier("s"), Identifier("t")});
   try {

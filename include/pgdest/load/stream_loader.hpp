@@ -3,6 +3,7 @@
 // from the stream's plan by make_stream_loader. The load session drives every kind the same way:
 // it never asks which mode a stream is in.
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -14,13 +15,15 @@
 #include "pgdest/encode/row_encoder.hpp"
 #include "pgdest/load/dedup_keys.hpp"
 #include "pgdest/load/table_preparer.hpp"
+#include "pgdest/postgres/connection.hpp"
 
 namespace pgdest::load {
 
-// The statements that finish a complete stream, and what they do (for the log).
+// What finishes a complete stream: what it is (for the log), and the work, which runs in a
+// transaction of its own and returns what it did (for the log).
 struct Completion {
   std::string description;
-  std::vector<std::string> statements;
+  std::function<std::string(postgres::Connection&)> run;
 };
 
 // What one of a stream's buffers is copied into (the same on every lane).

@@ -7,6 +7,7 @@
 // old table with its views or the new one with its views, never neither.
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -15,8 +16,9 @@
 
 namespace pgdest::postgres {
 
-// One privilege of one role on a view or on one of its columns, as aclexplode() lists it.
-struct ViewGrant {
+// One privilege of one role on a table, view or materialized view, or on one of its columns, as
+// aclexplode() lists it.
+struct RelationGrant {
   std::string column;    // empty: on the view itself
   std::string grantor;   // the role that granted it
   std::string grantee;   // empty: PUBLIC
@@ -38,12 +40,48 @@ struct SavedView {
   std::optional<std::string> comment;
   std::vector<std::pair<std::string, std::string>> column_comments; // column, comment
   std::vector<std::pair<std::string, std::string>> column_defaults; // column, expression
-  std::vector<ViewGrant> grants;                                    // the owner's own too
+  std::vector<RelationGrant> grants;                                // the owner's own too
   std::vector<std::string> attached; // CREATE INDEX / RULE / TRIGGER statements
   // The privileges on the view, and on its columns, each as one text to compare restored ones
   // with.
   std::pair<std::string, std::string> privileges;
 };
+
+namespace privilege_sql {
+
+// Parameters: $1 a table, view or materialized view (regclass text). Rows: column (empty: the
+// relation), grantor, grantee (empty: PUBLIC), privilege, grantable ("t"/"f"), in the order the
+// access control lists hold them.
+std::string select_grants();
+// Parameters: $1 the relation. One row: every privilege on it, and every privilege on its
+// columns, each as sorted text.
+std::string select_privileges();
+// Takes away every privilege `grantees` hold on the relation itself (empty name: PUBLIC).
+std::string revoke_all(const TableRef& relation, const std::vector<std::string>& grantees);
+// `grants` on the relation itself, or those on its columns; those its owner made first, and a
+// grant made by another role made as that role. Throws SystemError on a privilege name it does
+// not know.
+std::vector<std::string> grant_statements(const TableRef& relation, const std::string& owner,
+                                          const std::vector<RelationGrant>& grants,
+                                          bool on_columns);
+
+} // namespace privilege_sql
+
+// The privileges on a relation and on its columns, as they are now: what restore_privileges()
+// makes them again.
+struct SavedPrivileges {
+  std::vector<RelationGrant> grants; // the owner's own too
+  // Every privilege on the relation, and every one on its columns, each as one text to compare
+  // restored ones with.
+  std::pair<std::string, std::string> text;
+};
+SavedPrivileges save_privileges(Connection& connection, const TableRef& relation);
+// Makes the privileges on `relation` (a `kind`, e.g. "view", owned by `owner`) exactly `saved`:
+// a new relation has its owner's default privileges (and any default privileges of the role that
+// created it), which are revoked first when they differ. Throws SystemError when they could not
+// be made exactly so.
+void restore_privileges(Connection& connection, const TableRef& relation, std::string_view kind,
+                        const std::string& owner, const SavedPrivileges& saved);
 
 namespace view_sql {
 
@@ -59,12 +97,6 @@ std::string select_comments();
 std::string select_column_defaults();
 // Parameters: $1 the view. Rows: one CREATE INDEX / RULE / TRIGGER statement each.
 std::string select_attached();
-// Parameters: $1 the view. Rows: column (empty: the view), grantor, grantee (empty: PUBLIC),
-// privilege, grantable ("t"/"f"), in the order the access control lists hold them.
-std::string select_grants();
-// Parameters: $1 the view. One row: every privilege on the view, and every privilege on its
-// columns, each as sorted text.
-std::string select_privileges();
 
 std::string create_view(const SavedView& view);
 std::string drop_view(const SavedView& view);

@@ -122,6 +122,9 @@ FailureDiagnosis diagnosis_of(FailureCause cause, std::string detail);
 // names filled in. For a cause the table has no words for, the server's text.
 std::string describe(const FailureDiagnosis& diagnosis, const FailureSubject& subject);
 
+// True when `error` came from the server with SQLSTATE `sqlstate` (e.g. "55P03").
+bool has_sqlstate(const Error& error, std::string_view sqlstate);
+
 // True when the table has words of its own for `cause` (they then need no context around them
 // to make sense on a connection failure).
 bool has_own_message(FailureCause cause);

@@ -31,6 +31,11 @@ const std::vector<MetaColumn>& layout_columns(schema::TableLayout layout);
 // For statements that take no parameters (COMMENT, WITH options); values otherwise travel apart.
 std::string literal(std::string_view text);
 
+// The indexes the connector makes on every table it loads, as name suffixes of the table's name
+// (the dedup key index on tables of append_dedup streams).
+inline constexpr const char* kExtractedAtIndexSuffix = "_extracted_at_idx";
+inline constexpr const char* kKeyIndexSuffix = "_pk_idx";
+
 std::string create_schema(const Identifier& schema);
 std::string create_table(const TableRef& table, schema::TableLayout layout,
                          const std::vector<schema::Column>& columns);
