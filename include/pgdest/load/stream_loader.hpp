@@ -3,9 +3,11 @@
 // from the stream's plan by make_stream_loader. The load session drives every kind the same way:
 // it never asks which mode a stream is in.
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "pgdest/catalog/stream_plan.hpp"
@@ -32,6 +34,18 @@ struct CopyTarget {
   std::string prepare_sql;
 };
 
+// The sync log's INSERT of a stream's part of a commit, given an SQL expression for the rows the
+// part's statements deleted.
+using LogInsert = std::function<std::string(std::string_view rows_deleted)>;
+
+// What a stream's part of a commit runs before COMMIT.
+struct CommitStatements {
+  std::vector<std::string> statements;
+  // The statements write the part's sync log row themselves, with the rows they deleted; when
+  // false, the caller writes it (nothing deleted).
+  bool logged = false;
+};
+
 // Where add_record() put a record: its lane, and the bytes it added to the lane's buffers.
 struct AddedRecord {
   std::size_t lane = 0;
@@ -56,8 +70,9 @@ public:
   virtual AddedRecord add_record(const encode::RecordEnvelope& envelope) = 0;
   // Rows of one target on one lane not yet handed to that lane's connection.
   virtual encode::CopyBuffer& buffer(std::size_t lane, std::size_t target) = 0;
-  // Statements that must run in the lane's transaction before it commits.
-  virtual std::vector<std::string> commit_statements(std::size_t lane) = 0;
+  // Statements that must run in the lane's transaction before it commits. `log` is set when the
+  // sync log wants a row for the stream's part on this lane.
+  virtual CommitStatements commit_statements(std::size_t lane, const LogInsert& log) = 0;
   // What finishes the stream once it is complete and all its rows are committed, if anything.
   virtual std::optional<Completion> completion() const = 0;
   // A statement refreshing the planner's statistics after the load, if worth it.
