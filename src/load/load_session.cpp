@@ -252,20 +252,23 @@ void LoadSession::send_all() {
         send(stream, lane, target);
 }
 
-void LoadSession::commit(std::uint64_t records, const std::vector<std::uint64_t>& states) {
+void LoadSession::commit(std::uint64_t records, const std::vector<std::uint64_t>& stream_states,
+                         std::uint64_t global_states) {
   send_all();
   if (records == commit_requested_)
     return;
   commit_requested_ = records;
   ++commits_;
-  const auto parts = take_commit_parts(states);
+  const auto parts = take_commit_parts(stream_states, global_states);
   lanes_->commit(records, commit_statements(parts));
   ledger_->add(records, parts);
   ledger_->settle([this](std::size_t lane) { return (*lanes_)[lane].committed_records(); });
   uncommitted_bytes_ = 0;
 }
 
-std::vector<CommitPart> LoadSession::take_commit_parts(const std::vector<std::uint64_t>& states) {
+std::vector<CommitPart>
+LoadSession::take_commit_parts(const std::vector<std::uint64_t>& stream_states,
+                               std::uint64_t global_states) {
   std::vector<CommitPart> parts;
   for (std::size_t i = 0; i < streams_.size(); ++i) {
     const std::size_t first = parts.size();
@@ -274,14 +277,14 @@ std::vector<CommitPart> LoadSession::take_commit_parts(const std::vector<std::ui
       if (part.records > 0)
         parts.push_back(part);
     }
-    // A stream's states go on its first part; a stream with states and no rows gets a part of
-    // its own on the first lane, so that the log shows when its states became safe.
-    const std::uint64_t stream_states = i < states.size() ? states[i] : 0;
-    if (stream_states == 0)
-      continue;
-    if (parts.size() == first)
+    // A stream's states go on its first part. A stream with a STREAM state and no rows gets a
+    // part of its own on the first lane, so that the log shows when its state became safe; a
+    // stream without rows gets none for a GLOBAL state alone (a row per idle stream per commit).
+    const std::uint64_t own_states = i < stream_states.size() ? stream_states[i] : 0;
+    if (parts.size() == first && own_states > 0)
       parts.push_back({i, 0, 0, 0, 0});
-    parts[first].states = stream_states;
+    if (parts.size() > first)
+      parts[first].states = own_states + global_states;
   }
   return parts;
 }

@@ -19,17 +19,16 @@ void StateTracker::state_read(protocol::StateMessage message, long stream_index)
   pending_.push_back({{std::move(message), count}, records_read_, covers});
 }
 
-std::vector<std::uint64_t> StateTracker::states_after(std::uint64_t committed) const {
-  std::vector<std::uint64_t> per_stream(per_stream_.size(), 0);
+StateTracker::StatesLetOut StateTracker::states_after(std::uint64_t committed) const {
+  StatesLetOut states{std::vector<std::uint64_t>(per_stream_.size(), 0), 0};
   // States leave in order, so those past `committed` are the last ones still pending.
   for (auto it = pending_.rbegin(); it != pending_.rend() && it->watermark > committed; ++it) {
     if (it->stream_index == kEveryStream)
-      for (auto& count : per_stream)
-        ++count;
+      ++states.every_stream;
     else if (it->stream_index >= 0)
-      ++per_stream[static_cast<std::size_t>(it->stream_index)];
+      ++states.per_stream[static_cast<std::size_t>(it->stream_index)];
   }
-  return per_stream;
+  return states;
 }
 
 std::vector<ReleasedState> StateTracker::release(std::uint64_t committed_records) {

@@ -145,7 +145,7 @@ void WriteRun::commit() {
   // The states that leave once this commit lands: those past the previous commit's last record.
   const auto states = tracker_.states_after(commit_requested_);
   commit_requested_ = tracker_.records_read();
-  session_->commit(commit_requested_, states);
+  session_->commit(commit_requested_, states.per_stream, states.every_stream);
 }
 
 void WriteRun::release_states() {

@@ -51,8 +51,10 @@ public:
   }
 
   // Hands every buffered row to the lanes and has them all commit up to record `records`.
-  // `states`, per stream: the STATEs covering it that this commit lets out (for the sync log).
-  void commit(std::uint64_t records, const std::vector<std::uint64_t>& states = {});
+  // For the sync log, the STATEs this commit lets out: `stream_states` per stream, and
+  // `global_states`, which cover every stream (counted on each stream that has rows in it).
+  void commit(std::uint64_t records, const std::vector<std::uint64_t>& stream_states = {},
+              std::uint64_t global_states = 0);
   // Records (in read order) that every lane has committed.
   std::uint64_t committed_records() const { return lanes_->committed_records(); }
   // Bytes of rows handed to the lanes since the last commit.
@@ -90,7 +92,8 @@ private:
   void open_sync_log(postgres::Connection& connection,
                      const std::vector<catalog::StreamPlan>& plans,
                      const std::vector<StreamTables>& tables);
-  std::vector<CommitPart> take_commit_parts(const std::vector<std::uint64_t>& states);
+  std::vector<CommitPart> take_commit_parts(const std::vector<std::uint64_t>& stream_states,
+                                            std::uint64_t global_states);
   std::vector<std::vector<std::string>> commit_statements(const std::vector<CommitPart>& parts);
   // Logs the closing LOG message: the log's closing rows, or without them what `ended` says
   // with the totals of the commits that landed.

@@ -34,10 +34,13 @@ public:
   // States whose records are all committed, given how many records (in read order) are; in order.
   std::vector<ReleasedState> release(std::uint64_t committed_records);
 
-  // Per stream, the states read so far whose records are not all within the first `committed`:
-  // those a commit of every record read so far lets out, past one of the first `committed`. A
-  // STREAM state counts for its stream, a GLOBAL or LEGACY state for every stream.
-  std::vector<std::uint64_t> states_after(std::uint64_t committed) const;
+  // The states read so far whose records are not all within the first `committed`: those a
+  // commit of every record read so far lets out, past one of the first `committed`.
+  struct StatesLetOut {
+    std::vector<std::uint64_t> per_stream; // STREAM states, by the stream they cover
+    std::uint64_t every_stream = 0;        // GLOBAL and LEGACY states, which cover all streams
+  };
+  StatesLetOut states_after(std::uint64_t committed) const;
 
   std::uint64_t records_read() const { return records_read_; }
   std::size_t pending() const { return pending_.size(); }
