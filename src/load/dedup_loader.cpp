@@ -83,11 +83,15 @@ encode::CopyBuffer& DedupLoader::buffer(std::size_t lane, std::size_t target) {
   return target == kKeysTarget ? keys_->rows(lane) : rows_[lane];
 }
 
-std::vector<std::string> DedupLoader::commit_statements(std::size_t lane) {
+CommitStatements DedupLoader::commit_statements(std::size_t lane, const LogInsert& log) {
   if (!keys_queued_[lane])
     return {};
   keys_queued_[lane] = false;
-  return {delete_sql_};
+  if (!log)
+    return {{delete_sql_}, false};
+  // The log row goes inside the DELETE's statement, which alone knows how many rows it deleted.
+  return {{postgres::sql::delete_superseded(spec_, log(postgres::sql::kRowsDeletedVariable))},
+          true};
 }
 
 std::optional<std::string> DedupLoader::statistics_statement() const {

@@ -1,6 +1,7 @@
 // The load session: connections, tables, loaders, lanes; buffering, commit fan-out, finishing.
 #include "pgdest/load/load_session.hpp"
 
+#include <algorithm>
 #include <utility>
 
 #include <spdlog/spdlog.h>
@@ -82,6 +83,7 @@ LoadSession::LoadSession(const config::DestinationConfig& config,
   CopyPipeline::ConnectionFactory connect = [connector]() -> std::unique_ptr<postgres::Connection> {
     return connector->connect();
   };
+  connect_ = connect;
   const RetryPolicy retry;
   auto connection = retry_transient(retry, kJitterSeed, connect);
 
@@ -96,6 +98,7 @@ LoadSession::LoadSession(const config::DestinationConfig& config,
     }
   }
   choose_internal_schema(*connection, config, tables);
+  open_sync_log(*connection, plans, tables);
   std::vector<std::string> pooler_signs;
   if (auto sign = postgres::pooler_address_sign(config.host, config.port))
     pooler_signs.push_back(*sign);
@@ -131,6 +134,8 @@ LoadSession::LoadSession(const config::DestinationConfig& config,
     // A stream's lanes share its chunk size, so that spreading it over connections costs no
     // memory.
     stream.chunk_bytes = limits_.stream_chunk_bytes / stream.loader->lane_count();
+    for (std::size_t lane = 0; lane < stream.loader->lane_count(); ++lane)
+      stream.uncommitted.push_back({i, lane, 0, 0, 0});
     streams_.push_back(std::move(stream));
   }
 
@@ -169,6 +174,26 @@ void LoadSession::choose_internal_schema(postgres::Connection& connection,
   postgres::log_internal_schema(internal_schema_, candidates);
 }
 
+void LoadSession::open_sync_log(postgres::Connection& connection,
+                                const std::vector<catalog::StreamPlan>& plans,
+                                const std::vector<StreamTables>& tables) {
+  ledger_ = std::make_unique<CommitLedger>(plans.size());
+  if (!internal_schema_)
+    return; // log_internal_schema has said that there is no log
+  std::vector<postgres::sql::SyncLogStream> streams;
+  std::vector<postgres::TableRef> stream_tables;
+  for (std::size_t i = 0; i < plans.size(); ++i) {
+    const auto& plan = plans[i];
+    streams.push_back({plan.descriptor.stream_namespace, plan.descriptor.name, plan.sync_id,
+                       plan.generation_id, tables[i].load_target()});
+    stream_tables.push_back(tables[i].final_table);
+    if (tables[i].staging)
+      stream_tables.push_back(*tables[i].staging);
+  }
+  sync_log_ =
+      SyncLog::open(connection, internal_schema_->schema, std::move(streams), stream_tables);
+}
+
 LoadSession::~LoadSession() {
   if (lanes_)
     lanes_->abandon("the sync stopped before this batch was committed");
@@ -177,6 +202,9 @@ LoadSession::~LoadSession() {
 void LoadSession::add_record(std::size_t index, const encode::RecordEnvelope& envelope) {
   Stream& stream = streams_[index];
   const auto added = stream.loader->add_record(envelope);
+  CommitPart& part = stream.uncommitted[added.lane];
+  ++part.records;
+  part.bytes += added.bytes;
   buffered_bytes_ += added.bytes;
   encoded_bytes_ += added.bytes;
   for (std::size_t target = 0; target < stream.targets[added.lane].size(); ++target)
@@ -224,18 +252,69 @@ void LoadSession::send_all() {
         send(stream, lane, target);
 }
 
-void LoadSession::commit(std::uint64_t records) {
+void LoadSession::commit(std::uint64_t records, const std::vector<std::uint64_t>& stream_states,
+                         std::uint64_t global_states) {
   send_all();
   if (records == commit_requested_)
     return;
   commit_requested_ = records;
-  std::vector<std::vector<std::string>> statements(lanes_->size());
-  for (auto& stream : streams_)
-    for (std::size_t lane = 0; lane < stream.targets.size(); ++lane)
-      for (auto& statement : stream.loader->commit_statements(lane))
-        statements[lane].push_back(std::move(statement));
-  lanes_->commit(records, std::move(statements));
+  ++commits_;
+  const auto parts = take_commit_parts(stream_states, global_states);
+  lanes_->commit(records, commit_statements(parts));
+  ledger_->add(records, parts);
+  ledger_->settle([this](std::size_t lane) { return (*lanes_)[lane].committed_records(); });
   uncommitted_bytes_ = 0;
+}
+
+std::vector<CommitPart>
+LoadSession::take_commit_parts(const std::vector<std::uint64_t>& stream_states,
+                               std::uint64_t global_states) {
+  std::vector<CommitPart> parts;
+  for (std::size_t i = 0; i < streams_.size(); ++i) {
+    const std::size_t first = parts.size();
+    for (auto& uncommitted : streams_[i].uncommitted) {
+      const CommitPart part = std::exchange(uncommitted, {i, uncommitted.lane, 0, 0, 0});
+      if (part.records > 0)
+        parts.push_back(part);
+    }
+    // A stream's states go on its first part. A stream with a STREAM state and no rows gets a
+    // part of its own on the first lane, so that the log shows when its state became safe; a
+    // stream without rows gets none for a GLOBAL state alone (a row per idle stream per commit).
+    const std::uint64_t own_states = i < stream_states.size() ? stream_states[i] : 0;
+    if (parts.size() == first && own_states > 0)
+      parts.push_back({i, 0, 0, 0, 0});
+    if (parts.size() > first)
+      parts[first].states = own_states + global_states;
+  }
+  return parts;
+}
+
+std::vector<std::vector<std::string>>
+LoadSession::commit_statements(const std::vector<CommitPart>& parts) {
+  std::vector<std::vector<std::string>> statements(lanes_->size());
+  std::vector<std::vector<CommitPart>> log_rows(lanes_->size()); // parts logged on their own
+  for (std::size_t i = 0; i < streams_.size(); ++i)
+    for (std::size_t lane = 0; lane < streams_[i].targets.size(); ++lane) {
+      auto part = std::find_if(parts.begin(), parts.end(), [&](const CommitPart& candidate) {
+        return candidate.stream == i && candidate.lane == lane;
+      });
+      LogInsert log;
+      if (sync_log_ && part != parts.end())
+        log = [&](std::string_view rows_deleted) {
+          return sync_log_->insert(commits_, parts.size(), {*part}, rows_deleted);
+        };
+      auto work = streams_[i].loader->commit_statements(lane, log);
+      for (auto& statement : work.statements)
+        statements[lane].push_back(std::move(statement));
+      if (log && !work.logged)
+        log_rows[lane].push_back(*part);
+    }
+  // The parts that deleted nothing go in one INSERT per lane: one round trip, however many
+  // streams.
+  for (std::size_t lane = 0; lane < log_rows.size(); ++lane)
+    if (!log_rows[lane].empty())
+      statements[lane].push_back(sync_log_->insert(commits_, parts.size(), log_rows[lane]));
+  return statements;
 }
 
 void LoadSession::finish_streams(const std::vector<bool>& complete) {
@@ -256,19 +335,116 @@ void LoadSession::finish_streams(const std::vector<bool>& complete) {
       }
     });
   }
+  std::vector<std::optional<StreamClosing>> ended(streams_.size());
+  std::vector<std::string> closing_rows;
   for (std::size_t i = 0; i < streams_.size(); ++i) {
+    const StreamTables& tables = streams_[i].loader->tables();
+    std::string note;
     if (!complete[i])
+      note = tables.staging
+                 ? "no COMPLETE status: not swapped, the rows wait in " + tables.staging->quoted()
+                 : "no COMPLETE status";
+    StreamClosing& closing =
+        *(ended[i] = StreamClosing{
+              complete[i] ? "complete" : "incomplete", note, tables.load_target(), {}});
+    auto completion = complete[i] ? streams_[i].loader->completion() : std::nullopt;
+    if (!completion) {
+      if (sync_log_)
+        closing_rows.push_back(sync_log_->close(i, closing.table, closing.status, closing.note));
       continue;
-    auto completion = streams_[i].loader->completion();
-    if (!completion)
-      continue;
+    }
     const auto stream = streams_[i].loader->plan().descriptor.display();
     spdlog::info("Stream {} is complete: {}.", stream, completion->description);
+    closing.table = tables.final_table;
+    closing.note = completion->description;
+    // In the swap's own transaction: the log says "complete" exactly when it happened.
+    std::vector<std::string> with_completion;
+    if (sync_log_)
+      with_completion.push_back(sync_log_->close(i, closing.table, closing.status, closing.note));
     std::string outcome;
-    first.run([&](postgres::Connection& connection) { outcome = completion->run(connection); });
+    first.run([&](postgres::Connection& connection) {
+      outcome = completion->run(connection, with_completion);
+    });
     spdlog::info("Stream {}: {}.", stream, outcome);
   }
+  if (!closing_rows.empty())
+    first.commit(commit_requested_, std::move(closing_rows));
   drain();
+  closed_ = true;
+  log_closings(std::move(ended), [&] {
+    std::vector<std::optional<StreamClosing>> closings;
+    first.run([&](postgres::Connection& connection) {
+      try {
+        closings = sync_log_->read_closings(connection);
+      } catch (const Error& error) {
+        spdlog::warn("{} (the sync goes on).", error.what());
+      }
+    });
+    return closings;
+  });
+}
+
+void LoadSession::close_after_failure(std::string_view reason) noexcept {
+  if (closed_)
+    return;
+  closed_ = true;
+  try {
+    // The reason is the sync's error message, which never holds a record's value.
+    constexpr std::size_t kNoteLimit = 500;
+    std::string note = "the sync failed: " + std::string(reason.substr(0, kNoteLimit));
+    std::vector<std::optional<StreamClosing>> ended(streams_.size());
+    for (std::size_t i = 0; i < streams_.size(); ++i)
+      ended[i] = StreamClosing{"failed", note, streams_[i].loader->tables().load_target(), {}};
+    log_closings(std::move(ended), [&] {
+      // The lanes' connections are abandoned: a new one, which must not keep the failing sync
+      // waiting long.
+      std::vector<std::optional<StreamClosing>> closings;
+      try {
+        auto connection = connect_();
+        connection->execute(postgres::begin_transaction() +
+                                "; SET LOCAL statement_timeout = '10s'; SET LOCAL "
+                                "lock_timeout = '5s'",
+                            "closing the sync log");
+        for (std::size_t i = 0; i < streams_.size(); ++i)
+          connection->execute(
+              sync_log_->close(i, streams_[i].loader->tables().load_target(), "failed", note),
+              "closing the sync log");
+        closings = sync_log_->read_closings(*connection);
+        connection->execute("COMMIT", "closing the sync log");
+      } catch (const std::exception& error) {
+        spdlog::warn("Could not write the sync log's closing rows after the failure: {}",
+                     error.what());
+        closings.clear();
+      }
+      return closings;
+    });
+  } catch (const std::exception& error) {
+    spdlog::warn("Could not sum up what the failed sync committed: {}", error.what());
+  }
+}
+
+void LoadSession::log_closings(
+    std::vector<std::optional<StreamClosing>> ended,
+    const std::function<std::vector<std::optional<StreamClosing>>()>& read_log) {
+  std::vector<std::string> names;
+  for (const auto& stream : streams_)
+    names.push_back(stream.loader->plan().descriptor.display());
+  if (sync_log_) {
+    auto closings = read_log();
+    if (!closings.empty()) {
+      spdlog::info("{}", describe_closings(names, closings,
+                                           "sync log " + sync_log_->table().quoted() +
+                                               ", run_id '" + sync_log_->run_id() + "'"));
+      return;
+    }
+  }
+  ledger_->settle([this](std::size_t lane) { return (*lanes_)[lane].committed_records(); });
+  for (std::size_t i = 0; i < ended.size(); ++i)
+    if (ended[i])
+      ended[i]->totals = ledger_->totals()[i];
+  spdlog::info("{}", describe_closings(names, ended,
+                                       sync_log_ ? "the sync log could not be read"
+                                                 : "no sync log; deleted rows not counted"));
 }
 
 } // namespace pgdest::load

@@ -16,8 +16,10 @@ std::optional<Completion> RefreshLoader::completion() const {
   auto columns = rows_->encoder().copy_columns();
   return Completion{
       "replacing the rows of " + final_table.quoted() + " with those of " + staging.quoted(),
-      [final_table, staging, columns](postgres::Connection& connection) {
-        return postgres::replace_table_rows(connection, final_table, staging, columns).summary;
+      [final_table, staging, columns](postgres::Connection& connection,
+                                      const std::vector<std::string>& also) {
+        return postgres::replace_table_rows(connection, final_table, staging, columns, also)
+            .summary;
       }};
 }
 

@@ -152,7 +152,7 @@ std::string create_keys_table(const Identifier& keys, const std::vector<schema::
                      keys.quoted(), columns);
 }
 
-std::string delete_superseded(const DedupSpec& dedup) {
+std::string delete_superseded(const DedupSpec& dedup, std::string_view then) {
   auto target = dedup.target.quoted();
   auto keys = "pg_temp." + dedup.keys.quoted();
   const auto& key = dedup.key;
@@ -165,14 +165,20 @@ std::string delete_superseded(const DedupSpec& dedup) {
     deleted = "r." + Identifier(dedup.deleted_at).quoted() + " IS NOT NULL";
   // The keys come out of DISTINCT sorted, so the lookups walk the index in order and the rows of
   // each key arrive together (an incremental sort ranks them). Doomed rows go by their ctid.
+  // Each DELETE adds the rows it deleted to the count `then` reads.
+  const std::string count_deleted =
+      then.empty() ? std::string()
+                   : fmt::format(" GET DIAGNOSTICS _airbyte_rows = ROW_COUNT; {0} := {0} + "
+                                 "_airbyte_rows;",
+                                 kRowsDeletedVariable);
   auto delete_where = [&](const std::string& which, const std::string& match) {
     return fmt::format(
         "DELETE FROM {0} t USING (SELECT row_id FROM (SELECT r.ctid AS row_id, {1} AS deleted, "
         "row_number() OVER (PARTITION BY {2} ORDER BY {3}) AS position FROM (SELECT DISTINCT {4} "
         "FROM {5} WHERE {6}) k JOIN {0} r ON {7}) ranked WHERE position > 1 OR deleted) doomed "
-        "WHERE t.ctid = doomed.row_id;",
+        "WHERE t.ctid = doomed.row_id;{8}",
         target, deleted, joined(key, ", ", [](const std::string& column) { return "r." + column; }),
-        order, quoted_list(key), keys, which, match);
+        order, quoted_list(key), keys, which, match, count_deleted);
   };
   // One DELETE per pattern of NULL parts, so that every lookup can use the key index: a NULL part
   // matches with IS NULL, the others with =. Bit i of `pattern` set: part i is NULL.
@@ -208,14 +214,27 @@ std::string delete_superseded(const DedupSpec& dedup) {
   // has a row or two, too few for a bitmap to pay off). Names are normalised: no quotes inside.
   // The planner settings go back to their defaults for the rest of the transaction only (RESET
   // would set them for the session: through a pooler, for whichever client gets it next).
-  return fmt::format(
-      "DO $dedup$ BEGIN IF pg_relation_size('{0}') > 4 * pg_relation_size('{1}') THEN "
+  // With `then`: the names the block declares lose to any column of the same name in its
+  // statements, and the count starts at zero.
+  const std::string declarations =
+      then.empty() ? std::string()
+                   : fmt::format("#variable_conflict use_column DECLARE {} bigint := 0; "
+                                 "_airbyte_rows bigint; ",
+                                 kRowsDeletedVariable);
+  const std::string body = fmt::format(
+      " {5}BEGIN IF pg_relation_size('{0}') > 4 * pg_relation_size('{1}') THEN "
       "SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off; SET LOCAL "
       "enable_bitmapscan = off; END IF; SET LOCAL enable_hashagg = off; {2} IF EXISTS (SELECT 1 "
       "FROM {1} WHERE {3}) THEN{4} END IF; SET LOCAL enable_hashjoin TO DEFAULT; SET LOCAL "
       "enable_mergejoin TO DEFAULT; SET LOCAL enable_bitmapscan TO DEFAULT; SET LOCAL "
-      "enable_hashagg TO DEFAULT; END $dedup$",
-      target, keys, delete_for_pattern(0).second, any_null, with_nulls);
+      "enable_hashagg TO DEFAULT;{6} END ",
+      target, keys, delete_for_pattern(0).second, any_null, with_nulls, declarations,
+      then.empty() ? std::string() : " " + std::string(then) + ";");
+  // The block's quotes must not occur inside it (a table or stream may be named anything).
+  std::string quote = "$dedup$";
+  for (int n = 1; body.find(quote) != std::string::npos; ++n)
+    quote = "$dedup" + std::to_string(n) + "$";
+  return "DO " + quote + body + quote;
 }
 
 std::string select_schema_privileges() {

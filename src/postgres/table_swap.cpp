@@ -619,6 +619,7 @@ std::optional<std::string> swap(Connection& connection, const TableRef& table,
 
 ReplaceOutcome replace_table_rows(Connection& connection, const TableRef& table,
                                   const TableRef& staging, const std::vector<std::string>& columns,
+                                  const std::vector<std::string>& also,
                                   const SwapOptions& options) {
   const std::string context = "replacing the rows of " + table.quoted();
   connection.execute(begin_transaction(), context);
@@ -649,6 +650,8 @@ ReplaceOutcome replace_table_rows(Connection& connection, const TableRef& table,
       outcome.summary = "copied the rows of " + staging.quoted() + " into " + table.quoted() +
                         " (DELETE + INSERT … SELECT), as " + why_not;
     }
+    for (const auto& statement : also)
+      connection.execute(statement, context);
     connection.execute("COMMIT", context);
     return outcome;
   } catch (const Error&) {

@@ -15,7 +15,20 @@ void StateTracker::state_read(protocol::StateMessage message, long stream_index)
     count = since_global_;
     since_global_ = 0;
   }
-  pending_.push_back({{std::move(message), count}, records_read_});
+  const long covers = message.type == protocol::StateType::STREAM ? stream_index : kEveryStream;
+  pending_.push_back({{std::move(message), count}, records_read_, covers});
+}
+
+StateTracker::StatesLetOut StateTracker::states_after(std::uint64_t committed) const {
+  StatesLetOut states{std::vector<std::uint64_t>(per_stream_.size(), 0), 0};
+  // States leave in order, so those past `committed` are the last ones still pending.
+  for (auto it = pending_.rbegin(); it != pending_.rend() && it->watermark > committed; ++it) {
+    if (it->stream_index == kEveryStream)
+      ++states.every_stream;
+    else if (it->stream_index >= 0)
+      ++states.per_stream[static_cast<std::size_t>(it->stream_index)];
+  }
+  return states;
 }
 
 std::vector<ReleasedState> StateTracker::release(std::uint64_t committed_records) {

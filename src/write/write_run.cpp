@@ -90,6 +90,7 @@ void WriteRun::release_states_after_failure(const std::exception& failure) noexc
   } catch (const std::exception& error) {
     spdlog::error("While failing, could not write the committed states: {}", error.what());
   }
+  session_->close_after_failure(failure.what());
 }
 
 std::string_view WriteRun::record_begin(std::optional<std::string_view> stream_namespace,
@@ -141,8 +142,10 @@ void WriteRun::after_record() {
 }
 
 void WriteRun::commit() {
+  // The states that leave once this commit lands: those past the previous commit's last record.
+  const auto states = tracker_.states_after(commit_requested_);
   commit_requested_ = tracker_.records_read();
-  session_->commit(commit_requested_);
+  session_->commit(commit_requested_, states.per_stream, states.every_stream);
 }
 
 void WriteRun::release_states() {

@@ -277,7 +277,7 @@ TEST_CASE("a reader holding the table past every try of the lock makes it a copy
   std::vector<std::chrono::milliseconds> pauses;
   SwapOptions options;
   options.sleep = [&](std::chrono::milliseconds pause) { pauses.push_back(pause); };
-  auto outcome = replace_table_rows(connection, kTable, kStaging, {"name"}, options);
+  auto outcome = replace_table_rows(connection, kTable, kStaging, {"name"}, {}, options);
   CHECK_FALSE(outcome.swapped);
   CHECK(
       outcome.summary ==

@@ -81,3 +81,37 @@ TEST_CASE("record counts are per scope: per stream for STREAM, all records for G
         std::vector<std::string>{"{a1=2", "{b1=2", "{g1=4", "{l1=1", "{a2=1", "{unknown=0"});
   CHECK(tracker.records_read() == 5);
 }
+
+TEST_CASE("the states a commit lets out: past the previous commit, per stream or for all",
+          "[state][synclog]") {
+  StateTracker tracker(3);
+  using Counts = std::vector<std::uint64_t>;
+  auto let_out = [&](std::uint64_t committed) {
+    const auto states = tracker.states_after(committed);
+    Counts counts = states.per_stream;
+    counts.push_back(states.every_stream);
+    return counts;
+  };
+  CHECK(let_out(0) == Counts{0, 0, 0, 0});
+  tracker.record_read(0);
+  tracker.state_read(state(StateType::STREAM, "{a", "a"), 0);
+  tracker.record_read(1);
+  tracker.state_read(state(StateType::STREAM, "{b", "b"), 1);
+  tracker.state_read(state(StateType::STREAM, "{b2", "b"), 1);
+  // The first commit covers records 1 and 2: all three states.
+  CHECK(let_out(0) == Counts{1, 2, 0, 0});
+  tracker.release(1); // the first state has left already; the others wait for record 2
+  CHECK(let_out(0) == Counts{0, 2, 0, 0});
+
+  // The next commit, of records 3 and 4, lets out only the states read after record 2: a
+  // STREAM state of a stream not in the catalog counts for none, a GLOBAL one for every stream.
+  tracker.record_read(2);
+  tracker.state_read(state(StateType::STREAM, "{x", "x"), -1);
+  tracker.record_read(2);
+  tracker.state_read(state(StateType::GLOBAL, "{g"), -1);
+  CHECK(let_out(2) == Counts{0, 0, 0, 1});
+  // A state read right after a commit's last record belongs to that commit, not the next.
+  tracker.state_read(state(StateType::LEGACY, "{l"), -1);
+  CHECK(let_out(4) == Counts{0, 0, 0, 0});
+  CHECK(let_out(2) == Counts{0, 0, 0, 2});
+}

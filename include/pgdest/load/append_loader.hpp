@@ -18,7 +18,7 @@ public:
   std::vector<CopyTarget> copy_targets() const override;
   AddedRecord add_record(const encode::RecordEnvelope& envelope) override;
   encode::CopyBuffer& buffer(std::size_t, std::size_t) override { return rows_; }
-  std::vector<std::string> commit_statements(std::size_t) override { return {}; }
+  CommitStatements commit_statements(std::size_t, const LogInsert&) override { return {}; }
   std::optional<Completion> completion() const override { return std::nullopt; }
   std::optional<std::string> statistics_statement() const override { return std::nullopt; }
   std::uint64_t records() const override { return records_; }

@@ -20,7 +20,7 @@ public:
   std::vector<CopyTarget> copy_targets() const override;
   AddedRecord add_record(const encode::RecordEnvelope& envelope) override;
   encode::CopyBuffer& buffer(std::size_t lane, std::size_t target) override;
-  std::vector<std::string> commit_statements(std::size_t lane) override;
+  CommitStatements commit_statements(std::size_t lane, const LogInsert& log) override;
   std::optional<Completion> completion() const override { return std::nullopt; }
   std::optional<std::string> statistics_statement() const override;
   std::uint64_t records() const override { return records_; }
@@ -36,7 +36,7 @@ private:
   encode::RecordEncoder encoder_;
   postgres::sql::DedupSpec spec_;
   std::vector<schema::Column> key_columns_; // with the types the keys are encoded as
-  std::string delete_sql_;
+  std::string delete_sql_;                  // without a sync log row
   std::optional<DedupKeys> keys_;
   bool looks_up_repeats_only_ = false;
   std::vector<encode::CopyBuffer> rows_; // per lane

@@ -4,6 +4,7 @@
 // finish complete streams (the refresh swap). The write run decides when to commit; the session
 // decides how.
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string_view>
@@ -14,6 +15,7 @@
 #include "pgdest/load/dedup_keys.hpp"
 #include "pgdest/load/lane_set.hpp"
 #include "pgdest/load/stream_loader.hpp"
+#include "pgdest/load/sync_log.hpp"
 #include "pgdest/postgres/session.hpp"
 
 namespace pgdest::load {
@@ -49,7 +51,10 @@ public:
   }
 
   // Hands every buffered row to the lanes and has them all commit up to record `records`.
-  void commit(std::uint64_t records);
+  // For the sync log, the STATEs this commit lets out: `stream_states` per stream, and
+  // `global_states`, which cover every stream (counted on each stream that has rows in it).
+  void commit(std::uint64_t records, const std::vector<std::uint64_t>& stream_states = {},
+              std::uint64_t global_states = 0);
   // Records (in read order) that every lane has committed.
   std::uint64_t committed_records() const { return lanes_->committed_records(); }
   // Bytes of rows handed to the lanes since the last commit.
@@ -61,28 +66,48 @@ public:
   void drain() { lanes_->drain(); }
 
   // After the last commit has drained: refreshes statistics where worth it and finishes the
-  // streams marked complete (the refresh swap), each in its own transaction.
+  // streams marked complete (the refresh swap), each in its own transaction; then writes each
+  // stream's closing row in the sync log (a refresh's in its swap's transaction) and logs the
+  // totals.
   void finish_streams(const std::vector<bool>& complete);
 
   // The sync is failing: drops queued rows, ends open COPYs with an error and rolls back.
   void abandon(std::string_view reason) noexcept { lanes_->abandon(reason); }
+  // After abandon(): closes the streams not closed yet as failed in the sync log, best effort on
+  // a connection of its own, and logs the totals of what was committed. Never throws: the
+  // sync's own error is the one to report.
+  void close_after_failure(std::string_view reason) noexcept;
 
 private:
   struct Stream {
     std::unique_ptr<StreamLoader> loader;
     std::vector<std::vector<std::size_t>> targets; // [lane][copy target] → the lane's target id
     std::size_t chunk_bytes = 0;
+    std::vector<CommitPart> uncommitted; // per lane: records and bytes since its last commit
   };
 
   void choose_internal_schema(postgres::Connection& connection,
                               const config::DestinationConfig& config,
                               const std::vector<StreamTables>& tables);
+  void open_sync_log(postgres::Connection& connection,
+                     const std::vector<catalog::StreamPlan>& plans,
+                     const std::vector<StreamTables>& tables);
+  std::vector<CommitPart> take_commit_parts(const std::vector<std::uint64_t>& stream_states,
+                                            std::uint64_t global_states);
+  std::vector<std::vector<std::string>> commit_statements(const std::vector<CommitPart>& parts);
+  // Logs the closing LOG message: the log's closing rows, or without them what `ended` says
+  // with the totals of the commits that landed.
+  void log_closings(std::vector<std::optional<StreamClosing>> ended,
+                    const std::function<std::vector<std::optional<StreamClosing>>()>& read_log);
   void send(Stream& stream, std::size_t lane, std::size_t target);
   void send_largest();
   void send_all();
 
   LoadLimits limits_;
+  CopyPipeline::ConnectionFactory connect_;
   std::optional<postgres::InternalSchema> internal_schema_;
+  std::unique_ptr<SyncLog> sync_log_;
+  std::unique_ptr<CommitLedger> ledger_;
   std::unique_ptr<SeenKeys> seen_keys_;
   std::vector<Stream> streams_;
   std::unique_ptr<LaneSet> lanes_;
@@ -90,6 +115,8 @@ private:
   std::size_t uncommitted_bytes_ = 0; // rows handed to the lanes since the last commit
   std::uint64_t encoded_bytes_ = 0;
   std::uint64_t commit_requested_ = 0;
+  std::uint64_t commits_ = 0;
+  bool closed_ = false; // the streams' closing rows are written (or were tried)
 };
 
 } // namespace pgdest::load

@@ -23,8 +23,8 @@ public:
   encode::CopyBuffer& buffer(std::size_t lane, std::size_t target) override {
     return rows_->buffer(lane, target);
   }
-  std::vector<std::string> commit_statements(std::size_t lane) override {
-    return rows_->commit_statements(lane);
+  CommitStatements commit_statements(std::size_t lane, const LogInsert& log) override {
+    return rows_->commit_statements(lane, log);
   }
   std::optional<Completion> completion() const override;
   std::optional<std::string> statistics_statement() const override {

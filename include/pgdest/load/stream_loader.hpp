@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "pgdest/catalog/stream_plan.hpp"
@@ -23,7 +24,9 @@ namespace pgdest::load {
 // transaction of its own and returns what it did (for the log).
 struct Completion {
   std::string description;
-  std::function<std::string(postgres::Connection&)> run;
+  // Runs in a transaction of its own, with `also` (e.g. the sync log's closing row) committed
+  // in it; says what it did.
+  std::function<std::string(postgres::Connection&, const std::vector<std::string>& also)> run;
 };
 
 // What one of a stream's buffers is copied into (the same on every lane).
@@ -33,6 +36,18 @@ struct CopyTarget {
   // Run before the first COPY into the target in each transaction, when not empty: creates a
   // helper table that the transaction drops when it ends.
   std::string prepare_sql;
+};
+
+// The sync log's INSERT of a stream's part of a commit, given an SQL expression for the rows the
+// part's statements deleted.
+using LogInsert = std::function<std::string(std::string_view rows_deleted)>;
+
+// What a stream's part of a commit runs before COMMIT.
+struct CommitStatements {
+  std::vector<std::string> statements;
+  // The statements write the part's sync log row themselves, with the rows they deleted; when
+  // false, the caller writes it (nothing deleted).
+  bool logged = false;
 };
 
 // Where add_record() put a record: its lane, and the bytes it added to the lane's buffers.
@@ -59,8 +74,9 @@ public:
   virtual AddedRecord add_record(const encode::RecordEnvelope& envelope) = 0;
   // Rows of one target on one lane not yet handed to that lane's connection.
   virtual encode::CopyBuffer& buffer(std::size_t lane, std::size_t target) = 0;
-  // Statements that must run in the lane's transaction before it commits.
-  virtual std::vector<std::string> commit_statements(std::size_t lane) = 0;
+  // Statements that must run in the lane's transaction before it commits. `log` is set when the
+  // sync log wants a row for the stream's part on this lane.
+  virtual CommitStatements commit_statements(std::size_t lane, const LogInsert& log) = 0;
   // What finishes the stream once it is complete and all its rows are committed, if anything.
   virtual std::optional<Completion> completion() const = 0;
   // A statement refreshing the planner's statistics after the load, if worth it.

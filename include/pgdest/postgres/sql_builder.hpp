@@ -81,7 +81,10 @@ struct DedupSpec {
 // order by arrival), and not even that one when it is a CDC deletion. NULL key parts match each
 // other. Its cost follows the keys: each is looked up once in the target's key index, in key order
 // (for keys of more than kMaxKeyPartsByPattern parts, those with NULL parts are not).
-std::string delete_superseded(const DedupSpec& dedup);
+// `then`, when given, runs last in the same statement, with the number of rows deleted in the
+// variable kRowsDeletedVariable: the sync log's row of the commit, counted in its transaction.
+std::string delete_superseded(const DedupSpec& dedup, std::string_view then = {});
+inline constexpr const char* kRowsDeletedVariable = "_airbyte_rows_deleted";
 inline constexpr std::size_t kMaxKeyPartsByPattern = 4;
 
 // Parameters: $1 schema. One row: current user, current database, may the user create schemas

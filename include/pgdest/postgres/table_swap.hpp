@@ -166,9 +166,11 @@ struct ReplaceOutcome {
 
 // Replaces the rows of `table` with those of `staging` and drops `staging`, in one transaction of
 // its own (begin_transaction(), nothing left in the session), by the swap when it can, else by
-// the copy of `columns`. On failure the transaction is rolled back: the table keeps its rows.
+// the copy of `columns`; `also` runs in the same transaction just before it commits. On failure
+// the transaction is rolled back: the table keeps its rows.
 ReplaceOutcome replace_table_rows(Connection& connection, const TableRef& table,
                                   const TableRef& staging, const std::vector<std::string>& columns,
+                                  const std::vector<std::string>& also = {},
                                   const SwapOptions& options = {});
 
 } // namespace pgdest::postgres

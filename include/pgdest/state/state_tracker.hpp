@@ -34,6 +34,14 @@ public:
   // States whose records are all committed, given how many records (in read order) are; in order.
   std::vector<ReleasedState> release(std::uint64_t committed_records);
 
+  // The states read so far whose records are not all within the first `committed`: those a
+  // commit of every record read so far lets out, past one of the first `committed`.
+  struct StatesLetOut {
+    std::vector<std::uint64_t> per_stream; // STREAM states, by the stream they cover
+    std::uint64_t every_stream = 0;        // GLOBAL and LEGACY states, which cover all streams
+  };
+  StatesLetOut states_after(std::uint64_t committed) const;
+
   std::uint64_t records_read() const { return records_read_; }
   std::size_t pending() const { return pending_.size(); }
 
@@ -41,9 +49,11 @@ private:
   struct Pending {
     ReleasedState state;
     std::uint64_t watermark; // records read before this state
+    long stream_index;       // the stream a STREAM state covers (-1: none), or kEveryStream
   };
-  std::vector<std::uint64_t> per_stream_; // records since the stream's previous STREAM state
-  std::uint64_t since_global_ = 0;        // records since the previous GLOBAL/LEGACY state
+  static constexpr long kEveryStream = -2; // a GLOBAL or LEGACY state
+  std::vector<std::uint64_t> per_stream_;  // records since the stream's previous STREAM state
+  std::uint64_t since_global_ = 0;         // records since the previous GLOBAL/LEGACY state
   std::uint64_t records_read_ = 0;
   std::deque<Pending> pending_;
 };
