@@ -26,10 +26,6 @@ struct LoadLimits {
 
 class LoadSession {
 public:
-  // Connections used when the catalog has append_dedup streams (otherwise one), if that many can
-  // hold a transaction at the same time.
-  static constexpr std::size_t kDedupConnections = 2;
-
   // Connects (retrying transient failures) and prepares every stream's tables.
   LoadSession(const config::DestinationConfig& config,
               const std::vector<catalog::StreamPlan>& plans, LoadLimits limits = {});
@@ -77,7 +73,9 @@ private:
   void choose_internal_schema(postgres::Connection& connection,
                               const config::DestinationConfig& config,
                               const std::vector<StreamTables>& tables);
-  void send(Stream& stream, std::size_t lane, std::size_t target);
+  // Hands the rows of one of the stream's buffers to a lane: the buffer's own lane when the
+  // stream's rows follow their keys, otherwise the lane with the least to do.
+  void send(Stream& stream, std::size_t buffer_lane, std::size_t target);
   void send_largest();
   void send_all();
 
