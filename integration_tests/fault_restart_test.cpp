@@ -16,7 +16,7 @@ TEST_CASE("a server restarted while a COPY is in flight: the sync recovers, rows
           "[write][fault][restart]") {
   constexpr long kRecords = 30000, kBatch = 3000;
   PrivateServer server("restart");
-  // append_dedup streams load over two connections: both are cut off, both recover.
+  // Both modes load over several connections: all are cut off, all recover.
   for (const std::string mode : {"append", "append_dedup"}) {
     INFO(mode);
     const std::string schema = "it_restart";

@@ -85,7 +85,7 @@ TEST_CASE("a table locked by another session: the sync waits for the lock, then 
 TEST_CASE("idle timeouts shorter than the input's pauses: no record lost, no early STATE",
           "[write][fault][idle]") {
   // The server ends sessions idle for 1 s, in a transaction or not; the input pauses longer
-  // after each batch. append_dedup streams use two connections: both are ended.
+  // after each batch. Both modes load over several connections: all are ended.
   for (const std::string mode : {"append", "append_dedup"}) {
     INFO(mode);
     auto schema = fresh_schema("it_idle");

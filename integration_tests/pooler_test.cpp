@@ -297,6 +297,8 @@ TEST_CASE("a change of server process between two transactions is logged as a si
   spec.mode = "append";
   auto config = test_config(schema);
   config.update(pooler.fields());
+  // One lane, so that both transactions are of one connection.
+  config["max_connections"] = 1;
   ConnectorProcess connector(write_args(schema, config, catalog_of(spec)));
   connector.write_stdin(numbered_records("users", 10, "a") + state_line(1));
   REQUIRE(connector.wait_for_line(R"("n":1)", 30.0));

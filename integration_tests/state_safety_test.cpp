@@ -90,7 +90,7 @@ TEST_CASE("no STATE is emitted when the connection dies before the commit", "[wr
 
 TEST_CASE("a connection dropped mid-batch is retried on a new one: rows once, state once",
           "[write][state]") {
-  // append_dedup streams load over two connections: both are cut off, both retry.
+  // Both modes load over several connections: all are cut off, all retry.
   for (const std::string mode : {"append", "append_dedup"}) {
     INFO(mode);
     auto schema = fresh_schema("it_state_retry");
@@ -130,11 +130,11 @@ TEST_CASE("a connection dropped mid-batch is retried on a new one: rows once, st
 
 TEST_CASE("with two connections, no STATE leaves while either has not committed its rows",
           "[write][state]") {
-  // An append_dedup stream loads over two connections, split by key. A trigger fails the COPY of
-  // one record, after a pause long enough for the other connection to commit its rows first
-  // (once one connection fails, a COMMIT still queued on the other no longer runs). Run twice,
-  // the second time failing a record of the connection that committed the first time, so that
-  // each connection is once the one that fails.
+  // An append_dedup stream loads over two connections (max_connections), split by key. A trigger
+  // fails the COPY of one record, after a pause long enough for the other connection to commit its
+  // rows first (once one connection fails, a COMMIT still queued on the other no longer runs). Run
+  // twice, the second time failing a record of the connection that committed the first time, so
+  // that each connection is once the one that fails.
   auto catalog = users_catalog();
   catalog["streams"][0]["destination_sync_mode"] = "append_dedup";
   catalog["streams"][0]["primary_key"] = {{"id"}};
@@ -143,6 +143,7 @@ TEST_CASE("with two connections, no STATE leaves while either has not committed 
     INFO("failing id " << failing_id);
     auto schema = fresh_schema("it_state_lanes");
     auto config = test_config(schema);
+    config["max_connections"] = 2;
     create_table(schema, config, catalog);
     exec("CREATE FUNCTION it_state_lanes.refuse_one() RETURNS trigger LANGUAGE plpgsql AS $$ "
          "BEGIN IF NEW.id = " +

@@ -27,13 +27,15 @@ struct ObservedWrite {
   RunResult result;
 };
 
-// Runs a dedup sync (it opens two connections) with `config`, whose application_name must be
+// Runs a dedup sync over two connections with `config`, whose application_name must be
 // `application_name`; once the first batch is committed, reads pg_stat_ssl for every session the
 // connector has open, through `watcher`; then ends the input.
 ObservedWrite observe_write(const std::string& schema, const json& config,
                             const std::string& application_name, pqxx::connection& watcher) {
   auto catalog = users_catalog("append_dedup");
-  ConnectorProcess connector(write_args(schema, config, catalog));
+  json two_lanes = config;
+  two_lanes["max_connections"] = 2;
+  ConnectorProcess connector(write_args(schema, two_lanes, catalog));
   connector.write_stdin(user_batches(1, 10, 10));
   ObservedWrite observed;
   // The STATE after the batch leaves only once its rows are committed: the sessions are open.

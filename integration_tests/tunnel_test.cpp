@@ -411,13 +411,14 @@ TEST_CASE("an append_dedup write opens every connection through the bastion", "[
     const std::string application = "it_tunnel_write_" + std::to_string(getpid());
     json config = tunnelled_config(schema, *sandbox, login);
     config["jdbc_url_params"] = "ApplicationName=" + application;
+    config["max_connections"] = 3;
     auto catalog = users_catalog("append_dedup");
     ConnectorProcess connector(write_args(schema, config, catalog));
     connector.write_stdin(user_batches(1, 300, 100, 50));
-    // Dedup streams load over two connections: both come from the bastion's session of the
-    // tunnel user, not from this process.
-    auto ports = session_ports(application, 2);
-    REQUIRE(ports.size() == 2);
+    // The sync loads over three connections: all come from the bastion's session of the tunnel
+    // user, not from this process.
+    auto ports = session_ports(application, 3);
+    REQUIRE(ports.size() == 3);
     for (int port : ports)
       check_through_bastion(port, tunnel_user(*sandbox, login));
     connector.write_stdin(complete_statuses(catalog));
@@ -442,6 +443,8 @@ TEST_CASE("a tunnel that breaks during a write is reopened and the sync complete
   const std::string application = "it_tunnel_break_" + std::to_string(getpid());
   json config = tunnelled_config(schema, *sandbox, Login::ed25519_key);
   config["jdbc_url_params"] = "ApplicationName=" + application;
+  // Two lanes, both with rows of each batch (split by key), so both reconnect.
+  config["max_connections"] = 2;
   auto catalog = users_catalog("append_dedup");
   ConnectorProcess connector(write_args(schema, config, catalog));
   connector.write_stdin(user_batches(1, 100, 100));

@@ -28,7 +28,8 @@ std::optional<nlohmann::ordered_json> shared_pooler() {
   }
   const std::string host = env_value("PGDEST_TEST_POOLER_HOST");
   return nlohmann::ordered_json{{"host", host.empty() ? "127.0.0.1" : host},
-                                {"port", std::stoi(port)}};
+                                {"port", std::stoi(port)},
+                                {"max_connections", kPoolSize}};
 }
 
 pqxx::connection connect_through(const nlohmann::ordered_json& pooler) {
@@ -56,7 +57,7 @@ PrivatePooler::~PrivatePooler() {
 }
 
 nlohmann::ordered_json PrivatePooler::fields() const {
-  return {{"host", "127.0.0.1"}, {"port", port_}};
+  return {{"host", "127.0.0.1"}, {"port", port_}, {"max_connections", kPoolSize}};
 }
 
 } // namespace pgdest::testing

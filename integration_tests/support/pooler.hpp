@@ -11,8 +11,15 @@
 
 namespace pgdest::testing {
 
-// The config fields ({"host", "port"}) that send the connector through the shared pooler, or
-// nothing when none runs here (the caller skips). When CI is set, a missing pooler fails the test.
+// The server connections a pooler of the tests has for each database and user
+// (scripts/pgbouncer-sandbox's default_pool_size). The poolers' config fields ask for no more
+// connections than that, as the user documentation advises: with more, each sync would wait for
+// a server connection the pool does not have before loading through fewer.
+constexpr int kPoolSize = 2;
+
+// The config fields ({"host", "port", "max_connections"}) that send the connector through the
+// shared pooler, or nothing when none runs here (the caller skips). When CI is set, a missing
+// pooler fails the test.
 std::optional<nlohmann::ordered_json> shared_pooler();
 
 // A connection as the test user through the pooler that `pooler` (config fields) names.
@@ -27,7 +34,7 @@ public:
   PrivatePooler(const PrivatePooler&) = delete;
   PrivatePooler& operator=(const PrivatePooler&) = delete;
 
-  // The config fields that send the connector through it.
+  // The config fields that send the connector through it (as shared_pooler()'s).
   nlohmann::ordered_json fields() const;
 
 private:

@@ -459,6 +459,22 @@ void parse_raw_tables(const json& document, DestinationConfig& config) {
     config.raw_data_schema = text;
 }
 
+int parse_max_connections(const json& document) {
+  if (is_absent(document, "max_connections"))
+    return kDefaultMaxConnections;
+  const json& value = document.at("max_connections");
+  const std::string message = fmt::format(
+      "Field \"max_connections\" must be a whole number between 1 and {} (the most connections "
+      "a sync may open; default {})",
+      kMostMaxConnections, kDefaultMaxConnections);
+  if (!value.is_number_integer())
+    throw ConfigError(fmt::format("{}; got {}.", message, value.dump()));
+  const auto connections = value.get<long long>();
+  if (connections < 1 || connections > kMostMaxConnections)
+    throw ConfigError(fmt::format("{}; got {}.", message, connections));
+  return static_cast<int>(connections);
+}
+
 // A legacy field of Airbyte 2.x configs: accepted, checked for type, otherwise without effect.
 void check_legacy_fields(const json& document) {
   optional_bool(document, "unconstrained_number", false);
@@ -479,7 +495,8 @@ const std::set<std::string>& known_fields() {
                                                "ssl",
                                                "raw_data_schema",
                                                "disable_type_dedupe",
-                                               "unconstrained_number"};
+                                               "unconstrained_number",
+                                               "max_connections"};
   return fields;
 }
 
@@ -527,6 +544,7 @@ DestinationConfig parse_config(const nlohmann::json& document) {
   config.cdc_deletion_mode = parse_cdc_deletion_mode(document);
   config.drop_cascade = optional_bool(document, "drop_cascade", false);
   parse_raw_tables(document, config);
+  config.max_connections = parse_max_connections(document);
   check_legacy_fields(document);
   for (const auto& item : document.items())
     if (known_fields().count(item.key()) == 0)

@@ -1,4 +1,4 @@
-// The append loader: rows straight into the load target, one connection.
+// The append loader: rows straight into the load target, chunk by chunk over the connections.
 #include "pgdest/load/append_loader.hpp"
 
 #include "pgdest/postgres/sql_builder.hpp"

@@ -124,6 +124,11 @@ void CopyPipeline::pause(std::chrono::milliseconds wait) {
     throw SystemError("The load was abandoned while a transaction was being retried.");
 }
 
+std::size_t CopyPipeline::backlog_bytes() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return queued_bytes_ + sending_bytes_;
+}
+
 encode::CopyBuffer CopyPipeline::take_buffer() {
   std::lock_guard<std::mutex> lock(mutex_);
   if (free_buffers_.empty())
@@ -145,6 +150,7 @@ void CopyPipeline::worker() {
       job = std::move(queue_.front());
       queue_.pop_front();
       queued_bytes_ -= job.rows.size();
+      sending_bytes_ = job.rows.size();
       busy_ = true;
     }
     changed_.notify_all();
@@ -161,6 +167,7 @@ void CopyPipeline::worker() {
     {
       std::lock_guard<std::mutex> lock(mutex_);
       busy_ = false;
+      sending_bytes_ = 0;
     }
     changed_.notify_all();
   }

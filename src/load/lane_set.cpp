@@ -9,6 +9,26 @@ namespace pgdest::load {
 LaneSet::LaneSet(std::vector<std::unique_ptr<CopyPipeline>> pipelines)
     : pipelines_(std::move(pipelines)) {}
 
+std::size_t least_loaded_lane(const std::vector<std::size_t>& backlogs, std::size_t start) {
+  std::size_t chosen = start % backlogs.size();
+  for (std::size_t step = 1; step < backlogs.size(); ++step) {
+    const std::size_t lane = (start + step) % backlogs.size();
+    if (backlogs[lane] < backlogs[chosen])
+      chosen = lane;
+  }
+  return chosen;
+}
+
+std::size_t LaneSet::least_loaded() {
+  std::vector<std::size_t> backlogs;
+  backlogs.reserve(pipelines_.size());
+  for (const auto& pipeline : pipelines_)
+    backlogs.push_back(pipeline->backlog_bytes());
+  const std::size_t lane = least_loaded_lane(backlogs, next_turn_);
+  next_turn_ = lane + 1;
+  return lane;
+}
+
 void LaneSet::commit(std::uint64_t records, std::vector<std::vector<std::string>> statements) {
   statements.resize(pipelines_.size());
   for (std::size_t lane = 0; lane < pipelines_.size(); ++lane)

@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "pgdest/load/dedup_loader.hpp"
+#include "pgdest/load/lanes.hpp"
 #include "pgdest/load/table_preparer.hpp"
 #include "pgdest/postgres/connector.hpp"
 #include "pgdest/postgres/pooler.hpp"
@@ -17,56 +18,6 @@ namespace {
 // Seeds the jitter of each lane's retries differently, so that lanes that failed together do not
 // retry in lockstep.
 constexpr std::uint64_t kJitterSeed = 0x9e3779b97f4a7c15u;
-
-// How long a lane's connection may wait for a transaction of its own while the lanes before it
-// hold theirs, before the sync does without it.
-constexpr std::chrono::seconds kLaneWait{5};
-
-// Opens `wanted` connections, the first being `first`, and keeps as many as can hold a
-// transaction at the same time: behind a pooler with a smaller pool, a lane waiting for a server
-// connection would wait for another lane's commit, which waits for it in turn. Logs what it sees
-// of a pooler and what it does about it.
-std::vector<std::unique_ptr<postgres::Connection>>
-open_lane_connections(std::unique_ptr<postgres::Connection> first, std::size_t wanted,
-                      const CopyPipeline::ConnectionFactory& connect, const RetryPolicy& retry,
-                      std::vector<std::string> pooler_signs) {
-  std::vector<std::unique_ptr<postgres::Connection>> connections;
-  connections.push_back(std::move(first));
-  while (connections.size() < wanted)
-    connections.push_back(retry_transient(retry, kJitterSeed + connections.size(), connect));
-  if (wanted > 1) {
-    std::vector<postgres::Connection*> probed;
-    for (auto& connection : connections)
-      probed.push_back(connection.get());
-    try {
-      const auto probe = postgres::probe_concurrent_transactions(probed, kLaneWait);
-      if (probe.shared_server_process)
-        pooler_signs.push_back("two of its connections were served by one server process");
-      if (probe.concurrent < wanted) {
-        spdlog::info("Only {} of {} connections could each hold a transaction at the same time "
-                     "(a pooler with a smaller pool, or one busy with other clients): this sync "
-                     "loads through {}.",
-                     probe.concurrent, wanted, probe.concurrent);
-        connections.resize(probe.concurrent);
-      }
-    } catch (const Error& error) {
-      // A connection that failed here is replaced by its lane, as after any failure.
-      spdlog::warn("Could not see how many connections can hold a transaction at once ({}); "
-                   "loading through {}.",
-                   error.what(), wanted);
-    }
-  }
-  if (!pooler_signs.empty()) {
-    std::string signs;
-    for (const auto& sign : pooler_signs)
-      signs += (signs.empty() ? "" : "; ") + sign;
-    spdlog::info("The server seems to be reached through a pooler ({}). Every setting and helper "
-                 "table of the load lives inside one transaction, so it runs as it would on a "
-                 "direct connection; it holds {} of the pool's server connections while it loads.",
-                 signs, connections.size());
-  }
-  return connections;
-}
 
 } // namespace
 
@@ -87,27 +38,28 @@ LoadSession::LoadSession(const config::DestinationConfig& config,
   const RetryPolicy retry;
   auto connection = retry_transient(retry, kJitterSeed, connect);
 
-  bool any_dedup = false;
   bool any_empty_dedup_target = false;
   std::vector<StreamTables> tables;
   for (const auto& plan : plans) {
     tables.push_back(prepare_stream_tables(*connection, plan));
-    if (plan.mode == catalog::DestinationSyncMode::append_dedup) {
-      any_dedup = true;
+    if (plan.mode == catalog::DestinationSyncMode::append_dedup)
       any_empty_dedup_target = any_empty_dedup_target || !tables.back().load_target_had_rows;
-    }
   }
   choose_internal_schema(*connection, config, tables);
   open_sync_log(*connection, plans, tables);
   std::vector<std::string> pooler_signs;
   if (auto sign = postgres::pooler_address_sign(config.host, config.port))
     pooler_signs.push_back(*sign);
-  // Dedup streams are spread over more than one connection: their DELETEs keep a server backend
-  // busy as long as their COPY does, and the rows of one key always take the same connection.
-  auto lane_connections =
-      open_lane_connections(std::move(connection), any_dedup ? kDedupConnections : 1, connect,
-                            retry, std::move(pooler_signs));
+  // Every mode loads over several connections (lanes), each a server backend of its own: append
+  // rows chunk by chunk to whichever lane has the least to do, dedup rows by key.
+  const auto max_connections = static_cast<std::size_t>(config.max_connections);
+  const std::size_t wanted = lanes_for_catalog(plans, max_connections);
+  auto lane_connections = open_lane_connections(std::move(connection), wanted, connect, retry,
+                                                kJitterSeed, std::move(pooler_signs));
   const std::size_t connections = lane_connections.size();
+  spdlog::info("Loading through {} connection{} at once (the streams can use {}; "
+               "max_connections: {}).",
+               connections, connections == 1 ? "" : "s", wanted, max_connections);
   if (any_empty_dedup_target)
     seen_keys_ = std::make_unique<SeenKeys>();
   const DedupContext dedup{config.cdc_deletion_mode, connections, seen_keys_.get()};
@@ -134,8 +86,9 @@ LoadSession::LoadSession(const config::DestinationConfig& config,
     // A stream's lanes share its chunk size, so that spreading it over connections costs no
     // memory.
     stream.chunk_bytes = limits_.stream_chunk_bytes / stream.loader->lane_count();
-    for (std::size_t lane = 0; lane < stream.loader->lane_count(); ++lane)
+    for (std::size_t lane = 0; lane < connections; ++lane)
       stream.uncommitted.push_back({i, lane, 0, 0, 0});
+    stream.buffered.resize(stream.loader->lane_count());
     streams_.push_back(std::move(stream));
   }
 
@@ -148,10 +101,11 @@ LoadSession::LoadSession(const config::DestinationConfig& config,
                                                        pipeline_options));
   }
   lanes_ = std::make_unique<LaneSet>(std::move(pipelines));
+  // Every lane can take every stream's rows.
   for (auto& stream : streams_) {
     const auto targets = stream.loader->copy_targets();
-    stream.targets.resize(stream.loader->lane_count());
-    for (std::size_t lane = 0; lane < stream.targets.size(); ++lane)
+    stream.targets.resize(connections);
+    for (std::size_t lane = 0; lane < connections; ++lane)
       for (const auto& target : targets)
         stream.targets[lane].push_back(
             (*lanes_)[lane].add_target(target.copy_sql, target.description, target.prepare_sql));
@@ -202,54 +156,62 @@ LoadSession::~LoadSession() {
 void LoadSession::add_record(std::size_t index, const encode::RecordEnvelope& envelope) {
   Stream& stream = streams_[index];
   const auto added = stream.loader->add_record(envelope);
-  CommitPart& part = stream.uncommitted[added.lane];
-  ++part.records;
-  part.bytes += added.bytes;
+  Buffered& buffered = stream.buffered[added.lane];
+  ++buffered.records;
+  buffered.bytes += added.bytes;
   buffered_bytes_ += added.bytes;
   encoded_bytes_ += added.bytes;
   for (std::size_t target = 0; target < stream.targets[added.lane].size(); ++target)
-    if (stream.loader->buffer(added.lane, target).size() >= stream.chunk_bytes)
-      send(stream, added.lane, target);
+    if (stream.loader->buffer(added.lane, target).size() >= stream.chunk_bytes) {
+      send(stream, added.lane);
+      break;
+    }
   if (buffered_bytes_ >= limits_.buffered_bytes_limit)
     send_largest();
 }
 
-void LoadSession::send(Stream& stream, std::size_t lane, std::size_t target) {
-  auto& rows = stream.loader->buffer(lane, target);
-  if (rows.empty())
+void LoadSession::send(Stream& stream, std::size_t buffer_lane) {
+  Buffered& buffered = stream.buffered[buffer_lane];
+  if (buffered.records == 0)
     return;
-  const std::size_t bytes = rows.size();
-  buffered_bytes_ -= bytes;
-  uncommitted_bytes_ += bytes;
+  // Every target's rows of these records go to one lane, so that a record's row, keys and
+  // rejected values commit together, and the sync log's part of that lane counts them.
+  const std::size_t lane = stream.loader->rows_follow_keys() ? buffer_lane : lanes_->least_loaded();
   auto& pipeline = (*lanes_)[lane];
-  pipeline.send(stream.targets[lane][target], std::exchange(rows, pipeline.take_buffer()));
+  for (std::size_t target = 0; target < stream.targets[lane].size(); ++target) {
+    auto& rows = stream.loader->buffer(buffer_lane, target);
+    if (rows.empty())
+      continue;
+    const std::size_t bytes = rows.size();
+    buffered_bytes_ -= bytes;
+    uncommitted_bytes_ += bytes;
+    pipeline.send(stream.targets[lane][target], std::exchange(rows, pipeline.take_buffer()));
+  }
+  CommitPart& part = stream.uncommitted[lane];
+  part.records += buffered.records;
+  part.bytes += buffered.bytes;
+  buffered = {};
 }
 
 void LoadSession::send_largest() {
   Stream* largest = nullptr;
   std::size_t largest_lane = 0;
-  std::size_t largest_target = 0;
   std::size_t largest_bytes = 0;
   for (auto& stream : streams_)
-    for (std::size_t lane = 0; lane < stream.targets.size(); ++lane)
-      for (std::size_t target = 0; target < stream.targets[lane].size(); ++target) {
-        const std::size_t bytes = stream.loader->buffer(lane, target).size();
-        if (bytes > largest_bytes) {
-          largest = &stream;
-          largest_lane = lane;
-          largest_target = target;
-          largest_bytes = bytes;
-        }
+    for (std::size_t lane = 0; lane < stream.buffered.size(); ++lane)
+      if (stream.buffered[lane].bytes > largest_bytes) {
+        largest = &stream;
+        largest_lane = lane;
+        largest_bytes = stream.buffered[lane].bytes;
       }
   if (largest)
-    send(*largest, largest_lane, largest_target);
+    send(*largest, largest_lane);
 }
 
 void LoadSession::send_all() {
   for (auto& stream : streams_)
-    for (std::size_t lane = 0; lane < stream.targets.size(); ++lane)
-      for (std::size_t target = 0; target < stream.targets[lane].size(); ++target)
-        send(stream, lane, target);
+    for (std::size_t lane = 0; lane < stream.buffered.size(); ++lane)
+      send(stream, lane);
 }
 
 void LoadSession::commit(std::uint64_t records, const std::vector<std::uint64_t>& stream_states,

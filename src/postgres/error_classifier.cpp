@@ -389,7 +389,8 @@ bool classify_text(FailureDiagnosis& d) {
     set(d, C::setting_rejected);
   } else if (contains_any(text, {"unsupported startup parameter"})) {
     set(d, C::startup_options_refused); // PgBouncer's words
-  } else if (contains_any(text, {"too many clients", "remaining connection slots are reserved"})) {
+  } else if (contains_any(text, {"too many clients", "remaining connection slots are reserved",
+                                 "no more connections allowed"})) { // the last: PgBouncer's words
     set(d, C::too_many_connections);
   } else if (contains_any(text, {"the database system is", "terminating connection due to"})) {
     set(d, C::server_unavailable);
@@ -512,14 +513,14 @@ std::string describe(const FailureDiagnosis& d, const FailureSubject& subject) {
       fmt::arg("tunnel_user", subject.tunnel_user));
 }
 
-Error to_error(const FailureDiagnosis& d, const FailureSubject& subject,
-               const std::string& context) {
+DiagnosedError to_error(const FailureDiagnosis& d, const FailureSubject& subject,
+                        const std::string& context) {
   std::string described = describe(d, subject);
   std::string message = context.empty() ? described : context + ": " + described;
   std::string internal = d.sqlstate.empty()
                              ? "libpq: " + d.server_text
                              : fmt::format("SQLSTATE {}: {}", d.sqlstate, d.server_text);
-  return Error(d.type, message, internal);
+  return DiagnosedError(Error(d.type, message, internal), d.cause);
 }
 
 bool has_sqlstate(const Error& error, std::string_view sqlstate) {
@@ -529,6 +530,12 @@ bool has_sqlstate(const Error& error, std::string_view sqlstate) {
 
 bool is_retryable(const Error& error) {
   return error.failure_type() == FailureType::transient_error;
+}
+
+bool is_out_of_connection_slots(const Error& error) {
+  const auto* diagnosed = dynamic_cast<const DiagnosedError*>(&error);
+  return diagnosed != nullptr && (diagnosed->cause() == C::too_many_connections ||
+                                  diagnosed->cause() == C::role_connection_limit);
 }
 
 } // namespace pgdest::postgres

@@ -239,6 +239,21 @@ TEST_CASE("legacy fields of old configs are accepted", "[config][legacy]") {
         "Field \"unconstrained_number\" must be true or false; got \"yes\".");
 }
 
+TEST_CASE("max_connections bounds a sync's connections, 4 when absent", "[config][lanes]") {
+  CHECK(parse_config(minimal()).max_connections == 4);
+  CHECK(parse_config(with(minimal(), "max_connections", nullptr)).max_connections == 4);
+  CHECK(parse_config(with(minimal(), "max_connections", 1)).max_connections == 1);
+  CHECK(parse_config(with(minimal(), "max_connections", 32)).max_connections == 32);
+  CHECK(parse_config(with(minimal(), "max_connections", 8)).warnings.empty());
+  const std::string message = "Field \"max_connections\" must be a whole number between 1 and 32 "
+                              "(the most connections a sync may open; default 4); got ";
+  CHECK(error_of(with(minimal(), "max_connections", 0)) == message + "0.");
+  CHECK(error_of(with(minimal(), "max_connections", 33)) == message + "33.");
+  CHECK(error_of(with(minimal(), "max_connections", -1)) == message + "-1.");
+  CHECK(error_of(with(minimal(), "max_connections", 2.5)) == message + "2.5.");
+  CHECK(error_of(with(minimal(), "max_connections", "4")) == message + "\"4\".");
+}
+
 TEST_CASE("disable_type_dedupe turns raw tables mode on, in raw_data_schema", "[config][raw]") {
   DestinationConfig typed = parse_config(minimal());
   CHECK_FALSE(typed.raw_tables_only);

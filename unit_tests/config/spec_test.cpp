@@ -110,6 +110,12 @@ const std::vector<ReferenceProperty>& airbyte_properties() {
   return properties;
 }
 
+// Properties Airbyte's spec does not have.
+const std::set<std::string>& our_properties() {
+  static const std::set<std::string> names = {"max_connections"};
+  return names;
+}
+
 // Where this spec knowingly differs from Airbyte's, and why: the port's range is the range of
 // ports (Airbyte's allows 0 and 65536, which no server listens on) and its default is 5432
 // (Airbyte's code defaults to it without saying so in the spec).
@@ -180,9 +186,29 @@ TEST_CASE("every property of Airbyte's spec is listed, as Airbyte lists it", "[s
     else
       CHECK(property["enum"] == reference.enum_values);
   }
-  // Nothing of our own: a config made for this connector works with Airbyte's.
-  for (const auto& item : properties().items())
-    CHECK(reference_names.count(item.key()) == 1);
+  // Fields of our own come after Airbyte's and are optional, so a config made for this connector
+  // without them works with Airbyte's, and Airbyte's configs work here.
+  const int last_airbyte_order = airbyte_properties().back().order;
+  for (const auto& item : properties().items()) {
+    if (reference_names.count(item.key()) == 1)
+      continue;
+    CAPTURE(item.key());
+    CHECK(our_properties().count(item.key()) == 1);
+    CHECK(item.value()["order"].get<int>() > last_airbyte_order);
+  }
+}
+
+TEST_CASE("max_connections is an optional bounded integer whose default is parse_config's",
+          "[spec][lanes]") {
+  const json& property = properties()["max_connections"];
+  CHECK(property["type"] == "integer");
+  CHECK(property["minimum"] == 1);
+  CHECK(property["maximum"] == pgdest::config::kMostMaxConnections);
+  CHECK(property["default"] == pgdest::config::kDefaultMaxConnections);
+  CHECK(property["group"] == "advanced");
+  CHECK(property["order"] == 15);
+  const auto required = spec()["connectionSpecification"]["required"];
+  CHECK(std::find(required.begin(), required.end(), "max_connections") == required.end());
 }
 
 TEST_CASE("the ssl_mode variants are Airbyte's", "[spec][parity]") {

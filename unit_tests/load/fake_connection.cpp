@@ -3,6 +3,8 @@
 
 #include <cstring>
 
+#include "pgdest/postgres/error_classifier.hpp"
+
 namespace pgdest::testing {
 namespace {
 
@@ -56,6 +58,8 @@ public:
       const int process = server_.pooled ? static_cast<int>(txid_) : process_;
       return {{std::to_string(txid_), std::to_string(process)}};
     }
+    if (sql.find("pg_backend_pid") != std::string::npos)
+      return {{std::to_string(process_)}};
     if (sql.find("txid_status") != std::string::npos) {
       server_.log.push_back("txid_status");
       if (server_.txid_status_in_progress > 0) {
@@ -189,6 +193,14 @@ std::unique_ptr<postgres::Connection> FakeServer::connect() {
     throw TransientError("Could not connect: the server is starting up.");
   if (fault_for(Step::connect))
     throw TransientError("Could not connect: connection refused.");
+  if (connection_slots > 0 && connections_opened >= connection_slots) {
+    postgres::FailureSubject who;
+    who.endpoint = "127.0.0.1:5432";
+    who.user = "airbyte";
+    throw postgres::to_error(postgres::diagnosis_of(postgres::FailureCause::role_connection_limit,
+                                                    "too many connections for role \"airbyte\""),
+                             who, "");
+  }
   ++connections_opened;
   log.push_back("CONNECT");
   return std::make_unique<FakeConnection>(*this, connections_opened);

@@ -40,9 +40,12 @@ public:
   std::string committed; // COPY payloads (without header and trailer) of committed work
   int connections_opened = 0;
   bool reconnect_refused_for_good = false; // every new connection after the first fails
-  int txid_status_in_progress = 0;         // txid_status answers "in progress" this many times
-  std::function<void()> on_copy_send;      // runs inside every copy_send of rows (may block)
-  bool pooled = false;                     // a pooler: each transaction has another server process
+  // When not 0: connections after this many are refused for want of a slot (the role's
+  // CONNECTION LIMIT).
+  int connection_slots = 0;
+  int txid_status_in_progress = 0;    // txid_status answers "in progress" this many times
+  std::function<void()> on_copy_send; // runs inside every copy_send of rows (may block)
+  bool pooled = false;                // a pooler: each transaction has another server process
   std::vector<std::string> begin_statements; // the whole text of every statement that began one
 
   std::unique_ptr<postgres::Connection> connect();

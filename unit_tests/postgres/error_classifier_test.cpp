@@ -186,6 +186,9 @@ TEST_CASE("libpq's connection failures are read from their text", "[postgres][er
       {"connection to server at \"127.0.0.1\", port 5432 failed: FATAL:  sorry, too many clients "
        "already\n",
        FailureCause::too_many_connections, FailureType::transient_error},
+      {"connection to server at \"127.0.0.1\", port 6432 failed: ERROR:  no more connections "
+       "allowed (max_client_conn)\n",
+       FailureCause::too_many_connections, FailureType::transient_error},
       {"connection to server at \"127.0.0.1\", port 5432 failed: FATAL:  the database system is "
        "starting up\n",
        FailureCause::server_unavailable, FailureType::transient_error},
@@ -336,6 +339,28 @@ TEST_CASE("only transient errors are retryable", "[postgres][errors]") {
   CHECK_FALSE(is_retryable(pgdest::SystemError("bug")));
   CHECK(is_retryable(to_error(diagnose(report("40P01", "deadlock detected")), subject(), "M")));
   CHECK_FALSE(is_retryable(to_error(diagnose(report("42501", "no")), subject(), "M")));
+}
+
+TEST_CASE("a connection refused for want of a slot is told apart from other failures",
+          "[postgres][errors]") {
+  using pgdest::postgres::is_out_of_connection_slots;
+  CHECK(is_out_of_connection_slots(
+      to_error(diagnose("", "FATAL:  sorry, too many clients already\n"), subject(), "")));
+  CHECK(is_out_of_connection_slots(to_error(
+      diagnose("", "FATAL:  too many connections for role \"airbyte\"\n"), subject(), "")));
+  CHECK(is_out_of_connection_slots(to_error(
+      diagnose(report("53300", "remaining connection slots are reserved")), subject(), "")));
+  // Thrown and caught as the project's Error, it still knows its cause.
+  try {
+    throw to_error(diagnose("", "FATAL:  sorry, too many clients already\n"), subject(), "");
+  } catch (const pgdest::Error& error) {
+    CHECK(is_out_of_connection_slots(error));
+  }
+  CHECK_FALSE(is_out_of_connection_slots(
+      to_error(diagnose("", "FATAL:  the database system is starting up\n"), subject(), "")));
+  CHECK_FALSE(is_out_of_connection_slots(to_error(
+      diagnose(report("53100", "could not extend file: No space left on device")), subject(), "")));
+  CHECK_FALSE(is_out_of_connection_slots(pgdest::TransientError("too many clients")));
 }
 
 TEST_CASE("each hop of an SSH tunnel has its own words and kind", "[postgres][errors][tunnel]") {

@@ -35,6 +35,12 @@ struct TunnelConfig {
   Secret password; // SSH_PASSWORD_AUTH
 };
 
+// `max_connections`: its default, and the most it may be. Each lane is a server backend running
+// COPY on about one core, fed by this process's one encoding thread, which keeps 2 to 4 of them
+// busy; 4 also leaves a small pool (PgBouncer's default is 20) room for other clients.
+constexpr int kDefaultMaxConnections = 4;
+constexpr int kMostMaxConnections = 32;
+
 struct DestinationConfig {
   std::string host;
   int port = 5432;
@@ -52,6 +58,8 @@ struct DestinationConfig {
   bool raw_tables_only = false;
   // `raw_data_schema` as given (normalised where it is used); the schema of the raw tables.
   std::string raw_data_schema = "airbyte_internal";
+  // `max_connections`: the most connections a sync opens at once (its lanes, see LoadSession).
+  int max_connections = kDefaultMaxConnections;
   // Things the user should hear about (unknown fields, ignored parameters); never hold secrets.
   std::vector<std::string> warnings;
 };

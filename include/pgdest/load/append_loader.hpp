@@ -1,6 +1,6 @@
 #pragma once
 // append (and the rows of a refresh, into its staging table): every record becomes a row of the
-// load target, on one connection; each commit stands on its own.
+// load target; its chunks go to any connection, and each commit stands on its own.
 #include <memory>
 
 #include "pgdest/load/stream_loader.hpp"
@@ -14,6 +14,7 @@ public:
   const catalog::StreamPlan& plan() const override { return *plan_; }
   const StreamTables& tables() const override { return tables_; }
   encode::RowEncoder& encoder() override { return *encoder_; }
+  bool rows_follow_keys() const override { return false; }
   std::size_t lane_count() const override { return 1; }
   std::vector<CopyTarget> copy_targets() const override;
   AddedRecord add_record(const encode::RecordEnvelope& envelope) override;

@@ -65,6 +65,8 @@ public:
   std::uint64_t committed_records() const {
     return committed_records_.load(std::memory_order_acquire);
   }
+  // Bytes of rows given to send() and not yet sent to the server (queued, or being sent).
+  std::size_t backlog_bytes() const;
   // A cleared buffer for the next rows (reuses memory that went through the pipeline).
   encode::CopyBuffer take_buffer();
 
@@ -113,6 +115,7 @@ private:
   std::deque<Job> queue_;
   std::vector<encode::CopyBuffer> free_buffers_;
   std::size_t queued_bytes_ = 0;
+  std::size_t sending_bytes_ = 0; // rows of the job in progress
   bool busy_ = false;
   bool stopping_ = false;
   std::string stop_reason_;

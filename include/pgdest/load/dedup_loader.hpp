@@ -16,6 +16,7 @@ public:
   const catalog::StreamPlan& plan() const override { return *plan_; }
   const StreamTables& tables() const override { return tables_; }
   encode::RowEncoder& encoder() override { return encoder_; }
+  bool rows_follow_keys() const override { return true; }
   std::size_t lane_count() const override { return rows_.size(); }
   std::vector<CopyTarget> copy_targets() const override;
   AddedRecord add_record(const encode::RecordEnvelope& envelope) override;

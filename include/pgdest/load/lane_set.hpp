@@ -19,6 +19,10 @@ public:
   CopyPipeline& operator[](std::size_t lane) { return *pipelines_[lane]; }
   CopyPipeline& first() { return *pipelines_.front(); }
 
+  // The lane for a chunk of rows that may go to any lane: the one with the fewest bytes waiting
+  // to be sent, the lanes taking turns when several have as few.
+  std::size_t least_loaded();
+
   // Every lane runs its `statements` (one list per lane) and commits up to record `records`.
   void commit(std::uint64_t records, std::vector<std::vector<std::string>> statements);
   // The records (in read order) that every lane has committed.
@@ -32,6 +36,11 @@ public:
 
 private:
   std::vector<std::unique_ptr<CopyPipeline>> pipelines_;
+  std::size_t next_turn_ = 0; // where least_loaded() starts looking
 };
+
+// The index of the smallest of `backlogs` (not empty), the first found looking from `start` on
+// and wrapping around.
+std::size_t least_loaded_lane(const std::vector<std::size_t>& backlogs, std::size_t start);
 
 } // namespace pgdest::load

@@ -28,10 +28,6 @@ struct LoadLimits {
 
 class LoadSession {
 public:
-  // Connections used when the catalog has append_dedup streams (otherwise one), if that many can
-  // hold a transaction at the same time.
-  static constexpr std::size_t kDedupConnections = 2;
-
   // Connects (retrying transient failures) and prepares every stream's tables.
   LoadSession(const config::DestinationConfig& config,
               const std::vector<catalog::StreamPlan>& plans, LoadLimits limits = {});
@@ -79,11 +75,17 @@ public:
   void close_after_failure(std::string_view reason) noexcept;
 
 private:
+  // Records in a stream's buffers, and their bytes over all its targets.
+  struct Buffered {
+    std::uint64_t records = 0;
+    std::size_t bytes = 0;
+  };
   struct Stream {
     std::unique_ptr<StreamLoader> loader;
     std::vector<std::vector<std::size_t>> targets; // [lane][copy target] → the lane's target id
     std::size_t chunk_bytes = 0;
     std::vector<CommitPart> uncommitted; // per lane: records and bytes since its last commit
+    std::vector<Buffered> buffered;      // per buffer lane: not yet handed to a lane
   };
 
   void choose_internal_schema(postgres::Connection& connection,
@@ -99,7 +101,10 @@ private:
   // with the totals of the commits that landed.
   void log_closings(std::vector<std::optional<StreamClosing>> ended,
                     const std::function<std::vector<std::optional<StreamClosing>>()>& read_log);
-  void send(Stream& stream, std::size_t lane, std::size_t target);
+  // Hands the rows of the stream's buffers of one buffer lane, every target's, to one lane: the
+  // buffer's own lane when the stream's rows follow their keys, otherwise the lane with the
+  // least to do.
+  void send(Stream& stream, std::size_t buffer_lane);
   void send_largest();
   void send_all();
 

@@ -15,6 +15,7 @@ public:
   const catalog::StreamPlan& plan() const override { return rows_->plan(); }
   const StreamTables& tables() const override { return rows_->tables(); }
   encode::RowEncoder& encoder() override { return rows_->encoder(); }
+  bool rows_follow_keys() const override { return rows_->rows_follow_keys(); }
   std::size_t lane_count() const override { return rows_->lane_count(); }
   std::vector<CopyTarget> copy_targets() const override { return rows_->copy_targets(); }
   AddedRecord add_record(const encode::RecordEnvelope& envelope) override {

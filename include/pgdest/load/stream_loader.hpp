@@ -50,7 +50,7 @@ struct CommitStatements {
   bool logged = false;
 };
 
-// Where add_record() put a record: its lane, and the bytes it added to the lane's buffers.
+// Where add_record() put a record: the lane of its buffers, and the bytes it added to them.
 struct AddedRecord {
   std::size_t lane = 0;
   std::size_t bytes = 0;
@@ -65,8 +65,12 @@ public:
   // Reads a record's data (fill()); add_record() then turns it into rows.
   virtual encode::RowEncoder& encoder() = 0;
 
-  // The connections (lanes) the stream's rows are spread over, and its COPY targets, in the
-  // order of buffer()'s `target`.
+  // How the stream's rows are spread over the connections (lanes). When its rows follow their
+  // keys, the stream keeps buffers for each of lane_count() lanes, and a lane's buffers go to that
+  // lane only; otherwise it keeps the buffers of one lane (lane_count() is 1), and each full chunk
+  // goes to whichever lane has the least to do. Then its COPY targets, in the order of
+  // buffer()'s `target`.
+  virtual bool rows_follow_keys() const = 0;
   virtual std::size_t lane_count() const = 0;
   virtual std::vector<CopyTarget> copy_targets() const = 0;
 

@@ -3,6 +3,7 @@
 // system) and what to tell the user: one table, used by `check` and `write` alike.
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "pgdest/error.hpp"
 
@@ -129,13 +130,27 @@ bool has_sqlstate(const Error& error, std::string_view sqlstate);
 // to make sense on a connection failure).
 bool has_own_message(FailureCause cause);
 
+// An Error that keeps the cause it was diagnosed with, for callers that act on the cause.
+class DiagnosedError : public Error {
+public:
+  DiagnosedError(Error error, FailureCause cause) : Error(std::move(error)), cause_(cause) {}
+  FailureCause cause() const { return cause_; }
+
+private:
+  FailureCause cause_;
+};
+
 // The Error for a diagnosis made while doing `context` (e.g. "PostgreSQL failed while creating
 // table \"s\".\"t\""): "<context>: <describe()>", or describe() alone when `context` is empty.
 // internal_message is "SQLSTATE <code>: <server text>", or "libpq: <text>" without a SQLSTATE.
-Error to_error(const FailureDiagnosis& diagnosis, const FailureSubject& subject,
-               const std::string& context);
+DiagnosedError to_error(const FailureDiagnosis& diagnosis, const FailureSubject& subject,
+                        const std::string& context);
 
 // True for the kinds worth retrying with backoff: the transient ones.
 bool is_retryable(const Error& error);
+
+// True when the server (or a pooler) refused a new connection for want of a free slot: too many
+// clients, or the role's CONNECTION LIMIT.
+bool is_out_of_connection_slots(const Error& error);
 
 } // namespace pgdest::postgres
