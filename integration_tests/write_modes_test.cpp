@@ -631,8 +631,13 @@ TEST_CASE("raw tables mode: an overwrite replaces the rows of a raw table in a c
                  " WHERE _airbyte_data->>'id1' = '9'") ==
       Rows{
           {R"([{"field": "name", "change": "TRUNCATED", "reason": "DESTINATION_SERIALIZATION_ERROR"}])"}});
-  // The staging table is gone, and the stream's own schema was never used.
-  CHECK(tables_in(raw_schema) == Rows{{"it_raw_ns_raw__stream_users"}});
+  // The staging table is gone, and the stream's own schema was never used: beside the raw table
+  // is only the connector's table of rejected values, which holds the NUL's original.
+  CHECK(tables_in(raw_schema) ==
+        Rows{{"_airbyte_rejected_values"}, {"it_raw_ns_raw__stream_users"}});
+  CHECK(query_rows("SELECT table_name, field, original_value FROM "
+                   "it_raw_custom._airbyte_rejected_values") ==
+        Rows{{"it_raw_ns_raw__stream_users", "name", R"("nul\u0000here")"}});
   CHECK(tables_in(schema).empty());
 }
 

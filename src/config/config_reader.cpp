@@ -479,7 +479,8 @@ const std::set<std::string>& known_fields() {
                                                "ssl",
                                                "raw_data_schema",
                                                "disable_type_dedupe",
-                                               "unconstrained_number"};
+                                               "unconstrained_number",
+                                               "keep_rejected_values"};
   return fields;
 }
 
@@ -527,6 +528,7 @@ DestinationConfig parse_config(const nlohmann::json& document) {
   config.cdc_deletion_mode = parse_cdc_deletion_mode(document);
   config.drop_cascade = optional_bool(document, "drop_cascade", false);
   parse_raw_tables(document, config);
+  config.keep_rejected_values = optional_bool(document, "keep_rejected_values", true);
   check_legacy_fields(document);
   for (const auto& item : document.items())
     if (known_fields().count(item.key()) == 0)

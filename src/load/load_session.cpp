@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include "pgdest/load/dedup_loader.hpp"
+#include "pgdest/load/rejected_values.hpp"
 #include "pgdest/load/table_preparer.hpp"
 #include "pgdest/postgres/connector.hpp"
 #include "pgdest/postgres/pooler.hpp"
@@ -96,6 +97,9 @@ LoadSession::LoadSession(const config::DestinationConfig& config,
     }
   }
   choose_internal_schema(*connection, config, tables);
+  std::optional<postgres::TableRef> rejected_values;
+  if (config.keep_rejected_values && internal_schema_)
+    rejected_values = prepare_rejected_values_table(*connection, internal_schema_->schema);
   std::vector<std::string> pooler_signs;
   if (auto sign = postgres::pooler_address_sign(config.host, config.port))
     pooler_signs.push_back(*sign);
@@ -112,7 +116,7 @@ LoadSession::LoadSession(const config::DestinationConfig& config,
   for (std::size_t i = 0; i < plans.size(); ++i) {
     const auto& plan = plans[i];
     Stream stream;
-    stream.loader = make_stream_loader(plan, std::move(tables[i]), i, dedup);
+    stream.loader = make_stream_loader(plan, std::move(tables[i]), i, dedup, rejected_values);
     const auto& stream_tables = stream.loader->tables();
     if (plan.mode != plan.requested_mode)
       spdlog::warn("Stream {} asks for {}, which raw tables do not support (they have no key "
@@ -180,7 +184,8 @@ void LoadSession::add_record(std::size_t index, const encode::RecordEnvelope& en
   buffered_bytes_ += added.bytes;
   encoded_bytes_ += added.bytes;
   for (std::size_t target = 0; target < stream.targets[added.lane].size(); ++target)
-    if (stream.loader->buffer(added.lane, target).size() >= stream.chunk_bytes)
+    if ((added.grown_targets >> target & 1u) != 0 &&
+        stream.loader->buffer(added.lane, target).size() >= stream.chunk_bytes)
       send(stream, added.lane, target);
   if (buffered_bytes_ >= limits_.buffered_bytes_limit)
     send_largest();

@@ -52,6 +52,9 @@ struct DestinationConfig {
   bool raw_tables_only = false;
   // `raw_data_schema` as given (normalised where it is used); the schema of the raw tables.
   std::string raw_data_schema = "airbyte_internal";
+  // `keep_rejected_values`: values the connector NULLs or truncates are kept, with their original
+  // text, in the internal schema's `_airbyte_rejected_values`.
+  bool keep_rejected_values = true;
   // Things the user should hear about (unknown fields, ignored parameters); never hold secrets.
   std::vector<std::string> warnings;
 };
