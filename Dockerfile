@@ -6,6 +6,7 @@ RUN apt-get update -q \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
       build-essential cmake pkg-config \
       libsimdjson-dev nlohmann-json3-dev libpq-dev libfmt-dev libspdlog-dev libcli11-dev libssh-dev \
+      libssl-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY CMakeLists.txt ./
@@ -21,7 +22,7 @@ FROM debian:bookworm-slim
 # uid and gid 1000, as in Airbyte's own connector images.
 RUN apt-get update -q \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
-      libsimdjson14 libpq5 libfmt9 libspdlog1.10 libssh-4 ca-certificates \
+      libsimdjson14 libpq5 libfmt9 libspdlog1.10 libssh-4 libssl3 ca-certificates \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --gid 1000 airbyte \
  && useradd --uid 1000 --gid 1000 --home-dir /airbyte --no-create-home --shell /usr/sbin/nologin airbyte \

@@ -1,21 +1,55 @@
 // libFuzzer target: the input bytes are a record's `data`, encoded for a table with a column of
 // every type, and for a raw table. Malformed JSON must be MalformedJson; every row written must be
-// one PostgreSQL accepts.
+// one PostgreSQL accepts; every value reported as rejected must be one JSON value of the input.
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <vector>
 
 #include <simdjson.h>
 
 #include "copy_row_check.hpp"
 #include "every_type_catalog.hpp"
+#include "json_check.hpp"
 #include "pgdest/encode/copy_buffer.hpp"
 #include "pgdest/encode/json_writer.hpp"
 #include "pgdest/encode/raw_record_encoder.hpp"
 #include "pgdest/encode/record_encoder.hpp"
+#include "pgdest/encode/rejected_value_encoder.hpp"
 
 using namespace pgdest;
 
 namespace {
+
+// The values the encoder just reported as NULLed or truncated: each must be the text of one whole
+// JSON value inside the input, and their rows must encode.
+void check_rejected(const encode::RowEncoder& encoder, const simdjson::padded_string& json) {
+  if (!encoder.has_rejected())
+    return;
+  std::vector<encode::RejectedValue> values;
+  encoder.rejected_values(values);
+  for (const auto& value : values) {
+    const char* end = value.original.data() + value.original.size();
+    if (value.original.data() < json.data() || end > json.data() + json.size()) {
+      std::fprintf(stderr, "rejected value of \"%.*s\" is not in the input\n",
+                   static_cast<int>(value.field.size()), value.field.data());
+      std::abort();
+    }
+    auto is_space = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; };
+    if (auto problem = fuzz::json_problem(value.original, fuzz::JsonRules::rfc8259);
+        !problem.empty() || value.original.empty() || is_space(value.original.front()) ||
+        is_space(value.original.back())) {
+      std::fprintf(stderr, "rejected value of \"%.*s\" is not one JSON value (%s): %.*s\n",
+                   static_cast<int>(value.field.size()), value.field.data(), problem.c_str(),
+                   static_cast<int>(value.original.size()), value.original.data());
+      std::abort();
+    }
+  }
+  encode::RejectedValueEncoder rows({std::string("ns"), "s", "ns", "s", 7});
+  encode::CopyBuffer out;
+  if (rows.encode(encoder, out) != values.size())
+    std::abort();
+}
 
 // Encodes `json` twice into `rows` (the second record of a typed table takes the path that
 // predicts columns from the first one's keys); false when it is not a JSON object or is
@@ -35,6 +69,7 @@ bool encode_twice(const simdjson::padded_string& json, encode::RowEncoder& encod
     } catch (const encode::MalformedJson&) {
       return false;
     }
+    check_rejected(encoder, json);
   }
   return true;
 }

@@ -632,8 +632,14 @@ TEST_CASE("raw tables mode: an overwrite replaces the rows of a raw table in a c
       Rows{
           {R"([{"field": "name", "change": "TRUNCATED", "reason": "DESTINATION_SERIALIZATION_ERROR"}])"}});
   // The staging table is gone, and the stream's own schema was never used; raw_data_schema is
-  // the internal schema, so the sync log is there too.
-  CHECK(tables_in(raw_schema) == Rows{{"_airbyte_sync_log"}, {"it_raw_ns_raw__stream_users"}});
+  // the internal schema, so the connector's own tables are there too, the rejected values
+  // holding the NUL's original.
+  CHECK(tables_in(raw_schema) == Rows{{"_airbyte_rejected_values"},
+                                      {"_airbyte_sync_log"},
+                                      {"it_raw_ns_raw__stream_users"}});
+  CHECK(query_rows("SELECT table_name, field, original_value FROM "
+                   "it_raw_custom._airbyte_rejected_values") ==
+        Rows{{"it_raw_ns_raw__stream_users", "name", R"("nul\u0000here")"}});
   CHECK(tables_in(schema).empty());
 }
 

@@ -496,7 +496,8 @@ const std::set<std::string>& known_fields() {
                                                "raw_data_schema",
                                                "disable_type_dedupe",
                                                "unconstrained_number",
-                                               "max_connections"};
+                                               "max_connections",
+                                               "keep_rejected_values"};
   return fields;
 }
 
@@ -545,6 +546,7 @@ DestinationConfig parse_config(const nlohmann::json& document) {
   config.drop_cascade = optional_bool(document, "drop_cascade", false);
   parse_raw_tables(document, config);
   config.max_connections = parse_max_connections(document);
+  config.keep_rejected_values = optional_bool(document, "keep_rejected_values", true);
   check_legacy_fields(document);
   for (const auto& item : document.items())
     if (known_fields().count(item.key()) == 0)

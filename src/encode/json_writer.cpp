@@ -356,6 +356,44 @@ EscapeCheck check_escapes(std::string_view written) {
   return unescape_lossy(written, nullptr);
 }
 
+std::string unescape_json_string(std::string_view written) {
+  std::string text;
+  unescape_lossy(written, &text);
+  return text;
+}
+
+std::string_view written_json(ondemand::value& value) {
+  const std::string_view token = trim_trailing_space(value.raw_json_token());
+  if (token.empty() || (token.front() != '{' && token.front() != '[')) {
+    return token;
+  }
+  // Valid JSON: brackets outside strings balance, and a string ends at the first quote that no
+  // backslash escapes.
+  const char* const start = token.data();
+  std::size_t depth = 0;
+  for (const char* at = start;; ++at) {
+    switch (*at) {
+    case '"':
+      for (++at; *at != '"'; ++at) {
+        at += *at == '\\' ? 1 : 0;
+      }
+      break;
+    case '{':
+    case '[':
+      ++depth;
+      break;
+    case '}':
+    case ']':
+      if (--depth == 0) {
+        return {start, static_cast<std::size_t>(at - start) + 1};
+      }
+      break;
+    default:
+      break;
+    }
+  }
+}
+
 bool append_json_string(std::string_view text, std::string& out) {
   bool nul_removed = false;
   out += '"';

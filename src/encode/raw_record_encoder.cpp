@@ -30,6 +30,8 @@ void RawRecordEncoder::fill(ondemand::object data) {
   data_.clear();
   members_.clear();
   changes_.clear();
+  rejected_.clear();
+  has_rejected_ = false;
   data_ += '{';
   for (auto field_result : data) {
     ondemand::field field;
@@ -51,37 +53,42 @@ void RawRecordEncoder::fill(ondemand::object data) {
 // (TRUNCATED), and a value with a lone surrogate or a number beyond numeric's range becomes null
 // (NULLED), as in a typed jsonb column.
 void RawRecordEncoder::read_member(ondemand::field& field) {
-  Member member{data_.size(), 0, 0, false};
+  Member member{data_.size(), 0, 0, false, field.value()};
   const JsonWriteResult key = write_json_key(field, data_);
   if (key.malformed) {
     throw_malformed(key);
   }
   data_ += ':';
   member.value = data_.size();
-  const JsonWriteResult value = write_json(field.value(), data_);
+  const JsonWriteResult value = write_json(member.source, data_);
   if (value.malformed) {
     throw_malformed(value);
   }
   const std::string_view key_json(data_.data() + member.key, member.value - 1 - member.key);
   if (value.lone_surrogate || value.number_beyond_numeric) {
-    if (!changes_.empty()) {
-      changes_ += ',';
-    }
-    append_change_json(key_json, ChangeKind::NULLED,
-                       value.lone_surrogate ? ChangeReason::DESTINATION_SERIALIZATION_ERROR
-                                            : ChangeReason::DESTINATION_FIELD_SIZE_LIMITATION,
-                       changes_);
+    reject(member, key_json, ChangeKind::NULLED,
+           value.lone_surrogate ? ChangeReason::DESTINATION_SERIALIZATION_ERROR
+                                : ChangeReason::DESTINATION_FIELD_SIZE_LIMITATION);
     data_.resize(member.value);
     data_ += kNull;
   } else if (key.nul_removed || key.lone_surrogate || value.nul_removed) {
-    if (!changes_.empty()) {
-      changes_ += ',';
-    }
-    append_change_json(key_json, ChangeKind::TRUNCATED,
-                       ChangeReason::DESTINATION_SERIALIZATION_ERROR, changes_);
+    reject(member, key_json, ChangeKind::TRUNCATED, ChangeReason::DESTINATION_SERIALIZATION_ERROR);
   }
   member.end = data_.size();
   members_.push_back(member);
+}
+
+void RawRecordEncoder::reject(Member& member, std::string_view key_json, ChangeKind change,
+                              ChangeReason reason) {
+  if (!changes_.empty()) {
+    changes_ += ',';
+  }
+  append_change_json(key_json, change, reason, changes_);
+  // The value is read through already: its text is found from where it starts.
+  rejected_.push_back({change, reason,
+                       unescape_json_string(key_json.substr(1, key_json.size() - 2)),
+                       written_json(member.source)});
+  has_rejected_ = true;
 }
 
 // A record too large for one jsonb value keeps its keys; its largest values become null until
@@ -101,12 +108,8 @@ void RawRecordEncoder::fit_size_limit() {
     }
     size -= value_size - kNull.size();
     member.too_large = true;
-    if (!changes_.empty()) {
-      changes_ += ',';
-    }
-    append_change_json(std::string_view(data_).substr(member.key, member.value - 1 - member.key),
-                       ChangeKind::NULLED, ChangeReason::DESTINATION_FIELD_SIZE_LIMITATION,
-                       changes_);
+    reject(member, std::string_view(data_).substr(member.key, member.value - 1 - member.key),
+           ChangeKind::NULLED, ChangeReason::DESTINATION_FIELD_SIZE_LIMITATION);
   }
   if (size > max_data_bytes) {
     throw MalformedJson("record data has so many properties that their names alone exceed the " +
@@ -131,6 +134,12 @@ void RawRecordEncoder::fit_size_limit() {
   }
   text[at++] = '}';
   data_.resize(at);
+}
+
+void RawRecordEncoder::rejected_values(std::vector<RejectedValue>& out) const {
+  for (const Rejected& rejected : rejected_) {
+    out.push_back({rejected.field, rejected.change, rejected.reason, rejected.original});
+  }
 }
 
 void RawRecordEncoder::write_fields(CopyBuffer& out) const {

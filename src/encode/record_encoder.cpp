@@ -36,11 +36,17 @@ bool equals_ignore_case(std::string_view text, std::string_view lower_word) {
   return true;
 }
 
-std::string change_json(const std::string& field, ChangeKind kind, ChangeReason reason) {
-  std::string json;
-  append_change_json(Change{field, kind, reason}, json);
-  return json;
-}
+// The change each Note stands for, indexed by the Note (Note::none's entry is never read).
+struct NoteChange {
+  ChangeKind kind;
+  ChangeReason reason;
+};
+constexpr NoteChange kNoteChanges[kNoteCount] = {
+    {ChangeKind::NULLED, ChangeReason::DESTINATION_SERIALIZATION_ERROR}, // Note::none
+    {ChangeKind::TRUNCATED, ChangeReason::DESTINATION_SERIALIZATION_ERROR},
+    {ChangeKind::NULLED, ChangeReason::DESTINATION_SERIALIZATION_ERROR},
+    {ChangeKind::NULLED, ChangeReason::DESTINATION_FIELD_SIZE_LIMITATION},
+};
 
 std::vector<std::string> column_names(const std::vector<schema::Column>& columns) {
   std::vector<std::string> names;
@@ -62,12 +68,11 @@ RecordEncoder::RecordEncoder(std::vector<schema::Column> columns, std::int64_t g
     const std::string& field = columns_[i].source_name;
     index_.emplace(field, i);
     change_json_.emplace_back();
-    change_json_.push_back(
-        change_json(field, ChangeKind::TRUNCATED, ChangeReason::DESTINATION_SERIALIZATION_ERROR));
-    change_json_.push_back(
-        change_json(field, ChangeKind::NULLED, ChangeReason::DESTINATION_SERIALIZATION_ERROR));
-    change_json_.push_back(
-        change_json(field, ChangeKind::NULLED, ChangeReason::DESTINATION_FIELD_SIZE_LIMITATION));
+    for (std::size_t note = 1; note < kNoteCount; ++note) {
+      change_json_.emplace_back();
+      append_change_json(Change{field, kNoteChanges[note].kind, kNoteChanges[note].reason},
+                         change_json_.back());
+    }
   }
 }
 
@@ -75,6 +80,7 @@ void RecordEncoder::fill(ondemand::object data) {
   for (auto& slot : slots_) {
     slot.present = false;
   }
+  has_rejected_ = false;
   if (huge_in_record_) {
     // The previous record's huge values go now, not when a later record happens to reuse them.
     for (auto& slot : slots_) {
@@ -189,6 +195,10 @@ void RecordEncoder::encode_field(std::size_t index, ondemand::value value) {
   slot.joined.clear();
   current_ = index;
   slot.note = encode_value(columns_[index].type, value);
+  if (slot.note != Note::none) {
+    slot.original = written_json(value);
+    has_rejected_ = true;
+  }
   slot.size = scratch_.size() - slot.offset;
   slot.present = true;
 }
@@ -482,6 +492,16 @@ void RecordEncoder::write_fields(CopyBuffer& out) const {
       out.append(slot.suffix);
     } else {
       out.put_null();
+    }
+  }
+}
+
+void RecordEncoder::rejected_values(std::vector<RejectedValue>& out) const {
+  for (std::size_t i = 0; i < slots_.size(); ++i) {
+    const Slot& slot = slots_[i];
+    if (slot.present && slot.note != Note::none) {
+      const NoteChange& change = kNoteChanges[static_cast<std::size_t>(slot.note)];
+      out.push_back({columns_[i].source_name, change.kind, change.reason, slot.original});
     }
   }
 }

@@ -1,6 +1,7 @@
 // The columns every row has, around the fields of the table's layout.
 #include "pgdest/encode/row_encoder.hpp"
 
+#include <cstring>
 #include <utility>
 
 #include "pgdest/encode/temporal_parser.hpp"
@@ -71,7 +72,12 @@ void RowEncoder::finish(const RecordEnvelope& envelope, CopyBuffer& out) {
   const std::int64_t extracted_at = extracted_at_micros(envelope.emitted_at_ms);
   out.begin_row(field_count_);
   out.append_int32(static_cast<std::int32_t>(UuidGenerator::kTextSize));
-  uuids_.write_v7(out.append_uninitialized(UuidGenerator::kTextSize));
+  char* const raw_id = out.append_uninitialized(UuidGenerator::kTextSize);
+  uuids_.write_v7(raw_id);
+  if (has_rejected_) {
+    std::memcpy(raw_id_.data(), raw_id, raw_id_.size());
+    extracted_at_ = extracted_at;
+  }
   out.put_int64(extracted_at);
   out.put_int64(generation_id_);
   write_fields(out);

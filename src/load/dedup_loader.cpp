@@ -15,7 +15,8 @@ constexpr std::uint64_t kAnalyzeAfterRecords = 100000;
 } // namespace
 
 DedupLoader::DedupLoader(const catalog::StreamPlan& plan, StreamTables tables, std::size_t stream,
-                         const DedupContext& context)
+                         const DedupContext& context,
+                         const std::optional<postgres::TableRef>& rejected_values)
     : plan_(&plan), tables_(std::move(tables)),
       encoder_(tables_.columns, plan.generation_id, plan.sync_id),
       spec_{tables_.load_target(),
@@ -52,35 +53,53 @@ DedupLoader::DedupLoader(const catalog::StreamPlan& plan, StreamTables tables, s
   looks_up_repeats_only_ = seen != nullptr;
   keys_.emplace(std::move(key_columns), deleted_at, seen, stream, context.lanes);
   delete_sql_ = postgres::sql::delete_superseded(spec_);
+  if (rejected_values)
+    rejected_.emplace(*rejected_values, plan, tables_, context.lanes);
 }
 
 std::vector<CopyTarget> DedupLoader::copy_targets() const {
   // The keys table lives as long as the transaction that loads keys into it: a transaction
   // without keys has no DELETE to run either (commit_statements).
-  return {rows_target(tables_, encoder_),
-          {postgres::sql::copy_binary_from_stdin({postgres::Identifier("pg_temp"), spec_.keys},
-                                                 spec_.key),
-           "the dedup keys of " + spec_.target.quoted(),
-           postgres::sql::create_keys_table(spec_.keys, key_columns_)}};
+  std::vector<CopyTarget> targets{rows_target(tables_, encoder_),
+                                  {postgres::sql::copy_binary_from_stdin(
+                                       {postgres::Identifier("pg_temp"), spec_.keys}, spec_.key),
+                                   "the dedup keys of " + spec_.target.quoted(),
+                                   postgres::sql::create_keys_table(spec_.keys, key_columns_)}};
+  if (rejected_)
+    targets.push_back(rejected_->target());
+  return targets;
 }
 
 AddedRecord DedupLoader::add_record(const encode::RecordEnvelope& envelope) {
   const auto queued_before = keys_->queued();
   const std::size_t lane = keys_->add(encoder_);
-  std::size_t key_bytes = 0;
+  AddedRecord added{lane, 0, 1u << kRowsTarget};
   if (keys_->queued() != queued_before) {
     keys_queued_[lane] = true;
-    key_bytes = keys_->last_key_bytes();
+    added.bytes += keys_->last_key_bytes();
+    added.grown_targets |= 1u << kKeysTarget;
   }
   auto& rows = rows_[lane];
   const std::size_t before = rows.size();
   encoder_.finish(envelope, rows);
   ++records_;
-  return {lane, rows.size() - before + key_bytes};
+  added.bytes += rows.size() - before;
+  if (encoder_.has_rejected() && rejected_) {
+    added.bytes += rejected_->add(encoder_, lane);
+    added.grown_targets |= 1u << kRejectedTarget;
+  }
+  return added;
 }
 
 encode::CopyBuffer& DedupLoader::buffer(std::size_t lane, std::size_t target) {
-  return target == kKeysTarget ? keys_->rows(lane) : rows_[lane];
+  switch (target) {
+  case kKeysTarget:
+    return keys_->rows(lane);
+  case kRejectedTarget:
+    return rejected_->buffer(lane);
+  default:
+    return rows_[lane];
+  }
 }
 
 CommitStatements DedupLoader::commit_statements(std::size_t lane, const LogInsert& log) {

@@ -8,6 +8,7 @@
 
 #include "pgdest/load/dedup_loader.hpp"
 #include "pgdest/load/lanes.hpp"
+#include "pgdest/load/rejected_values.hpp"
 #include "pgdest/load/table_preparer.hpp"
 #include "pgdest/postgres/connector.hpp"
 #include "pgdest/postgres/pooler.hpp"
@@ -46,6 +47,9 @@ LoadSession::LoadSession(const config::DestinationConfig& config,
       any_empty_dedup_target = any_empty_dedup_target || !tables.back().load_target_had_rows;
   }
   choose_internal_schema(*connection, config, tables);
+  std::optional<postgres::TableRef> rejected_values;
+  if (config.keep_rejected_values && internal_schema_)
+    rejected_values = prepare_rejected_values_table(*connection, internal_schema_->schema);
   open_sync_log(*connection, plans, tables);
   std::vector<std::string> pooler_signs;
   if (auto sign = postgres::pooler_address_sign(config.host, config.port))
@@ -67,7 +71,7 @@ LoadSession::LoadSession(const config::DestinationConfig& config,
   for (std::size_t i = 0; i < plans.size(); ++i) {
     const auto& plan = plans[i];
     Stream stream;
-    stream.loader = make_stream_loader(plan, std::move(tables[i]), i, dedup);
+    stream.loader = make_stream_loader(plan, std::move(tables[i]), i, dedup, rejected_values);
     const auto& stream_tables = stream.loader->tables();
     if (plan.mode != plan.requested_mode)
       spdlog::warn("Stream {} asks for {}, which raw tables do not support (they have no key "
@@ -162,7 +166,8 @@ void LoadSession::add_record(std::size_t index, const encode::RecordEnvelope& en
   buffered_bytes_ += added.bytes;
   encoded_bytes_ += added.bytes;
   for (std::size_t target = 0; target < stream.targets[added.lane].size(); ++target)
-    if (stream.loader->buffer(added.lane, target).size() >= stream.chunk_bytes) {
+    if ((added.grown_targets >> target & 1u) != 0 &&
+        stream.loader->buffer(added.lane, target).size() >= stream.chunk_bytes) {
       send(stream, added.lane);
       break;
     }

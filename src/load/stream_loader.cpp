@@ -17,15 +17,16 @@ std::unique_ptr<encode::RowEncoder> make_row_encoder(const catalog::StreamPlan& 
                                                  plan.sync_id);
 }
 
-std::unique_ptr<StreamLoader> make_stream_loader(const catalog::StreamPlan& plan,
-                                                 StreamTables tables, std::size_t stream,
-                                                 const DedupContext& dedup) {
+std::unique_ptr<StreamLoader>
+make_stream_loader(const catalog::StreamPlan& plan, StreamTables tables, std::size_t stream,
+                   const DedupContext& dedup,
+                   const std::optional<postgres::TableRef>& rejected_values) {
   const bool refresh = tables.staging.has_value();
   std::unique_ptr<StreamLoader> rows;
   if (plan.mode == catalog::DestinationSyncMode::append_dedup)
-    rows = std::make_unique<DedupLoader>(plan, std::move(tables), stream, dedup);
+    rows = std::make_unique<DedupLoader>(plan, std::move(tables), stream, dedup, rejected_values);
   else
-    rows = std::make_unique<AppendLoader>(plan, std::move(tables));
+    rows = std::make_unique<AppendLoader>(plan, std::move(tables), rejected_values);
   if (refresh)
     return std::make_unique<RefreshLoader>(std::move(rows));
   return rows;

@@ -237,6 +237,35 @@ std::string delete_superseded(const DedupSpec& dedup, std::string_view then) {
   return "DO " + quote + body + quote;
 }
 
+const std::vector<OwnColumn>& rejected_values_columns() {
+  static const std::vector<OwnColumn> columns = {
+      {"stream_namespace", "character varying"},
+      {"stream_name", "character varying NOT NULL"},
+      {"table_schema", "character varying NOT NULL"},
+      {"table_name", "character varying NOT NULL"},
+      {"sync_id", "bigint NOT NULL"},
+      {"_airbyte_raw_id", "character varying NOT NULL"},
+      {"_airbyte_extracted_at", "timestamp with time zone NOT NULL"},
+      {"field", "character varying NOT NULL"},
+      {"change", "character varying NOT NULL"},
+      {"reason", "character varying NOT NULL"},
+      {"original_value", "text NOT NULL"},
+      {"original_bytes", "bigint NOT NULL"},
+      {"original_sha256", "bytea"},
+      {"rejected_at", "timestamp with time zone NOT NULL DEFAULT now()"},
+  };
+  return columns;
+}
+
+std::string create_rejected_values_table(const TableRef& table, const Identifier& index) {
+  std::string definitions;
+  for (const auto& column : rejected_values_columns())
+    definitions += fmt::format("{}{} {}", definitions.empty() ? "" : ", ",
+                               Identifier(column.name).quoted(), column.definition);
+  return fmt::format("CREATE TABLE IF NOT EXISTS {} ({}); {}", table.quoted(), definitions,
+                     create_index(index, table, {"table_schema", "table_name", "_airbyte_raw_id"}));
+}
+
 std::string select_schema_privileges() {
   // The LEFT JOIN keeps the one row when the schema does not exist.
   return "SELECT current_user, current_database(), "
@@ -253,6 +282,10 @@ std::string select_columns() {
          "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
          "WHERE n.nspname = $1 AND c.relname = $2 AND a.attnum > 0 AND NOT a.attisdropped "
          "ORDER BY a.attnum";
+}
+
+std::string select_insert_privilege() {
+  return "SELECT has_table_privilege(format('%I.%I', $1::text, $2::text), 'INSERT')";
 }
 
 std::string select_indexes_on_column() {

@@ -93,6 +93,7 @@ TEST_CASE("a minimal config gets Airbyte's defaults", "[config]") {
   CHECK(config.jdbc_url_params.empty());
   CHECK(config.cdc_deletion_mode == CdcDeletionMode::hard_delete);
   CHECK_FALSE(config.drop_cascade);
+  CHECK(config.keep_rejected_values);
   CHECK(config.warnings.empty());
 }
 
@@ -105,6 +106,7 @@ TEST_CASE("every field of the spec is read", "[config]") {
   document["cdc_deletion_mode"] = "Soft delete";
   document["drop_cascade"] = true;
   document["tunnel_method"] = {{"tunnel_method", "NO_TUNNEL"}};
+  document["keep_rejected_values"] = false;
   DestinationConfig config = parse_config(document);
   CHECK(config.port == 6543);
   CHECK(config.schema == "Analytics Raw");
@@ -113,6 +115,7 @@ TEST_CASE("every field of the spec is read", "[config]") {
                                       {"connectTimeout", "5"}, {"ApplicationName", "my app"}});
   CHECK(config.cdc_deletion_mode == CdcDeletionMode::soft_delete);
   CHECK(config.drop_cascade);
+  CHECK_FALSE(config.keep_rejected_values);
   CHECK(config.warnings.empty());
 }
 
@@ -123,10 +126,12 @@ TEST_CASE("null optional fields count as absent", "[config]") {
   document["password"] = nullptr;
   document["jdbc_url_params"] = nullptr;
   document["tunnel_method"] = nullptr;
+  document["keep_rejected_values"] = nullptr;
   DestinationConfig config = parse_config(document);
   CHECK(config.port == 5432);
   CHECK(config.schema == "public");
   CHECK(config.password.empty());
+  CHECK(config.keep_rejected_values);
   CHECK(config.warnings.empty());
 }
 
@@ -519,6 +524,8 @@ TEST_CASE("other fields' errors", "[config]") {
   CHECK(error_of(with(minimal(), "drop_cascade", "true")) ==
         "Field \"drop_cascade\" must be true or false; got \"true\".");
   CHECK(error_of(with(minimal(), "ssl", 1)) == "Field \"ssl\" must be true or false; got 1.");
+  CHECK(error_of(with(minimal(), "keep_rejected_values", "no")) ==
+        "Field \"keep_rejected_values\" must be true or false; got \"no\".");
 }
 
 TEST_CASE("jdbc_url_params are split into decoded pairs", "[config][jdbc]") {

@@ -112,7 +112,7 @@ const std::vector<ReferenceProperty>& airbyte_properties() {
 
 // Properties Airbyte's spec does not have.
 const std::set<std::string>& our_properties() {
-  static const std::set<std::string> names = {"max_connections"};
+  static const std::set<std::string> names = {"max_connections", "keep_rejected_values"};
   return names;
 }
 
@@ -195,6 +195,7 @@ TEST_CASE("every property of Airbyte's spec is listed, as Airbyte lists it", "[s
     CAPTURE(item.key());
     CHECK(our_properties().count(item.key()) == 1);
     CHECK(item.value()["order"].get<int>() > last_airbyte_order);
+    CHECK(item.value().contains("default"));
   }
 }
 

@@ -60,6 +60,9 @@ struct DestinationConfig {
   std::string raw_data_schema = "airbyte_internal";
   // `max_connections`: the most connections a sync opens at once (its lanes, see LoadSession).
   int max_connections = kDefaultMaxConnections;
+  // `keep_rejected_values`: values the connector NULLs or truncates are kept, with their original
+  // text, in the internal schema's `_airbyte_rejected_values`.
+  bool keep_rejected_values = true;
   // Things the user should hear about (unknown fields, ignored parameters); never hold secrets.
   std::vector<std::string> warnings;
 };

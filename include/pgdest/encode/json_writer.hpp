@@ -69,6 +69,15 @@ JsonWriteResult write_json_key(simdjson::ondemand::field& field, std::string& ou
 enum class EscapeCheck { valid, lone_surrogate, malformed };
 EscapeCheck check_escapes(std::string_view written);
 
+// The text a string's content as written (without quotes, escapes valid) stands for; a lone
+// surrogate becomes U+FFFD, as StringForm::normalised writes it.
+std::string unescape_json_string(std::string_view written);
+
+// The JSON text of `value` exactly as the input has it: a scalar's token, or an object or array
+// from its opening to its closing bracket. `value` must be known to be valid JSON (write_json
+// found it so); it may have been read already, as the text is found from where it starts.
+std::string_view written_json(simdjson::ondemand::value& value);
+
 // Appends `text` as a JSON string literal (quotes included), dropping NUL characters.
 // Returns whether a NUL was dropped.
 bool append_json_string(std::string_view text, std::string& out);

@@ -23,6 +23,8 @@ public:
   // Reads and checks the whole object (throws MalformedJson).
   void fill(simdjson::ondemand::object data) override;
 
+  void rejected_values(std::vector<RejectedValue>& out) const override;
+
   // The largest `_airbyte_data` text stored; a larger record loses its largest values (jsonb's
   // 255 MiB limit). Lowered by tests.
   std::size_t max_data_bytes = kMaxJsonbBytes;
@@ -34,17 +36,28 @@ private:
     std::size_t key;
     std::size_t value;
     std::size_t end;
-    bool too_large; // the value is to be left out (null) for the record to fit
+    bool too_large;                   // the value is to be left out (null) for the record to fit
+    simdjson::ondemand::value source; // where the value is in the input
+  };
+
+  // A change made to one member: the member's name as the change gives it, its value's text.
+  struct Rejected {
+    ChangeKind change;
+    ChangeReason reason;
+    std::string field;
+    std::string_view original;
   };
 
   void read_member(simdjson::ondemand::field& field);
+  void reject(Member& member, std::string_view key_json, ChangeKind change, ChangeReason reason);
   void fit_size_limit();
   void write_fields(CopyBuffer& out) const override;
   void write_changes(bool need_comma, CopyBuffer& out) const override;
 
-  std::string data_;            // the current record's data as compact JSON
-  std::vector<Member> members_; // of the current record, in order
-  std::string changes_;         // the current record's changes, comma-separated
+  std::string data_;               // the current record's data as compact JSON
+  std::vector<Member> members_;    // of the current record, in order
+  std::string changes_;            // the current record's changes, comma-separated
+  std::vector<Rejected> rejected_; // the same changes, one per member
 };
 
 } // namespace pgdest::encode

@@ -39,6 +39,8 @@ public:
   std::vector<std::string> take_new_undeclared_fields() override;
   static constexpr std::size_t kMaxTrackedUndeclared = 1000;
 
+  void rejected_values(std::vector<RejectedValue>& out) const override;
+
 private:
   // What happened to one field of the current record.
   enum class Note : std::uint8_t { none, truncated, nulled_serialization, nulled_size };
@@ -55,6 +57,7 @@ private:
     std::string_view suffix;    // what follows `body` in the field
     std::string owned;          // a huge value's JSON text, taken over from json_scratch_
     mutable std::string joined; // field() of a huge value, made when asked for
+    std::string_view original;  // with a note: the value's JSON text in the input
   };
 
   // A string value: either straight from the input (no escapes) or unescaped by simdjson.

@@ -2,6 +2,7 @@
 // A stream's encoder: one record → one binary COPY row of the stream's table. The columns every
 // table has are written here (_airbyte_raw_id, _airbyte_extracted_at, _airbyte_generation_id
 // first, _airbyte_meta last); each table layout's encoder writes the fields between them.
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <stdexcept>
@@ -11,6 +12,7 @@
 
 #include <simdjson.h>
 
+#include "pgdest/encode/change.hpp"
 #include "pgdest/encode/copy_buffer.hpp"
 #include "pgdest/encode/json_writer.hpp"
 #include "pgdest/encode/uuid_generator.hpp"
@@ -22,6 +24,15 @@ struct RecordEnvelope {
   std::int64_t emitted_at_ms;      // the record's emitted_at
   std::string_view source_changes; // the record's own meta.changes items as compact JSON text,
                                    // "{...},{...}", possibly empty
+};
+
+// A value of the current record that the encoder NULLed or truncated: one of the changes it adds
+// to `_airbyte_meta` (never one the source reported).
+struct RejectedValue {
+  std::string_view field; // the property's name, as the change names it
+  ChangeKind change;
+  ChangeReason reason;
+  std::string_view original; // its JSON text exactly as the input has it
 };
 
 // The record's JSON is structurally invalid (or its emitted_at is outside PostgreSQL's range):
@@ -64,6 +75,18 @@ public:
   // life (for "logged once per stream and field").
   virtual std::vector<std::string> take_new_undeclared_fields() { return {}; }
 
+  // Whether the current record has values the encoder NULLed or truncated. Almost never: only
+  // such a record pays for rejected_values().
+  bool has_rejected() const { return has_rejected_; }
+  // After finish(), when has_rejected(): those values, in the order of their changes in
+  // `_airbyte_meta`, appended to `out`. Valid until the next fill(), while the record's input
+  // lies where fill() read it.
+  virtual void rejected_values(std::vector<RejectedValue>& out) const = 0;
+  // After finish(), when has_rejected(): the row's _airbyte_raw_id, and its _airbyte_extracted_at
+  // in PostgreSQL's binary form (microseconds since 2000-01-01).
+  std::string_view raw_id() const { return {raw_id_.data(), raw_id_.size()}; }
+  std::int64_t extracted_at() const { return extracted_at_; }
+
 protected:
   // `columns`: the layout's own columns, in COPY order. Throws ConfigError when the table would
   // have more columns than PostgreSQL allows.
@@ -77,6 +100,9 @@ protected:
   // `need_comma` or when another change came before it.
   virtual void write_changes(bool need_comma, CopyBuffer& out) const = 0;
 
+  // Set by fill() when it NULLs or truncates a value; cleared when it starts a record.
+  bool has_rejected_ = false;
+
 private:
   void write_meta(std::string_view source_changes, CopyBuffer& out) const;
 
@@ -85,6 +111,9 @@ private:
   std::int64_t generation_id_;
   std::int16_t field_count_;
   UuidGenerator uuids_;
+  // Of the last row finished with has_rejected_.
+  std::array<char, UuidGenerator::kTextSize> raw_id_{};
+  std::int64_t extracted_at_ = 0;
 };
 
 } // namespace pgdest::encode

@@ -2,7 +2,10 @@
 // append_dedup: rows go straight into the load target, spread over the lanes by key; the keys
 // that may now have more than one row are copied to a temporary table of the transaction, and
 // before each commit one DELETE keeps only the newest row per key (CDC deletions go too).
+#include <optional>
+
 #include "pgdest/encode/record_encoder.hpp"
+#include "pgdest/load/rejected_values.hpp"
 #include "pgdest/load/stream_loader.hpp"
 #include "pgdest/postgres/sql_builder.hpp"
 
@@ -11,7 +14,8 @@ namespace pgdest::load {
 class DedupLoader final : public StreamLoader {
 public:
   DedupLoader(const catalog::StreamPlan& plan, StreamTables tables, std::size_t stream,
-              const DedupContext& context);
+              const DedupContext& context,
+              const std::optional<postgres::TableRef>& rejected_values);
 
   const catalog::StreamPlan& plan() const override { return *plan_; }
   const StreamTables& tables() const override { return tables_; }
@@ -30,7 +34,9 @@ public:
   bool looks_up_repeats_only() const { return looks_up_repeats_only_; }
 
 private:
+  static constexpr std::size_t kRowsTarget = 0;
   static constexpr std::size_t kKeysTarget = 1;
+  static constexpr std::size_t kRejectedTarget = 2;
 
   const catalog::StreamPlan* plan_;
   StreamTables tables_;
@@ -42,6 +48,7 @@ private:
   bool looks_up_repeats_only_ = false;
   std::vector<encode::CopyBuffer> rows_; // per lane
   std::vector<bool> keys_queued_;        // per lane: keys queued since its last commit
+  std::optional<RejectedRows> rejected_;
   std::uint64_t records_ = 0;
 };
 

@@ -50,10 +50,12 @@ struct CommitStatements {
   bool logged = false;
 };
 
-// Where add_record() put a record: the lane of its buffers, and the bytes it added to them.
+// Where add_record() put a record: the lane of its buffers, the bytes it added to them, and
+// which of them grew (bit i: buffer(lane, i)).
 struct AddedRecord {
   std::size_t lane = 0;
   std::size_t bytes = 0;
+  unsigned grown_targets = 0;
 };
 
 class StreamLoader {
@@ -101,9 +103,11 @@ std::unique_ptr<encode::RowEncoder> make_row_encoder(const catalog::StreamPlan& 
                                                      std::vector<schema::Column> columns);
 
 // The loader for `plan`'s mode, writing into `tables` (prepared by prepare_stream_tables).
-// `stream` is the plan's index in the catalog (it names helper tables).
-std::unique_ptr<StreamLoader> make_stream_loader(const catalog::StreamPlan& plan,
-                                                 StreamTables tables, std::size_t stream,
-                                                 const DedupContext& dedup);
+// `stream` is the plan's index in the catalog (it names helper tables). With `rejected_values`
+// (prepare_rejected_values_table), the values its encoder NULLs or truncates are copied there.
+std::unique_ptr<StreamLoader>
+make_stream_loader(const catalog::StreamPlan& plan, StreamTables tables, std::size_t stream,
+                   const DedupContext& dedup,
+                   const std::optional<postgres::TableRef>& rejected_values);
 
 } // namespace pgdest::load

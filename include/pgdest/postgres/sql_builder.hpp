@@ -87,6 +87,18 @@ std::string delete_superseded(const DedupSpec& dedup, std::string_view then = {}
 inline constexpr const char* kRowsDeletedVariable = "_airbyte_rows_deleted";
 inline constexpr std::size_t kMaxKeyPartsByPattern = 4;
 
+// A column of one of the connector's own tables: its name and its definition in CREATE TABLE.
+struct OwnColumn {
+  const char* name;
+  const char* definition;
+};
+// The columns of the table of rejected values, in order: those rows are copied into first
+// (encode::RejectedValueEncoder::copy_columns()), then `rejected_at`, the time of the transaction.
+const std::vector<OwnColumn>& rejected_values_columns();
+// Creates the table of rejected values, unless it exists, with `index` on the destination table
+// and raw id; one message, so one transaction.
+std::string create_rejected_values_table(const TableRef& table, const Identifier& index);
+
 // Parameters: $1 schema. One row: current user, current database, may the user create schemas
 // ("t"/"f"), does the schema exist, may the user use and create tables in it.
 std::string select_schema_privileges();
@@ -96,6 +108,8 @@ std::string select_columns();
 std::string select_indexes_on_column();
 // Parameters: $1 schema, $2 index name. Rows: the index's columns, in order.
 std::string select_index_columns();
+// Parameters: $1 schema, $2 table. One row: may the user insert into the table ("t"/"f").
+std::string select_insert_privilege();
 // One row: the _airbyte_generation_id of some row of the table, or no row when it is empty.
 std::string select_any_generation(const TableRef& table);
 
