@@ -4,6 +4,8 @@
 #include <catch2/catch.hpp>
 
 #include <chrono>
+#include <cstdlib>
+#include <sstream>
 #include <thread>
 
 #include "support/fault_input.hpp"
@@ -67,6 +69,30 @@ std::string committing_backend(const std::string& role) {
   REQUIRE(wait_for_count(sql, 1, 60.0) == 1);
   return query_rows("SELECT pid FROM pg_stat_activity WHERE usename = '" + role +
                     "' AND query = 'COMMIT' AND wait_event = 'PgSleep'")[0][0];
+}
+
+// Fails the test with what the connector printed and what the role's server processes do: a
+// sync that stops moving shows where it waits.
+[[noreturn]] void fail_with_activity(ConnectorProcess& connector, const std::string& role,
+                                     const std::string& what) {
+  std::ostringstream out;
+  for (const auto& row :
+       query_rows("SELECT pid, state, wait_event_type, wait_event, left(query, 150) FROM "
+                  "pg_stat_activity WHERE usename = '" + role + "'")) {
+    for (const auto& column : row)
+      out << column << " | ";
+    out << "\n";
+  }
+  const auto lines = connector.lines();
+  auto result = connector.wait(5);
+  std::string printed;
+  for (const auto& line : lines)
+    printed += line.substr(0, 300) + "\n";
+  FAIL(what << "\nserver processes of " << role << ":\n"
+            << out.str() << "stdout:\n"
+            << printed << "stderr:\n"
+            << result.stderr_text);
+  std::abort();
 }
 
 // The record whose lane's COMMIT is slowed down in the kill tests.
@@ -147,7 +173,8 @@ TEST_CASE("a lane killed while it commits: the sync replays it and ends with eve
     // The lane that holds the slow record sleeps in its COMMIT; the others commit and wait.
     const std::string pid = committing_backend(role);
     exec("SELECT pg_terminate_backend(" + pid + ")");
-    REQUIRE(connector.wait_for_line(R"("cursor":6000)", 60.0));
+    if (!connector.wait_for_line(R"("cursor":6000)", 60.0))
+      fail_with_activity(connector, role, "the last STATE did not come within 60 s");
     connector.write_stdin(complete_statuses(sync.catalog));
     auto result = connector.wait();
     INFO(result.stderr_text);
