@@ -619,46 +619,35 @@ std::optional<std::string> swap(Connection& connection, const TableRef& table,
 
 ReplaceOutcome replace_table_rows(Connection& connection, const TableRef& table,
                                   const TableRef& staging, const std::vector<std::string>& columns,
-                                  const std::vector<std::string>& also,
                                   const SwapOptions& options) {
   const std::string context = "replacing the rows of " + table.quoted();
-  connection.execute(begin_transaction(), context);
+  ReplaceOutcome outcome;
+  std::string why_not;
+  connection.execute(std::string("SAVEPOINT ") + kSwapSavepoint, context);
   try {
-    ReplaceOutcome outcome;
-    std::string why_not;
-    connection.execute(std::string("SAVEPOINT ") + kSwapSavepoint, context);
-    try {
-      std::string summary;
-      if (auto reason = swap(connection, table, staging, options, summary))
-        why_not = *reason;
-      else
-        outcome = {true, "swapped " + staging.quoted() + " into the place of " + table.quoted() +
-                             " (O(1) in the rows): " + summary};
-    } catch (const Error& error) {
-      if (!connection.healthy())
-        throw;
-      why_not = has_sqlstate(error, "55P03") || has_sqlstate(error, "40P01")
-                    ? std::string("another session held a view on the table")
-                    : std::string("the swap failed: ") + error.what();
-    }
-    if (!outcome.swapped) {
-      // Back to before the swap, settings included: the copy runs as it would have alone.
-      connection.execute(std::string("ROLLBACK TO SAVEPOINT ") + kSwapSavepoint, context);
-      connection.execute(sql::delete_all_rows(table), context);
-      connection.execute(sql::insert_select(table, staging, columns), context);
-      connection.execute(sql::drop_table(staging), context);
-      outcome.summary = "copied the rows of " + staging.quoted() + " into " + table.quoted() +
-                        " (DELETE + INSERT … SELECT), as " + why_not;
-    }
-    for (const auto& statement : also)
-      connection.execute(statement, context);
-    connection.execute("COMMIT", context);
-    return outcome;
-  } catch (const Error&) {
-    if (connection.healthy())
-      connection.execute("ROLLBACK", context);
-    throw;
+    std::string summary;
+    if (auto reason = swap(connection, table, staging, options, summary))
+      why_not = *reason;
+    else
+      outcome = {true, "swapped " + staging.quoted() + " into the place of " + table.quoted() +
+                           " (O(1) in the rows): " + summary};
+  } catch (const Error& error) {
+    if (!connection.healthy())
+      throw;
+    why_not = has_sqlstate(error, "55P03") || has_sqlstate(error, "40P01")
+                  ? std::string("another session held a view on the table")
+                  : std::string("the swap failed: ") + error.what();
   }
+  if (!outcome.swapped) {
+    // Back to before the swap, settings included: the copy runs as it would have alone.
+    connection.execute(std::string("ROLLBACK TO SAVEPOINT ") + kSwapSavepoint, context);
+    connection.execute(sql::delete_all_rows(table), context);
+    connection.execute(sql::insert_select(table, staging, columns), context);
+    connection.execute(sql::drop_table(staging), context);
+    outcome.summary = "copied the rows of " + staging.quoted() + " into " + table.quoted() +
+                      " (DELETE + INSERT … SELECT), as " + why_not;
+  }
+  return outcome;
 }
 
 } // namespace pgdest::postgres

@@ -164,13 +164,12 @@ struct ReplaceOutcome {
   std::string summary; // which path ran and why, for the log
 };
 
-// Replaces the rows of `table` with those of `staging` and drops `staging`, in one transaction of
-// its own (begin_transaction(), nothing left in the session), by the swap when it can, else by
-// the copy of `columns`; `also` runs in the same transaction just before it commits. On failure
-// the transaction is rolled back: the table keeps its rows.
+// Replaces the rows of `table` with those of `staging` and drops `staging`, inside the caller's
+// transaction (begun with begin_transaction(); the caller commits it), by the swap when it can,
+// else by the copy of `columns`. On failure the caller rolls back: the table keeps its rows, and
+// the whole replacement can run again from the start.
 ReplaceOutcome replace_table_rows(Connection& connection, const TableRef& table,
                                   const TableRef& staging, const std::vector<std::string>& columns,
-                                  const std::vector<std::string>& also = {},
                                   const SwapOptions& options = {});
 
 } // namespace pgdest::postgres
