@@ -467,6 +467,16 @@ std::string select_policies() {
          "WHERE p.polrelid = $1::pg_catalog.regclass ORDER BY p.polname";
 }
 
+std::string select_lock_holders() {
+  // A prepared transaction holds its locks without a process: it counts as a holder too.
+  return "SELECT coalesce('process ' || l.pid, 'a prepared transaction'), l.mode "
+         "FROM pg_catalog.pg_locks l WHERE l.locktype = 'relation' AND l.granted "
+         "AND l.database = (SELECT oid FROM pg_catalog.pg_database "
+         "WHERE datname = pg_catalog.current_database()) "
+         "AND l.relation = $1::pg_catalog.regclass "
+         "AND l.pid IS DISTINCT FROM pg_catalog.pg_backend_pid() ORDER BY l.pid, l.mode";
+}
+
 std::string rename_table(const TableRef& from, const Identifier& to) {
   return "ALTER TABLE " + from.quoted() + " RENAME TO " + to.quoted();
 }
@@ -555,6 +565,17 @@ bool lock_with_tries(Connection& connection, const TableRef& table, const SwapOp
   }
 }
 
+// The other sessions holding a lock on the table (every mode conflicts with the swap's), as
+// "process 123: AccessShareLock, ..."; empty when there is none. Waiting for them would only
+// spend the lock's tries.
+std::string lock_holders(Connection& connection, const TableRef& table) {
+  std::string holders;
+  for (const auto& row : connection.query(swap_sql::select_lock_holders(), {table.quoted()},
+                                          "looking for sessions holding " + table.quoted()))
+    holders += (holders.empty() ? "" : ", ") + text(row, 0) + ": " + text(row, 1);
+  return holders;
+}
+
 std::string plural(std::size_t count, const char* one, const char* many) {
   return fmt::format("{} {}", count, count == 1 ? one : many);
 }
@@ -573,6 +594,9 @@ std::optional<std::string> swap(Connection& connection, const TableRef& table,
   for (const auto& build : plan.index_builds)
     connection.execute(build.statement,
                        "building index " + quoted(build.name) + " on " + staging.quoted());
+  if (auto holders = lock_holders(connection, table); !holders.empty())
+    return "another session already holds a lock on the table (" + holders +
+           "; a reader such as pg_dump holds it to its end, and the copy does not wait for it)";
   if (!lock_with_tries(connection, table, options))
     return fmt::format("another session held the table through {} tries of {:.1f} s (a long "
                        "reader; the copy does not wait for it)",

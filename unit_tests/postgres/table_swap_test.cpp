@@ -295,6 +295,23 @@ TEST_CASE("a reader holding the table past every try of the lock makes it a copy
   CHECK(std::count(executed.begin(), executed.end(), "ROLLBACK TO SAVEPOINT pgdest_lock") == 3);
 }
 
+TEST_CASE("another session already holding a lock on the table makes it a copy at once", "[swap]") {
+  ScriptedConnection connection;
+  answer_plain_facts(connection, 2);
+  connection.answers[swap_sql::select_lock_holders()].push_back(
+      {{"process 4242", "AccessShareLock"}, {"a prepared transaction", "RowExclusiveLock"}});
+  SwapOptions options;
+  options.sleep = [](std::chrono::milliseconds) { FAIL("no try of the lock should wait"); };
+  auto outcome = replace_table_rows(connection, kTable, kStaging, {"name"}, options);
+  CHECK_FALSE(outcome.swapped);
+  CHECK(
+      outcome.summary ==
+      R"(copied the rows of "s"."users_airbyte_tmp" into "s"."users" (DELETE + INSERT … SELECT), as another session already holds a lock on the table (process 4242: AccessShareLock, a prepared transaction: RowExclusiveLock; a reader such as pg_dump holds it to its end, and the copy does not wait for it))");
+  for (const auto& statement : connection.executed)
+    CHECK(statement.find("LOCK TABLE") == std::string::npos);
+  CHECK(contains(connection.executed, kCopy[1]));
+}
+
 TEST_CASE("a swap that fails is rolled back and the rows are copied instead", "[swap]") {
   ScriptedConnection connection;
   answer_plain_facts(connection, 2);
@@ -332,7 +349,8 @@ TEST_CASE("the swap's catalog queries take the table and the staging table", "[s
     CHECK(sql.find("$1::pg_catalog.regclass") != std::string::npos);
     CHECK(sql.find("$2::pg_catalog.regclass") != std::string::npos);
   }
-  for (const auto& sql : {swap_sql::select_triggers(), swap_sql::select_policies()}) {
+  for (const auto& sql : {swap_sql::select_triggers(), swap_sql::select_policies(),
+                          swap_sql::select_lock_holders()}) {
     CHECK(sql.find("$1::pg_catalog.regclass") != std::string::npos);
     CHECK(sql.find("$2") == std::string::npos);
   }
