@@ -131,8 +131,8 @@ TEST_CASE("an overwrite swaps the new rows in, keeping views, grants, comments, 
   drop_role("it_swap_owner");
 }
 
-TEST_CASE("a REPEATABLE READ reader holding the table makes the refresh copy the rows in bounded "
-          "time, and keeps reading the old rows",
+TEST_CASE("a REPEATABLE READ reader holding the table makes the refresh copy the rows at once, "
+          "and keeps reading the old rows",
           "[modes][refresh][swap]") {
   auto schema = fresh_schema("it_swap_readers");
   auto spec = overwrite_spec(1);
@@ -152,17 +152,70 @@ TEST_CASE("a REPEATABLE READ reader holding the table makes the refresh copy the
   connector.write_stdin(record("users", R"({"id1":9,"id2":9,"name":"New"})") + state_line(1) +
                         complete_statuses(catalog));
   connector.close_stdin();
-  // A few short tries of the lock, then the copy, which does not wait for the reader.
+  // The reader's lock is seen at once: the copy runs without a try of the lock, and does not wait
+  // for the reader.
   CHECK(connector.wait_for_exit(30.0));
   CHECK(reader.exec1(count)[0].as<std::string>() == old_count[0][0]);
+  const std::string reader_pid = reader.exec1("SELECT pg_backend_pid()")[0].as<std::string>();
   reader.commit();
   auto result = connector.wait();
   CHECK(result.exit_code == 0);
   CHECK(
       replacement_log(result) ==
-      R"(Stream users: copied the rows of "it_swap_readers"."users_airbyte_tmp" into "it_swap_readers"."users" (DELETE + INSERT … SELECT), as another session held the table through 3 tries of 2.0 s (a long reader; the copy does not wait for it).)");
+      R"(Stream users: copied the rows of "it_swap_readers"."users_airbyte_tmp" into "it_swap_readers"."users" (DELETE + INSERT … SELECT), as another session already holds a lock on the table (process )" +
+          reader_pid +
+          R"(: AccessShareLock; a reader such as pg_dump holds it to its end, and the copy does not wait for it).)");
+  for (const auto& message : result.messages("LOG"))
+    CHECK(message["log"]["message"].get<std::string>().find("trying its lock again") ==
+          std::string::npos);
   CHECK(query_rows("SELECT id1, name FROM it_swap_readers.users") == Rows{{"9", "New"}});
   CHECK(tables_in(schema) == Rows{{"users"}});
+}
+
+TEST_CASE("a connection terminated while the swap waits for a lock is replaced and the swap runs "
+          "again: exactly the new rows",
+          "[modes][refresh][swap]") {
+  auto schema = fresh_schema("it_swap_retry");
+  auto config = own_role_config(schema, "it_swap_retry_user");
+  auto spec = overwrite_spec(1);
+  require_ok(sync(schema, catalog_of(spec), many_users(1, 3), true, config));
+  // A refresh that stops before the stream is complete: its rows wait in the staging table.
+  spec.generation = spec.minimum_generation = 2;
+  auto catalog = catalog_of(spec);
+  REQUIRE(sync(schema, catalog, many_users(10, 5), false, config).exit_code == 1);
+  REQUIRE(single("SELECT count(*) FROM it_swap_retry.users_airbyte_tmp") == "5");
+
+  // A reader of the staging table (not of the table, which the swap looks at before its lock):
+  // renaming staging into place waits for it.
+  auto holder_connection = test_connection();
+  pqxx::work holder(holder_connection);
+  holder.exec("LOCK TABLE it_swap_retry.users_airbyte_tmp IN ACCESS SHARE MODE");
+  ConnectorProcess connector(write_args(schema, config, catalog));
+  connector.write_stdin(many_users(15, 5) + state_line(1) + complete_statuses(catalog));
+  connector.close_stdin();
+  auto watcher = test_connection();
+  REQUIRE(wait_for_statement(watcher, "it_swap_retry_user", "ALTER TABLE ", 30.0));
+  REQUIRE(wait_for_lock_wait(watcher, "it_swap_retry_user", 30.0));
+  exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = "
+       "'it_swap_retry_user'");
+  holder.commit();
+
+  auto result = connector.wait();
+  INFO(result.stderr_text);
+  CHECK(result.exit_code == 0);
+  CHECK(result.trace_errors().empty());
+  CHECK(protocol_violations(result.stdout_lines).empty());
+  CHECK(replacement_log(result).rfind("Stream users: swapped ", 0) == 0);
+  bool retried = false;
+  for (const auto& message : result.messages("LOG"))
+    retried = retried || message["log"]["message"].get<std::string>().find(
+                             "Trying the transaction again") != std::string::npos;
+  CHECK(retried);
+  CHECK(query_rows("SELECT count(*), count(DISTINCT id1), min(id1), max(id1), "
+                   "max(_airbyte_generation_id) FROM it_swap_retry.users") ==
+        Rows{{"10", "10", "10", "19", "2"}});
+  CHECK(tables_in(schema) == Rows{{"users"}});
+  drop_role("it_swap_retry_user");
 }
 
 TEST_CASE("a table in a publication, or referenced by a foreign key, has its rows copied",

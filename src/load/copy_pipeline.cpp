@@ -74,8 +74,17 @@ void CopyPipeline::commit(std::uint64_t records, std::vector<std::string> statem
 }
 
 void CopyPipeline::run(const std::function<void(postgres::Connection&)>& work) {
+  call_and_wait(Job::Kind::call, work);
+}
+
+void CopyPipeline::run_transaction(const std::function<void(postgres::Connection&)>& work) {
+  call_and_wait(Job::Kind::transaction, work);
+}
+
+void CopyPipeline::call_and_wait(Job::Kind kind,
+                                 const std::function<void(postgres::Connection&)>& work) {
   Job job;
-  job.kind = Job::Kind::call;
+  job.kind = kind;
   job.call = work;
   push(std::move(job));
   drain();
@@ -258,16 +267,29 @@ void CopyPipeline::perform(Job& job) {
     begin_if_needed();
     for (const auto& statement : job.statements)
       connection_->execute(statement, "finishing a batch");
-    commit_sent_ = true;
-    connection_->execute("COMMIT", "committing a batch");
-    commit_sent_ = false;
-    in_transaction_ = false;
+    commit_open_transaction("committing a batch");
     break;
   case Job::Kind::call:
     end_copy();
     job.call(*connection_);
     break;
+  case Job::Kind::transaction:
+    end_copy();
+    // Its replay would not include the batch's rows: a batch must be committed first.
+    if (in_transaction_)
+      throw SystemError("A transaction of its own was asked for while a batch was still open.");
+    begin_if_needed();
+    job.call(*connection_);
+    commit_open_transaction("committing a transaction");
+    break;
   }
+}
+
+void CopyPipeline::commit_open_transaction(std::string_view context) {
+  commit_sent_ = true;
+  connection_->execute("COMMIT", context);
+  commit_sent_ = false;
+  in_transaction_ = false;
 }
 
 void CopyPipeline::perform_with_retry(Job& job) {
@@ -288,8 +310,12 @@ void CopyPipeline::perform_with_retry(Job& job) {
       // gets its retries.
       if (!first_failure)
         first_failure = Clock::now();
-      if (recover(job, error, schedule, *first_failure))
+      if (recover(job, error, schedule, *first_failure)) {
+        spdlog::info("The server shows that transaction {} committed before the connection was "
+                     "lost: it is not run again.",
+                     transaction_id_);
         return;
+      }
       replay = true;
     }
   }
@@ -317,7 +343,9 @@ bool CopyPipeline::recover(const Job& job, const Error& error, RetrySchedule& sc
       in_transaction_ = false;
       backend_pid_.clear();
       // Only a COMMIT that reached the server can have landed; asking is needed then alone.
-      return job.kind == Job::Kind::commit && commit_may_have_landed && commit_landed();
+      const bool ends_in_commit =
+          job.kind == Job::Kind::commit || job.kind == Job::Kind::transaction;
+      return ends_in_commit && commit_may_have_landed && commit_landed();
     } catch (const Error& retry_error) {
       if (!is_transient(retry_error))
         throw;
@@ -351,6 +379,8 @@ void CopyPipeline::replay_transaction() {
 }
 
 void CopyPipeline::finish_job(Job& job) {
+  if (job.kind == Job::Kind::transaction)
+    transaction_id_.clear();
   if (job.kind == Job::Kind::copy) {
     transaction_bytes_ += job.rows.size();
     transaction_jobs_.push_back(std::move(job));

@@ -329,7 +329,8 @@ void LoadSession::finish_streams(const std::vector<bool>& complete) {
     if (sync_log_)
       with_completion.push_back(sync_log_->close(i, closing.table, closing.status, closing.note));
     std::string outcome;
-    first.run([&](postgres::Connection& connection) {
+    // Like a batch, it survives a lost connection: run again unless its COMMIT had landed.
+    first.run_transaction([&](postgres::Connection& connection) {
       outcome = completion->run(connection, with_completion);
     });
     spdlog::info("Stream {}: {}.", stream, outcome);

@@ -1,9 +1,41 @@
 // The refresh loader: the mode's rows into staging, then staging takes the final table's place.
 #include "pgdest/load/refresh_loader.hpp"
 
+#include <fmt/format.h>
+
+#include "pgdest/error.hpp"
+#include "pgdest/postgres/sql_builder.hpp"
 #include "pgdest/postgres/table_swap.hpp"
 
 namespace pgdest::load {
+namespace {
+
+bool table_exists(postgres::Connection& connection, const postgres::TableRef& table) {
+  const auto rows = connection.query("SELECT 1 WHERE pg_catalog.to_regclass($1) IS NULL",
+                                     {table.quoted()}, "looking for " + table.quoted());
+  return rows.empty();
+}
+
+// With the staging table gone, the replacement can only have been done already: by an earlier
+// try whose COMMIT landed unseen. The final table then holds this generation's rows.
+std::string settle_gone_staging(postgres::Connection& connection,
+                                const postgres::TableRef& final_table,
+                                const postgres::TableRef& staging, std::int64_t generation) {
+  const auto rows = connection.query(postgres::sql::select_any_generation(final_table), {},
+                                     "reading the generation of " + final_table.quoted());
+  const std::string held = rows.empty() || rows[0].empty() ? "" : rows[0][0].value_or("");
+  if (held != std::to_string(generation))
+    throw SystemError(fmt::format(
+        "The staging table {} is gone before its rows replaced those of {}, which holds {}, not "
+        "generation {}: another process dropped it. Refresh the stream to load it again whole.",
+        staging.quoted(), final_table.quoted(),
+        held.empty() ? std::string("no rows") : "generation " + held, generation));
+  return fmt::format("nothing left to do: {} is gone and {} already holds the rows of generation "
+                     "{} (an earlier try's replacement committed)",
+                     staging.quoted(), final_table.quoted(), generation);
+}
+
+} // namespace
 
 RefreshLoader::RefreshLoader(std::unique_ptr<StreamLoader> rows) : rows_(std::move(rows)) {}
 
@@ -13,13 +45,19 @@ std::optional<Completion> RefreshLoader::completion() const {
   // be done safely or without waiting for a reader, its rows are copied into the final table.
   const auto final_table = tables().final_table;
   const auto staging = *tables().staging;
+  const auto generation = plan().generation_id;
   auto columns = rows_->encoder().copy_columns();
   return Completion{
       "replacing the rows of " + final_table.quoted() + " with those of " + staging.quoted(),
-      [final_table, staging, columns](postgres::Connection& connection,
-                                      const std::vector<std::string>& also) {
-        return postgres::replace_table_rows(connection, final_table, staging, columns, also)
-            .summary;
+      [final_table, staging, generation, columns](postgres::Connection& connection,
+                                                  const std::vector<std::string>& also) {
+        // `also` went with the earlier try's commit.
+        if (!table_exists(connection, staging))
+          return settle_gone_staging(connection, final_table, staging, generation);
+        auto outcome = postgres::replace_table_rows(connection, final_table, staging, columns);
+        for (const auto& statement : also)
+          connection.execute(statement, "finishing the refresh of " + final_table.quoted());
+        return outcome.summary;
       }};
 }
 

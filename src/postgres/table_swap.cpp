@@ -467,6 +467,16 @@ std::string select_policies() {
          "WHERE p.polrelid = $1::pg_catalog.regclass ORDER BY p.polname";
 }
 
+std::string select_lock_holders() {
+  // A prepared transaction holds its locks without a process: it counts as a holder too.
+  return "SELECT coalesce('process ' || l.pid, 'a prepared transaction'), l.mode "
+         "FROM pg_catalog.pg_locks l WHERE l.locktype = 'relation' AND l.granted "
+         "AND l.database = (SELECT oid FROM pg_catalog.pg_database "
+         "WHERE datname = pg_catalog.current_database()) "
+         "AND l.relation = $1::pg_catalog.regclass "
+         "AND l.pid IS DISTINCT FROM pg_catalog.pg_backend_pid() ORDER BY l.pid, l.mode";
+}
+
 std::string rename_table(const TableRef& from, const Identifier& to) {
   return "ALTER TABLE " + from.quoted() + " RENAME TO " + to.quoted();
 }
@@ -555,6 +565,17 @@ bool lock_with_tries(Connection& connection, const TableRef& table, const SwapOp
   }
 }
 
+// The other sessions holding a lock on the table (every mode conflicts with the swap's), as
+// "process 123: AccessShareLock, ..."; empty when there is none. Waiting for them would only
+// spend the lock's tries.
+std::string lock_holders(Connection& connection, const TableRef& table) {
+  std::string holders;
+  for (const auto& row : connection.query(swap_sql::select_lock_holders(), {table.quoted()},
+                                          "looking for sessions holding " + table.quoted()))
+    holders += (holders.empty() ? "" : ", ") + text(row, 0) + ": " + text(row, 1);
+  return holders;
+}
+
 std::string plural(std::size_t count, const char* one, const char* many) {
   return fmt::format("{} {}", count, count == 1 ? one : many);
 }
@@ -573,6 +594,9 @@ std::optional<std::string> swap(Connection& connection, const TableRef& table,
   for (const auto& build : plan.index_builds)
     connection.execute(build.statement,
                        "building index " + quoted(build.name) + " on " + staging.quoted());
+  if (auto holders = lock_holders(connection, table); !holders.empty())
+    return "another session already holds a lock on the table (" + holders +
+           "; a reader such as pg_dump holds it to its end, and the copy does not wait for it)";
   if (!lock_with_tries(connection, table, options))
     return fmt::format("another session held the table through {} tries of {:.1f} s (a long "
                        "reader; the copy does not wait for it)",
@@ -619,46 +643,35 @@ std::optional<std::string> swap(Connection& connection, const TableRef& table,
 
 ReplaceOutcome replace_table_rows(Connection& connection, const TableRef& table,
                                   const TableRef& staging, const std::vector<std::string>& columns,
-                                  const std::vector<std::string>& also,
                                   const SwapOptions& options) {
   const std::string context = "replacing the rows of " + table.quoted();
-  connection.execute(begin_transaction(), context);
+  ReplaceOutcome outcome;
+  std::string why_not;
+  connection.execute(std::string("SAVEPOINT ") + kSwapSavepoint, context);
   try {
-    ReplaceOutcome outcome;
-    std::string why_not;
-    connection.execute(std::string("SAVEPOINT ") + kSwapSavepoint, context);
-    try {
-      std::string summary;
-      if (auto reason = swap(connection, table, staging, options, summary))
-        why_not = *reason;
-      else
-        outcome = {true, "swapped " + staging.quoted() + " into the place of " + table.quoted() +
-                             " (O(1) in the rows): " + summary};
-    } catch (const Error& error) {
-      if (!connection.healthy())
-        throw;
-      why_not = has_sqlstate(error, "55P03") || has_sqlstate(error, "40P01")
-                    ? std::string("another session held a view on the table")
-                    : std::string("the swap failed: ") + error.what();
-    }
-    if (!outcome.swapped) {
-      // Back to before the swap, settings included: the copy runs as it would have alone.
-      connection.execute(std::string("ROLLBACK TO SAVEPOINT ") + kSwapSavepoint, context);
-      connection.execute(sql::delete_all_rows(table), context);
-      connection.execute(sql::insert_select(table, staging, columns), context);
-      connection.execute(sql::drop_table(staging), context);
-      outcome.summary = "copied the rows of " + staging.quoted() + " into " + table.quoted() +
-                        " (DELETE + INSERT … SELECT), as " + why_not;
-    }
-    for (const auto& statement : also)
-      connection.execute(statement, context);
-    connection.execute("COMMIT", context);
-    return outcome;
-  } catch (const Error&) {
-    if (connection.healthy())
-      connection.execute("ROLLBACK", context);
-    throw;
+    std::string summary;
+    if (auto reason = swap(connection, table, staging, options, summary))
+      why_not = *reason;
+    else
+      outcome = {true, "swapped " + staging.quoted() + " into the place of " + table.quoted() +
+                           " (O(1) in the rows): " + summary};
+  } catch (const Error& error) {
+    if (!connection.healthy())
+      throw;
+    why_not = has_sqlstate(error, "55P03") || has_sqlstate(error, "40P01")
+                  ? std::string("another session held a view on the table")
+                  : std::string("the swap failed: ") + error.what();
   }
+  if (!outcome.swapped) {
+    // Back to before the swap, settings included: the copy runs as it would have alone.
+    connection.execute(std::string("ROLLBACK TO SAVEPOINT ") + kSwapSavepoint, context);
+    connection.execute(sql::delete_all_rows(table), context);
+    connection.execute(sql::insert_select(table, staging, columns), context);
+    connection.execute(sql::drop_table(staging), context);
+    outcome.summary = "copied the rows of " + staging.quoted() + " into " + table.quoted() +
+                      " (DELETE + INSERT … SELECT), as " + why_not;
+  }
+  return outcome;
 }
 
 } // namespace pgdest::postgres

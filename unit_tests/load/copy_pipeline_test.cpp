@@ -368,3 +368,100 @@ TEST_CASE("When one of two lanes fails for good, no state covering its records l
   CHECK(lanes.committed_records() == 0);
   CHECK(tracker.release(lanes.committed_records()).empty());
 }
+
+namespace {
+
+std::size_t committed_transactions(const FakeServer& server) {
+  return static_cast<std::size_t>(
+      std::count_if(server.txid_status.begin(), server.txid_status.end(),
+                    [](const auto& entry) { return entry.second == "committed"; }));
+}
+
+// Runs a transaction of its own (one statement, "SWAP") through a pipeline on `server`; returns
+// how many times its work ran.
+int run_swap(FakeServer& server, PipelineOptions options) {
+  auto pipeline = pipeline_on(server, std::move(options));
+  int runs = 0;
+  pipeline->run_transaction([&](pgdest::postgres::Connection& connection) {
+    ++runs;
+    connection.execute("SWAP", "swapping");
+  });
+  return runs;
+}
+
+} // namespace
+
+TEST_CASE("A transaction of its own lost before its COMMIT runs again on a new connection",
+          "[load][pipeline]") {
+  FakeServer server;
+  server.faults = {{Step::statement, 1, Fault::connection_lost}};
+  std::vector<std::chrono::milliseconds> waits;
+  CHECK(run_swap(server, no_sleep_options(waits)) == 2);
+  CHECK(server.connections_opened == 2);
+  CHECK(waits.size() == 1);
+  CHECK(count(server.log, "txid_status") == 0); // no COMMIT was sent: nothing to ask
+  CHECK(committed_transactions(server) == 1);
+  CHECK(server.log.back() == "COMMIT");
+}
+
+TEST_CASE("A transaction of its own whose COMMIT landed but whose answer was lost is not run "
+          "again",
+          "[load][pipeline]") {
+  FakeServer server;
+  server.faults = {{Step::commit, 1, Fault::commit_landed_answer_lost}};
+  std::vector<std::chrono::milliseconds> waits;
+  CHECK(run_swap(server, no_sleep_options(waits)) == 1);
+  CHECK(server.connections_opened == 2);
+  CHECK(count(server.log, "txid_status") == 1);
+  CHECK(count(server.log, "SWAP") == 1);
+  CHECK(committed_transactions(server) == 1);
+}
+
+TEST_CASE("A transaction of its own whose COMMIT was lost before it landed runs again",
+          "[load][pipeline]") {
+  FakeServer server;
+  server.faults = {{Step::commit, 1, Fault::connection_lost}};
+  std::vector<std::chrono::milliseconds> waits;
+  CHECK(run_swap(server, no_sleep_options(waits)) == 2);
+  CHECK(count(server.log, "txid_status") == 1);
+  CHECK(count(server.log, "SWAP") == 2);
+  CHECK(count(server.log, "COMMIT") == 2);
+  CHECK(committed_transactions(server) == 1);
+}
+
+TEST_CASE("A transaction of its own whose reconnects are refused fails with a transient error "
+          "after the policy's attempts",
+          "[load][pipeline]") {
+  FakeServer server;
+  server.faults = {{Step::statement, 1, Fault::connection_lost}};
+  server.reconnect_refused_for_good = true;
+  std::vector<std::chrono::milliseconds> waits;
+  auto options = no_sleep_options(waits);
+  options.retry.max_attempts = 3;
+  try {
+    run_swap(server, options);
+    FAIL("run_transaction() should have thrown");
+  } catch (const Error& error) {
+    CHECK(error.failure_type() == FailureType::transient_error);
+    CHECK_THAT(error.what(), Catch::Matchers::Contains("while swapping"));
+    CHECK_THAT(error.what(), Catch::Matchers::Contains("Gave up after 3 attempts"));
+  }
+  CHECK(waits.size() == 2);
+  CHECK(server.connections_opened == 1);
+  CHECK(committed_transactions(server) == 0);
+}
+
+TEST_CASE("A transaction of its own waits for the open batch and never takes in its rows",
+          "[load][pipeline]") {
+  FakeServer server;
+  std::vector<std::chrono::milliseconds> waits;
+  auto pipeline = pipeline_on(server, no_sleep_options(waits));
+  send_batch(*pipeline);
+  pipeline->run_transaction(
+      [](pgdest::postgres::Connection& connection) { connection.execute("SWAP", "swapping"); });
+  CHECK(server.committed_ids() == ids(1, 100));
+  CHECK(committed_transactions(server) == 2);
+  // A batch left open would not be replayed with it: refused rather than half-retried.
+  pipeline->send(0, FakeServer::rows(101, 1));
+  CHECK_THROWS_AS(pipeline->run_transaction([](pgdest::postgres::Connection&) {}), Error);
+}

@@ -241,7 +241,8 @@ TEST_CASE("columns the staging table cannot stand for choose the copy", "[swap]"
             R"(ALTER TABLE "s"."users_airbyte_tmp" ALTER COLUMN "_airbyte_raw_id" DROP NOT NULL)"});
 }
 
-TEST_CASE("the swap runs in one transaction: lock, drop, rename, in that order", "[swap]") {
+TEST_CASE("the swap runs inside the caller's transaction: lock, drop, rename, in that order",
+          "[swap]") {
   ScriptedConnection connection;
   answer_plain_facts(connection, 2);
   auto outcome = replace_table_rows(connection, kTable, kStaging, {"name"});
@@ -251,8 +252,9 @@ TEST_CASE("the swap runs in one transaction: lock, drop, rename, in that order",
       R"(swapped "s"."users_airbyte_tmp" into the place of "s"."users" (O(1) in the rows): 0 views, 0 grants, 0 indexes, 0 triggers, 0 policies carried)");
   const auto& executed = connection.executed;
   REQUIRE(executed.size() >= 6);
-  CHECK(executed.front().rfind("BEGIN; ", 0) == 0);
-  CHECK(executed.back() == "COMMIT");
+  // The caller begins and commits: a lost connection lets it run the whole again.
+  CHECK(executed.front() == "SAVEPOINT pgdest_swap");
+  CHECK_FALSE(contains(executed, "COMMIT"));
   auto position = [&](const std::string& statement) {
     return std::find(executed.begin(), executed.end(), statement) - executed.begin();
   };
@@ -277,7 +279,7 @@ TEST_CASE("a reader holding the table past every try of the lock makes it a copy
   std::vector<std::chrono::milliseconds> pauses;
   SwapOptions options;
   options.sleep = [&](std::chrono::milliseconds pause) { pauses.push_back(pause); };
-  auto outcome = replace_table_rows(connection, kTable, kStaging, {"name"}, {}, options);
+  auto outcome = replace_table_rows(connection, kTable, kStaging, {"name"}, options);
   CHECK_FALSE(outcome.swapped);
   CHECK(
       outcome.summary ==
@@ -285,12 +287,29 @@ TEST_CASE("a reader holding the table past every try of the lock makes it a copy
   CHECK(pauses == std::vector<std::chrono::milliseconds>{std::chrono::milliseconds(500),
                                                          std::chrono::milliseconds(1000)});
   const auto& executed = connection.executed;
-  REQUIRE(executed.size() >= 5);
+  REQUIRE(executed.size() >= 4);
   // The copy runs after the swap is rolled back to its start, settings included.
-  CHECK(std::vector<std::string>(executed.end() - 5, executed.end()) ==
-        std::vector<std::string>{"ROLLBACK TO SAVEPOINT pgdest_swap", kCopy[0], kCopy[1], kCopy[2],
-                                 "COMMIT"});
+  CHECK(
+      std::vector<std::string>(executed.end() - 4, executed.end()) ==
+      std::vector<std::string>{"ROLLBACK TO SAVEPOINT pgdest_swap", kCopy[0], kCopy[1], kCopy[2]});
   CHECK(std::count(executed.begin(), executed.end(), "ROLLBACK TO SAVEPOINT pgdest_lock") == 3);
+}
+
+TEST_CASE("another session already holding a lock on the table makes it a copy at once", "[swap]") {
+  ScriptedConnection connection;
+  answer_plain_facts(connection, 2);
+  connection.answers[swap_sql::select_lock_holders()].push_back(
+      {{"process 4242", "AccessShareLock"}, {"a prepared transaction", "RowExclusiveLock"}});
+  SwapOptions options;
+  options.sleep = [](std::chrono::milliseconds) { FAIL("no try of the lock should wait"); };
+  auto outcome = replace_table_rows(connection, kTable, kStaging, {"name"}, options);
+  CHECK_FALSE(outcome.swapped);
+  CHECK(
+      outcome.summary ==
+      R"(copied the rows of "s"."users_airbyte_tmp" into "s"."users" (DELETE + INSERT … SELECT), as another session already holds a lock on the table (process 4242: AccessShareLock, a prepared transaction: RowExclusiveLock; a reader such as pg_dump holds it to its end, and the copy does not wait for it))");
+  for (const auto& statement : connection.executed)
+    CHECK(statement.find("LOCK TABLE") == std::string::npos);
+  CHECK(contains(connection.executed, kCopy[1]));
 }
 
 TEST_CASE("a swap that fails is rolled back and the rows are copied instead", "[swap]") {
@@ -305,7 +324,7 @@ TEST_CASE("a swap that fails is rolled back and the rows are copied instead", "[
   auto outcome = replace_table_rows(connection, kTable, kStaging, {"name"});
   CHECK_FALSE(outcome.swapped);
   CHECK(outcome.summary.find("as the swap failed: cannot drop table s.users") != std::string::npos);
-  CHECK(connection.executed.back() == "COMMIT");
+  CHECK(connection.executed.back() == kCopy[2]);
   CHECK(contains(connection.executed, kCopy[1]));
 }
 
@@ -330,7 +349,8 @@ TEST_CASE("the swap's catalog queries take the table and the staging table", "[s
     CHECK(sql.find("$1::pg_catalog.regclass") != std::string::npos);
     CHECK(sql.find("$2::pg_catalog.regclass") != std::string::npos);
   }
-  for (const auto& sql : {swap_sql::select_triggers(), swap_sql::select_policies()}) {
+  for (const auto& sql : {swap_sql::select_triggers(), swap_sql::select_policies(),
+                          swap_sql::select_lock_holders()}) {
     CHECK(sql.find("$1::pg_catalog.regclass") != std::string::npos);
     CHECK(sql.find("$2") == std::string::npos);
   }

@@ -72,10 +72,15 @@ public:
 
   // Runs `work` on the connection on the I/O thread, after everything queued; waits for it.
   void run(const std::function<void(postgres::Connection&)>& work);
+  // Runs `work` in a transaction of its own, after everything queued (the last batch committed),
+  // and commits it; waits for it. Like a batch it outlives a lost connection: unless its COMMIT
+  // is known to have landed, `work` runs again from the start on a new connection. So `work`
+  // does everything inside that transaction and neither commits nor rolls back.
+  void run_transaction(const std::function<void(postgres::Connection&)>& work);
 
 private:
   struct Job {
-    enum class Kind { copy, commit, call } kind = Kind::copy;
+    enum class Kind { copy, commit, call, transaction } kind = Kind::copy;
     std::size_t target = 0;
     encode::CopyBuffer rows;
     std::vector<std::string> statements;
@@ -99,11 +104,13 @@ private:
   void pause(std::chrono::milliseconds wait);
   void begin_if_needed();
   void end_copy();
+  void commit_open_transaction(std::string_view context);
   void roll_back(std::string_view reason) noexcept;
   void replay_transaction();
   bool commit_landed();
   void finish_job(Job& job);
   void push(Job job);
+  void call_and_wait(Job::Kind kind, const std::function<void(postgres::Connection&)>& work);
 
   std::unique_ptr<postgres::Connection> connection_;
   ConnectionFactory reconnect_;

@@ -20,12 +20,14 @@
 
 namespace pgdest::load {
 
-// What finishes a complete stream: what it is (for the log), and the work, which runs in a
-// transaction of its own and returns what it did (for the log).
+// What finishes a complete stream: what it is (for the log), and the work, which runs inside a
+// transaction of its own that the caller begins and commits, and returns what it did (for the
+// log). After a lost connection it may run again from the start, so it does all in that
+// transaction.
 struct Completion {
   std::string description;
-  // Runs in a transaction of its own, with `also` (e.g. the sync log's closing row) committed
-  // in it; says what it did.
+  // Runs `also` (e.g. the sync log's closing row) in the same transaction, unless an earlier
+  // try had committed it already; says what it did.
   std::function<std::string(postgres::Connection&, const std::vector<std::string>& also)> run;
 };
 

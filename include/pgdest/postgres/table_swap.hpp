@@ -6,14 +6,16 @@
 //   place, taking over everything users hang on the old table (views at any depth, grants, owner,
 //   comments, defaults, statistics targets, options, indexes users added, triggers, row-level
 //   security and its policies, replica identity). It needs the table's exclusive lock, taken with
-//   a short lock_timeout and a few tries so that readers never queue behind it for long;
+//   a short lock_timeout and a few tries so that readers never queue behind it for long, and
+//   none at all when another session already holds a lock on the table;
 // - the copy: DELETE every row, INSERT … SELECT the staging rows, drop staging. It never waits for
 //   readers, and a snapshot older than it keeps seeing the old rows.
 //
 // The copy runs when the swap cannot carry something safely (the table is in a publication, is
 // referenced by a foreign key, has rules, constraints, inheritance, ...: anything PostgreSQL would
-// drop with the table or refuse to drop), when a reader holds the table past the tries, or when
-// the swap fails for any other reason. Everything is decided after the lock, from the catalog.
+// drop with the table or refuse to drop), when a reader holds the table (already, or past the
+// tries), or when the swap fails for any other reason. Everything is decided after the lock, from
+// the catalog.
 #include <chrono>
 #include <functional>
 #include <optional>
@@ -141,6 +143,9 @@ std::string select_indexes();
 std::string select_triggers();
 // Parameter $1 the table only. Rows: SwapPolicy's fields.
 std::string select_policies();
+// Parameter $1 the table only. Rows: who ("process 123", or "a prepared transaction") and the
+// mode of every lock another session holds on the table.
+std::string select_lock_holders();
 
 std::string rename_table(const TableRef& from, const Identifier& to);
 std::string rename_index(const Identifier& schema, const std::string& from, const std::string& to);
@@ -164,13 +169,12 @@ struct ReplaceOutcome {
   std::string summary; // which path ran and why, for the log
 };
 
-// Replaces the rows of `table` with those of `staging` and drops `staging`, in one transaction of
-// its own (begin_transaction(), nothing left in the session), by the swap when it can, else by
-// the copy of `columns`; `also` runs in the same transaction just before it commits. On failure
-// the transaction is rolled back: the table keeps its rows.
+// Replaces the rows of `table` with those of `staging` and drops `staging`, inside the caller's
+// transaction (begun with begin_transaction(); the caller commits it), by the swap when it can,
+// else by the copy of `columns`. On failure the caller rolls back: the table keeps its rows, and
+// the whole replacement can run again from the start.
 ReplaceOutcome replace_table_rows(Connection& connection, const TableRef& table,
                                   const TableRef& staging, const std::vector<std::string>& columns,
-                                  const std::vector<std::string>& also = {},
                                   const SwapOptions& options = {});
 
 } // namespace pgdest::postgres
