@@ -26,9 +26,22 @@ nlohmann::ordered_json own_role_config(const std::string& schema, const std::str
 }
 
 void drop_role(const std::string& role) {
-  exec("DO $$ BEGIN IF EXISTS (SELECT FROM pg_roles WHERE rolname = '" + role +
-       "') THEN EXECUTE 'DROP OWNED BY " + role + " CASCADE'; EXECUTE 'DROP ROLE " + role +
-       "'; END IF; END $$");
+  // The connector's shared tables (sync log, rejected values) and their schema belong to the
+  // role that made them first; tests running beside this one write into them, so they pass to
+  // the test user instead of going with the role's own objects.
+  exec("DO $$ DECLARE shared record; BEGIN IF EXISTS (SELECT FROM pg_roles WHERE rolname = '" +
+       role +
+       "') THEN FOR shared IN SELECT n.nspname, c.relname, c.relowner = r.oid AS table_owned, "
+       "n.nspowner = r.oid AS schema_owned FROM pg_class c JOIN pg_namespace n ON n.oid = "
+       "c.relnamespace JOIN pg_roles r ON r.rolname = '" +
+       role +
+       "' WHERE c.relkind = 'r' AND c.relname IN ('_airbyte_sync_log', "
+       "'_airbyte_rejected_values') AND (c.relowner = r.oid OR n.nspowner = r.oid) LOOP IF "
+       "shared.schema_owned THEN EXECUTE format('ALTER SCHEMA %I OWNER TO CURRENT_USER', "
+       "shared.nspname); END IF; IF shared.table_owned THEN EXECUTE format('ALTER TABLE %I.%I "
+       "OWNER TO CURRENT_USER', shared.nspname, shared.relname); END IF; END LOOP; EXECUTE "
+       "'DROP OWNED BY " +
+       role + " CASCADE'; EXECUTE 'DROP ROLE " + role + "'; END IF; END $$");
 }
 
 std::string complete_statuses(const nlohmann::ordered_json& configured_catalog) {

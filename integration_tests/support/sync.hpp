@@ -21,7 +21,8 @@ std::vector<std::string> write_args(const std::string& schema, const nlohmann::o
 // A superuser role of the test's own, so that its sessions can be found, cut off or configured
 // (ALTER ROLE ... SET) without touching other tests; returns the test config that logs in as it.
 nlohmann::ordered_json own_role_config(const std::string& schema, const std::string& role);
-// Drops the role and everything it owns, if it exists.
+// Drops the role and everything it owns, if it exists, except the connector's shared tables
+// (sync log, rejected values) and their schema, which other tests use at the same time.
 void drop_role(const std::string& role);
 
 // A STREAM_STATUS COMPLETE line for each stream of the configured catalog.
