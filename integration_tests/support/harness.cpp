@@ -246,11 +246,16 @@ std::vector<std::string> ConnectorProcess::lines() const {
 
 bool ConnectorProcess::wait_for_line(const std::string& needle, double seconds) const {
   auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+  // Output is looked at under the lock the reader takes to append it, so that a line arriving
+  // between a look and the wait still wakes the wait.
+  std::unique_lock<std::mutex> lock(state_->mutex);
   for (;;) {
-    for (const auto& line : lines())
-      if (line.find(needle) != std::string::npos)
-        return true;
-    std::unique_lock<std::mutex> lock(state_->mutex);
+    std::size_t end = state_->out.rfind('\n'); // a last line still being written does not count
+    if (end != std::string::npos) {
+      for (const auto& line : split_lines(state_->out.substr(0, end + 1)))
+        if (line.find(needle) != std::string::npos)
+          return true;
+    }
     if (state_->done)
       return false;
     if (state_->changed.wait_until(lock, deadline) == std::cv_status::timeout)
