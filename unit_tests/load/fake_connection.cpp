@@ -13,6 +13,7 @@ public:
   FakeConnection(FakeServer& server, int process) : server_(server), process_(process) {}
 
   void execute(const std::string& sql, std::string_view context) override {
+    const std::lock_guard<std::recursive_mutex> lock(server_.mutex);
     ensure_healthy(context);
     if (sql.rfind("BEGIN", 0) == 0) {
       hit(Step::begin, context);
@@ -52,6 +53,7 @@ public:
 
   std::vector<postgres::Row> query(const std::string& sql, const std::vector<std::string>& params,
                                    std::string_view context) override {
+    const std::lock_guard<std::recursive_mutex> lock(server_.mutex);
     ensure_healthy(context);
     if (sql.find("txid_current") != std::string::npos) {
       // Behind a transaction pooler, every transaction may run in another server process.
@@ -73,6 +75,7 @@ public:
   }
 
   void copy_start(const std::string& sql, std::string_view context) override {
+    const std::lock_guard<std::recursive_mutex> lock(server_.mutex);
     ensure_healthy(context);
     hit(Step::copy_start, context);
     // Statements sent in the same message before the COPY (e.g. creating the table it fills).
@@ -84,16 +87,20 @@ public:
   }
 
   void copy_send(std::string_view bytes) override {
-    ensure_healthy("sending rows");
-    if (bytes == encode::CopyBuffer::header() || bytes == encode::CopyBuffer::trailer())
-      return;
-    hit(Step::copy_send, "sending rows");
-    if (server_.on_copy_send)
+    {
+      const std::lock_guard<std::recursive_mutex> lock(server_.mutex);
+      ensure_healthy("sending rows");
+      if (bytes == encode::CopyBuffer::header() || bytes == encode::CopyBuffer::trailer())
+        return;
+      hit(Step::copy_send, "sending rows");
+    }
+    if (server_.on_copy_send) // may block: without the lock, so the other lanes go on
       server_.on_copy_send();
     copy_payload_.append(bytes);
   }
 
   void copy_finish() override {
+    const std::lock_guard<std::recursive_mutex> lock(server_.mutex);
     ensure_healthy("ending a COPY");
     hit(Step::copy_finish, "ending a COPY");
     in_copy_ = false;
@@ -102,6 +109,7 @@ public:
   }
 
   void copy_abort(std::string_view reason) noexcept override {
+    const std::lock_guard<std::recursive_mutex> lock(server_.mutex);
     if (!healthy_)
       return;
     server_.log.push_back("ABORT COPY: " + std::string(reason));
@@ -189,6 +197,7 @@ std::int64_t read_be64(const char* bytes) {
 } // namespace
 
 std::unique_ptr<postgres::Connection> FakeServer::connect() {
+  const std::lock_guard<std::recursive_mutex> lock(mutex);
   if (connections_opened > 0 && reconnect_refused_for_good)
     throw TransientError("Could not connect: the server is starting up.");
   if (fault_for(Step::connect))

@@ -6,6 +6,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -47,6 +48,9 @@ public:
   std::function<void()> on_copy_send; // runs inside every copy_send of rows (may block)
   bool pooled = false;                // a pooler: each transaction has another server process
   std::vector<std::string> begin_statements; // the whole text of every statement that began one
+  // Held by a connection while it works on the state above: the lanes of a sync share a server.
+  // The test reads that state once its pipelines have drained.
+  std::recursive_mutex mutex;
 
   std::unique_ptr<postgres::Connection> connect();
 
