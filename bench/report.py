@@ -121,6 +121,40 @@ def chart_data(s):
               f"\t{w['ratio_limit']:.2f}\t{w.get('ratio_parallel', float('nan')):.2f}\t{lanes_text(w)}")
 
 
+def cores_table(s, p):
+    """What the CPU each side spent allows: on two cores, and with a core for every process."""
+    rows = [(n, w) for n, w in s.items() if n not in BIG and {"ours", "limit", "parallel"} <= set(w["sides"])]
+    if not rows:
+        return
+    p()
+    p("### What two cores allow, and what more cores would")
+    p()
+    p("On two cores a side cannot finish before its client and server CPU seconds, shared by two cores, are "
+      "spent: (client + whole server) / 2. The first ratio column is that floor for our write over the same floor "
+      "for the parallel reference: the best \"vs parallel\" this machine allows, given the CPU each side spent. "
+      "The estimates assume a core for every process (our process, each backend, each psql): a side then takes "
+      "as long as its busiest part, our process (its client CPU, although its connection threads run beside the "
+      "reader) or its backends (their CPU / N, N = lanes); the single reference its one backend. They assume "
+      "backends that scale without contention (WAL insertion, one table's extension lock), so they are a bound, "
+      "not a measurement.")
+    p()
+    p("| workload | N | 2-core floor of vs parallel | measured vs parallel | estimate vs single, a core each | "
+      "estimate vs parallel, a core each |")
+    p("|---|---:|---:|---:|---:|---:|")
+    for name, w in rows:
+        try:
+            lanes = float(lanes_text(w))
+        except ValueError:
+            continue
+        floor_ours = w["ours_cpu_s"] + w["ours_server_cpu_s"]
+        floor_parallel = w["parallel_cpu_s"] + w["parallel_server_cpu_s"]
+        ours = max(w["ours_cpu_s"], w["ours_backend_cpu_s"] / lanes)
+        single = max(w["limit_cpu_s"], w["limit_backend_cpu_s"])
+        parallel = max(w["parallel_cpu_s"] / lanes, w["parallel_backend_cpu_s"] / lanes)
+        p(f"| {LABEL.get(name, name)} | {lanes:.0f} | {fmt(floor_ours / floor_parallel)} | "
+          f"{fmt(w.get('ratio_parallel', float('nan')))} | {fmt(ours / single)} | {fmt(ours / parallel)} |")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("tsv")
@@ -231,6 +265,7 @@ def main():
               f"{fmt(w[side + '_backend_cpu_s'])} | {fmt(w[side + '_rest_cpu_s'])} | "
               f"{fmt(w[side + '_other_cpu_s'])} | {fmt(w[side + '_connections'], 0)} | {fmt(w[side + '_load1'])} | "
               f"{w[side + '_wal_bytes'] / 1e6:.0f} | {fmt_int(w['rows'])} |")
+    cores_table(s, p)
     if any(w["reps"] > 1 for w in s.values()):
         p()
         p("Ratios per repetition (vs single / vs parallel): " + "; ".join(
