@@ -8,16 +8,18 @@ parallel reference: as many psql processes at once as our write had connections)
 older bench/run, without the parallel side or the per-process columns, still reads."""
 import argparse, csv, statistics
 
-ORDER = ["1m", "dedup", "8streams", "8dedup", "10m", "overwrite", "big", "big300",
+ORDER = ["1m", "dedup", "dedup-history", "8streams", "8dedup", "10m", "overwrite", "big", "big300",
          "ab-narrow", "ab-wide", "ab-dedup", "ab-4streams"]
 BIG = ("big", "big300")
 LABEL_FORMAT = {"1m": "{n} append", "dedup": "{n} append_dedup, dup 0.3", "8streams": "{n} over 8 streams",
+                "dedup-history": "{n} append_dedup, dup 0.3, history_mode",
                 "8dedup": "{n} over 8 streams, append_dedup, dup 0.3", "10m": "{n} append",
                 "overwrite": "{n} overwrite over {n} old rows, view, grant",
                 "big": "one {mb} MB record", "big300": "one {mb} MB record",
                 "ab-narrow": "Airbyte narrow, {n} append", "ab-wide": "Airbyte 100 columns, {n} append",
                 "ab-dedup": "Airbyte dedup, {n}, 25 % repeated", "ab-4streams": "Airbyte 4 streams, {n} append"}
 SHORT_FORMAT = {"1m": "{m}M append", "dedup": "{m}M dedup", "8streams": "8 streams",
+                "dedup-history": "{m}M dedup, history",
                 "8dedup": "8 dedup streams", "10m": "{m}M append", "overwrite": "overwrite",
                 "big": "{mb} MB record", "big300": "{mb} MB record", "ab-narrow": "AB narrow",
                 "ab-wide": "AB 100 cols", "ab-dedup": "AB dedup", "ab-4streams": "AB 4 streams"}
@@ -278,6 +280,10 @@ def main():
         p("For append_dedup the references load the deduplicated rows our write left (" +
           "; ".join(f"{LABEL[n]}: {fmt_int(s[n]['rows'])} of {fmt_int(s[n]['records'])} records" for n in dedups) +
           "), into the same table with its key index.")
+    if "dedup" in s and "dedup-history" in s:
+        p()
+        p(f"History mode costs {s['dedup-history']['ours_seconds'] / s['dedup']['ours_seconds']:.2f}x plain "
+          "append_dedup (our write's seconds; the references do not load the history table).")
     if a.notes.strip("; "):
         p()
         p("Notes: " + a.notes.strip("; "))

@@ -176,9 +176,15 @@ std::vector<StreamPlan> read_catalog(const Json& catalog, const schema::TableNam
   for (const auto& plan : plans)
     names.push_back({plan.descriptor.stream_namespace, plan.descriptor.name});
   auto tables = schema::resolve_table_names(names, naming);
+  std::vector<bool> keeps_history;
+  for (const auto& plan : plans)
+    keeps_history.push_back(naming.history && plan.layout == schema::TableLayout::typed &&
+                            plan.mode == DestinationSyncMode::append_dedup);
+  auto history_tables = schema::resolve_history_names(tables, keeps_history);
   for (std::size_t i = 0; i < plans.size(); ++i) {
     plans[i].table_schema = tables[i].schema;
     plans[i].table_name = tables[i].table;
+    plans[i].history_table = std::move(history_tables[i]);
   }
   return plans;
 }

@@ -92,7 +92,7 @@ void encode_command(const std::string& catalog_path, bool raw_tables, bool parse
 void write_command(const std::string& config_path, const std::string& catalog_path,
                    protocol::MessageWriter& out) {
   auto config = config::load_config_file(config_path);
-  schema::TableNaming naming{config.schema, std::nullopt};
+  schema::TableNaming naming{config.schema, std::nullopt, config.history_mode};
   if (config.raw_tables_only)
     naming.raw_schema = config.raw_data_schema;
   auto plans = catalog::load_catalog_file(catalog_path, naming);

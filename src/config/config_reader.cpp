@@ -497,7 +497,8 @@ const std::set<std::string>& known_fields() {
                                                "disable_type_dedupe",
                                                "unconstrained_number",
                                                "max_connections",
-                                               "keep_rejected_values"};
+                                               "keep_rejected_values",
+                                               "history_mode"};
   return fields;
 }
 
@@ -547,6 +548,7 @@ DestinationConfig parse_config(const nlohmann::json& document) {
   parse_raw_tables(document, config);
   config.max_connections = parse_max_connections(document);
   config.keep_rejected_values = optional_bool(document, "keep_rejected_values", true);
+  config.history_mode = optional_bool(document, "history_mode", false);
   check_legacy_fields(document);
   for (const auto& item : document.items())
     if (known_fields().count(item.key()) == 0)

@@ -49,12 +49,24 @@ DedupLoader::DedupLoader(const catalog::StreamPlan& plan, StreamTables tables, s
   if (deleted_at)
     spec_.deleted_at = columns[*deleted_at].name;
   // In a table that was empty, only keys that repeat within the sync can have superseded rows.
-  SeenKeys* seen = !tables_.load_target_had_rows && comparable_bytes ? context.seen_keys : nullptr;
+  // History mode needs every key of the transaction: a key seen once is still a new version, and
+  // its key is how the history statement finds the transaction's rows in the target's key index
+  // (rather than a scan of the table for the rows with the transaction's xmin).
+  const bool history = tables_.history_target().has_value();
+  SeenKeys* seen =
+      !tables_.load_target_had_rows && comparable_bytes && !history ? context.seen_keys : nullptr;
   looks_up_repeats_only_ = seen != nullptr;
   keys_.emplace(std::move(key_columns), deleted_at, seen, stream, context.lanes);
   delete_sql_ = postgres::sql::delete_superseded(spec_);
   if (rejected_values)
     rejected_.emplace(*rejected_values, plan, tables_, context.lanes);
+  if (history) {
+    postgres::sql::HistorySpec history_spec{
+        spec_, *tables_.history_target(),
+        postgres::Identifier("_airbyte_versions_" + std::to_string(stream)),
+        encoder_.copy_columns()};
+    history_sql_ = postgres::sql::record_history(history_spec);
+  }
 }
 
 std::vector<CopyTarget> DedupLoader::copy_targets() const {
@@ -106,11 +118,19 @@ CommitStatements DedupLoader::commit_statements(std::size_t lane, const LogInser
   if (!keys_queued_[lane])
     return {};
   keys_queued_[lane] = false;
-  if (!log)
-    return {{delete_sql_}, false};
+  // In history mode, the history reads the transaction's rows before the DELETE removes the
+  // superseded ones.
+  std::vector<std::string> statements;
+  if (!history_sql_.empty())
+    statements.push_back(history_sql_);
+  if (!log) {
+    statements.push_back(delete_sql_);
+    return {statements, false};
+  }
   // The log row goes inside the DELETE's statement, which alone knows how many rows it deleted.
-  return {{postgres::sql::delete_superseded(spec_, log(postgres::sql::kRowsDeletedVariable))},
-          true};
+  statements.push_back(
+      postgres::sql::delete_superseded(spec_, log(postgres::sql::kRowsDeletedVariable)));
+  return {statements, true};
 }
 
 std::optional<std::string> DedupLoader::statistics_statement() const {

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <utility>
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "pgdest/load/dedup_loader.hpp"
@@ -20,6 +21,28 @@ namespace {
 // retry in lockstep.
 constexpr std::uint64_t kJitterSeed = 0x9e3779b97f4a7c15u;
 
+// history_mode does nothing for a stream that is not a typed append_dedup stream: one line says
+// for which.
+void warn_where_history_does_nothing(const config::DestinationConfig& config,
+                                     const std::vector<catalog::StreamPlan>& plans) {
+  if (!config.history_mode)
+    return;
+  if (config.raw_tables_only) {
+    spdlog::warn("history_mode does nothing in raw tables mode (disable_type_dedupe): no stream "
+                 "gets a history table.");
+    return;
+  }
+  std::string without;
+  for (const auto& plan : plans)
+    if (plan.history_table.empty())
+      without += fmt::format("{}{} ({})", without.empty() ? "" : ", ", plan.descriptor.display(),
+                             catalog::to_wire(plan.mode));
+  if (!without.empty())
+    spdlog::warn("history_mode keeps the history of append_dedup streams only; it does nothing "
+                 "for {}.",
+                 without);
+}
+
 } // namespace
 
 LoadSession::LoadSession(const config::DestinationConfig& config,
@@ -27,6 +50,7 @@ LoadSession::LoadSession(const config::DestinationConfig& config,
     : limits_(limits) {
   for (const auto& warning : config.warnings)
     spdlog::warn("{}", warning);
+  warn_where_history_does_nothing(config, plans);
   auto connector = std::make_shared<const postgres::Connector>(config);
   postgres::log_connection_settings(connector->options());
   // No session settings: each transaction sets its own (CopyPipeline), which also holds through a
@@ -87,6 +111,13 @@ LoadSession::LoadSession(const config::DestinationConfig& config,
                        ? "the table is empty, so only keys that repeat within this sync are "
                          "looked up"
                        : "every key is looked up in the table's key index at each commit");
+    if (stream_tables.history)
+      spdlog::info("Stream {}: every version of every key is kept in {}{}.",
+                   plan.descriptor.display(), stream_tables.history->quoted(),
+                   stream_tables.staging_history
+                       ? ", started anew from " + stream_tables.staging_history->quoted() +
+                             " when the refresh completes"
+                       : "");
     // A stream's lanes share its chunk size, so that spreading it over connections costs no
     // memory.
     stream.chunk_bytes = limits_.stream_chunk_bytes / stream.loader->lane_count();

@@ -43,21 +43,38 @@ std::optional<Completion> RefreshLoader::completion() const {
   // One transaction: readers see the old rows until it commits, then the new ones. The staging
   // table takes the final table's place with everything users hang on it, or, when that cannot
   // be done safely or without waiting for a reader, its rows are copied into the final table.
+  // History mode: the history starts anew with the new rows, the same way and in the same
+  // transaction, so that the final table and its history never disagree.
   const auto final_table = tables().final_table;
   const auto staging = *tables().staging;
+  const auto history = tables().history;
+  const auto staging_history = tables().staging_history;
   const auto generation = plan().generation_id;
   auto columns = rows_->encoder().copy_columns();
+  std::string description =
+      "replacing the rows of " + final_table.quoted() + " with those of " + staging.quoted();
+  if (history)
+    description += ", and its history with that of " + staging_history->quoted();
   return Completion{
-      "replacing the rows of " + final_table.quoted() + " with those of " + staging.quoted(),
-      [final_table, staging, generation, columns](postgres::Connection& connection,
-                                                  const std::vector<std::string>& also) {
+      description,
+      [final_table, staging, history, staging_history, generation,
+       columns](postgres::Connection& connection, const std::vector<std::string>& also) {
         // `also` went with the earlier try's commit.
         if (!table_exists(connection, staging))
           return settle_gone_staging(connection, final_table, staging, generation);
-        auto outcome = postgres::replace_table_rows(connection, final_table, staging, columns);
+        auto summary = postgres::replace_table_rows(connection, final_table, staging, columns).summary;
+        if (history) {
+          auto history_columns = columns;
+          for (const auto& name : postgres::sql::history_column_names())
+            history_columns.push_back(name);
+          summary += "; its history: " + postgres::replace_table_rows(connection, *history,
+                                                                      *staging_history,
+                                                                      history_columns)
+                                             .summary;
+        }
         for (const auto& statement : also)
           connection.execute(statement, "finishing the refresh of " + final_table.quoted());
-        return outcome.summary;
+        return summary;
       }};
 }
 

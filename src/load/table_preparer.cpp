@@ -204,6 +204,68 @@ std::vector<std::string> column_names(const std::vector<std::string>& source_nam
   return names;
 }
 
+// The plan's column whose source name is `source`, with its type in `columns`.
+std::optional<schema::Column> planned_column(const std::vector<schema::Column>& columns,
+                                             const std::string& source) {
+  if (auto column = schema::find_column(columns, source))
+    return columns[*column];
+  return std::nullopt;
+}
+
+bool has_rows(postgres::Connection& connection, const TableRef& table) {
+  return !connection
+              .query(postgres::sql::select_any_generation(table), {}, "reading " + table.quoted())
+              .empty();
+}
+
+// Makes the history table of `target` ready: created or evolved with the target's columns, its
+// key index, and, when it is empty while the target has rows (history mode turned on for a table
+// that has rows, or a sync stopped between making the table and filling it), started from the
+// target's rows: each is the current version of its key from then on.
+void ensure_history(postgres::Connection& connection, const catalog::StreamPlan& plan,
+                    const TableRef& target, const TableRef& history,
+                    const std::vector<schema::Column>& columns,
+                    const std::vector<std::string>& key) {
+  auto cursor = plan.cursor.empty() ? std::nullopt : planned_column(columns, plan.cursor.front());
+  auto history_columns = columns;
+  for (auto& column :
+       postgres::sql::history_columns(cursor ? cursor->type : schema::ColumnType::timestamptz))
+    history_columns.push_back(std::move(column));
+  ensure_table(connection, history, schema::TableLayout::typed, history_columns);
+  ensure_key_index(connection, history, key);
+  if (has_rows(connection, history) || !has_rows(connection, target))
+    return;
+  // No row counts as a deletion here: those the table keeps are its current rows.
+  postgres::sql::HistorySpec spec{
+      {target, Identifier(""), key, cursor ? cursor->name : "", ""}, history, Identifier(""), {}};
+  for (const auto& meta : postgres::sql::meta_columns())
+    spec.columns.push_back(meta.name);
+  for (const auto& column : columns)
+    spec.columns.push_back(column.name);
+  connection.execute(postgres::sql::start_history(spec),
+                     "starting the history of " + target.quoted() + " in " + history.quoted());
+  spdlog::info("History table {} starts from the rows {} holds now.", history.quoted(),
+               target.quoted());
+}
+
+// History mode: the history of the final table, and for a refresh that of the staging table.
+void prepare_history(postgres::Connection& connection, const catalog::StreamPlan& plan,
+                     StreamTables& tables, const std::vector<std::string>& key) {
+  tables.history = TableRef{Identifier(plan.table_schema), Identifier(plan.history_table)};
+  ensure_history(connection, plan, tables.final_table, *tables.history, tables.columns, key);
+  if (!tables.staging)
+    return;
+  // A refresh starts the history anew: the staging rows' history replaces the final one with
+  // them. It is emptied with the staging table, and kept when the staging rows are resumed.
+  tables.staging_history =
+      TableRef{Identifier(plan.table_schema),
+               Identifier(schema::derived_name(plan.history_table, "_airbyte_tmp"))};
+  ensure_history(connection, plan, *tables.staging, *tables.staging_history, tables.columns, key);
+  if (!tables.load_target_had_rows && has_rows(connection, *tables.staging_history))
+    connection.execute(postgres::sql::truncate_table(*tables.staging_history),
+                       "emptying the staging history table " + tables.staging_history->quoted());
+}
+
 } // namespace
 
 TableRef staging_table_for(const catalog::StreamPlan& plan) {
@@ -213,8 +275,12 @@ TableRef staging_table_for(const catalog::StreamPlan& plan) {
 
 StreamTables prepare_stream_tables(postgres::Connection& connection,
                                    const catalog::StreamPlan& plan) {
-  StreamTables tables{
-      {Identifier(plan.table_schema), Identifier(plan.table_name)}, std::nullopt, {}};
+  StreamTables tables{{Identifier(plan.table_schema), Identifier(plan.table_name)},
+                      std::nullopt,
+                      {},
+                      true,
+                      std::nullopt,
+                      std::nullopt};
   tables.columns = ensure_table(connection, tables.final_table, plan.layout, plan.columns).columns;
   ensure_extracted_at_index(connection, tables.final_table);
 
@@ -250,11 +316,9 @@ StreamTables prepare_stream_tables(postgres::Connection& connection,
           fmt::format("The primary key of stream \"{}\" names a field that is not in its schema.",
                       plan.descriptor.display()));
     ensure_key_index(connection, tables.load_target(), key);
-    tables.load_target_had_rows =
-        !connection
-             .query(postgres::sql::select_any_generation(tables.load_target()), {},
-                    "reading " + tables.load_target().quoted())
-             .empty();
+    tables.load_target_had_rows = has_rows(connection, tables.load_target());
+    if (!plan.history_table.empty())
+      prepare_history(connection, plan, tables, key);
   }
   return tables;
 }

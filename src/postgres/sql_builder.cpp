@@ -152,37 +152,34 @@ std::string create_keys_table(const Identifier& keys, const std::vector<schema::
                      keys.quoted(), columns);
 }
 
-std::string delete_superseded(const DedupSpec& dedup, std::string_view then) {
-  auto target = dedup.target.quoted();
-  auto keys = "pg_temp." + dedup.keys.quoted();
-  const auto& key = dedup.key;
-  std::string order;
-  if (!dedup.cursor.empty())
-    order += "r." + Identifier(dedup.cursor).quoted() + " DESC NULLS LAST, ";
-  order += "r.\"_airbyte_extracted_at\" DESC, r.\"_airbyte_raw_id\" COLLATE \"C\" DESC";
-  std::string deleted = "false";
-  if (!dedup.deleted_at.empty())
-    deleted = "r." + Identifier(dedup.deleted_at).quoted() + " IS NOT NULL";
-  // The keys come out of DISTINCT sorted, so the lookups walk the index in order and the rows of
-  // each key arrive together (an incremental sort ranks them). Doomed rows go by their ctid.
-  // Each DELETE adds the rows it deleted to the count `then` reads.
-  const std::string count_deleted =
-      then.empty() ? std::string()
-                   : fmt::format(" GET DIAGNOSTICS _airbyte_rows = ROW_COUNT; {0} := {0} + "
-                                 "_airbyte_rows;",
-                                 kRowsDeletedVariable);
-  auto delete_where = [&](const std::string& which, const std::string& match) {
-    return fmt::format(
-        "DELETE FROM {0} t USING (SELECT row_id FROM (SELECT r.ctid AS row_id, {1} AS deleted, "
-        "row_number() OVER (PARTITION BY {2} ORDER BY {3}) AS position FROM (SELECT DISTINCT {4} "
-        "FROM {5} WHERE {6}) k JOIN {0} r ON {7}) ranked WHERE position > 1 OR deleted) doomed "
-        "WHERE t.ctid = doomed.row_id;{8}",
-        target, deleted, joined(key, ", ", [](const std::string& column) { return "r." + column; }),
-        order, quoted_list(key), keys, which, match, count_deleted);
-  };
-  // One DELETE per pattern of NULL parts, so that every lookup can use the key index: a NULL part
-  // matches with IS NULL, the others with =. Bit i of `pattern` set: part i is NULL.
-  auto delete_for_pattern = [&](std::size_t pattern) {
+namespace {
+
+// Against a target much larger than the keys, a hash or merge join would read the whole target:
+// lookups through the key index keep the cost with the keys (plain index scans: a key has a row
+// or two, too few for a bitmap to pay off). Names are normalised: no quotes inside. The planner
+// settings go back to their defaults for the rest of the transaction only (RESET would set them
+// for the session: through a pooler, for whichever client gets it next).
+std::string lookups_by_index(const std::string& table, const std::string& keys,
+                             const std::string& statements) {
+  return fmt::format(
+      "IF pg_relation_size('{0}') > 4 * pg_relation_size('{1}') THEN SET LOCAL enable_hashjoin = "
+      "off; SET LOCAL enable_mergejoin = off; SET LOCAL enable_bitmapscan = off; END IF; SET "
+      "LOCAL enable_hashagg = off; {2} SET LOCAL enable_hashjoin TO DEFAULT; SET LOCAL "
+      "enable_mergejoin TO DEFAULT; SET LOCAL enable_bitmapscan TO DEFAULT; SET LOCAL "
+      "enable_hashagg TO DEFAULT;",
+      table, keys, statements);
+}
+
+// `statement(which, match)` for every pattern of NULL key parts that the keys table holds, so that
+// every lookup can use the key index: `which` selects the pattern's keys from the keys table, and
+// `match` joins a row `r` to a key `k`, a NULL part with IS NULL, the others with =. NULL key parts
+// match each other. For keys of more than kMaxKeyPartsByPattern parts, one NULL-safe statement
+// without the index takes the keys with NULL parts.
+std::string for_each_key_pattern(
+    const std::vector<std::string>& key, const std::string& keys,
+    const std::function<std::string(const std::string&, const std::string&)>& statement) {
+  // Bit i of `pattern` set: part i is NULL.
+  auto for_pattern = [&](std::size_t pattern) {
     std::string which;
     std::string match;
     for (std::size_t i = 0; i < key.size(); ++i) {
@@ -192,28 +189,78 @@ std::string delete_superseded(const DedupSpec& dedup, std::string_view then) {
       match += fmt::format("{}r.{}", i ? " AND " : "",
                            null ? column + " IS NULL" : fmt::format("{0} = k.{0}", column));
     }
-    return std::make_pair(which, delete_where(which, match));
+    return std::make_pair(which, statement(which, match));
   };
   auto any_null =
       joined(key, " OR ", [](const std::string& column) { return column + " IS NULL"; });
   std::string with_nulls;
   if (key.size() <= kMaxKeyPartsByPattern) {
     for (std::size_t pattern = 1; pattern < (std::size_t{1} << key.size()); ++pattern) {
-      auto [which, statement] = delete_for_pattern(pattern);
-      with_nulls += fmt::format(" IF EXISTS (SELECT 1 FROM {} WHERE {}) THEN {} END IF;", keys,
-                                which, statement);
+      auto [which, sql] = for_pattern(pattern);
+      with_nulls +=
+          fmt::format(" IF EXISTS (SELECT 1 FROM {} WHERE {}) THEN {} END IF;", keys, which, sql);
     }
-  } else { // too many patterns to spell out: one NULL-safe statement, without the index
-    with_nulls =
-        " " + delete_where(any_null, joined(key, " AND ", [](const std::string& column) {
-                             return fmt::format("r.{0} IS NOT DISTINCT FROM k.{0}", column);
-                           }));
+  } else { // too many patterns to spell out
+    with_nulls = " " + statement(any_null, joined(key, " AND ", [](const std::string& column) {
+                                   return fmt::format("r.{0} IS NOT DISTINCT FROM k.{0}", column);
+                                 }));
   }
-  // Against a target much larger than the keys, a hash or merge join would read the whole
-  // target: lookups through the key index keep the cost with the keys (plain index scans: a key
-  // has a row or two, too few for a bitmap to pay off). Names are normalised: no quotes inside.
-  // The planner settings go back to their defaults for the rest of the transaction only (RESET
-  // would set them for the session: through a pooler, for whichever client gets it next).
+  return fmt::format("{} IF EXISTS (SELECT 1 FROM {} WHERE {}) THEN{} END IF;",
+                     for_pattern(0).second, keys, any_null, with_nulls);
+}
+
+// The rows' order within a key, newest last: cursor (NULL lowest), extraction time, arrival
+// (_airbyte_raw_id: our UUID v7 ids order by it). `descending` reverses it.
+std::string version_order(const std::string& alias, const std::string& cursor, bool descending) {
+  const char* direction = descending ? " DESC" : "";
+  std::string order;
+  if (!cursor.empty())
+    order += fmt::format("{}.{}{} NULLS {}, ", alias, Identifier(cursor).quoted(), direction,
+                         descending ? "LAST" : "FIRST");
+  return order + fmt::format("{0}.\"_airbyte_extracted_at\"{1}, {0}.\"_airbyte_raw_id\" COLLATE "
+                             "\"C\"{1}",
+                             alias, direction);
+}
+
+std::string is_deletion(const std::string& alias, const std::string& deleted_at) {
+  return deleted_at.empty() ? "false"
+                            : alias + "." + Identifier(deleted_at).quoted() + " IS NOT NULL";
+}
+
+// A DO block of `body`, quoted with a tag that does not occur inside it (a table or stream may
+// be named anything).
+std::string do_block(const std::string& tag, const std::string& body) {
+  std::string quote = "$" + tag + "$";
+  for (int n = 1; body.find(quote) != std::string::npos; ++n)
+    quote = "$" + tag + std::to_string(n) + "$";
+  return "DO " + quote + body + quote;
+}
+
+} // namespace
+
+std::string delete_superseded(const DedupSpec& dedup, std::string_view then) {
+  auto target = dedup.target.quoted();
+  auto keys = "pg_temp." + dedup.keys.quoted();
+  const auto& key = dedup.key;
+  // Each DELETE adds the rows it deleted to the count `then` reads.
+  const std::string count_deleted =
+      then.empty() ? std::string()
+                   : fmt::format(" GET DIAGNOSTICS _airbyte_rows = ROW_COUNT; {0} := {0} + "
+                                 "_airbyte_rows;",
+                                 kRowsDeletedVariable);
+  // The keys come out of DISTINCT sorted, so the lookups walk the index in order and the rows of
+  // each key arrive together (an incremental sort ranks them). Doomed rows go by their ctid.
+  auto delete_where = [&](const std::string& which, const std::string& match) {
+    return fmt::format(
+        "DELETE FROM {0} t USING (SELECT row_id FROM (SELECT r.ctid AS row_id, {1} AS deleted, "
+        "row_number() OVER (PARTITION BY {2} ORDER BY {3}) AS position FROM (SELECT DISTINCT {4} "
+        "FROM {5} WHERE {6}) k JOIN {0} r ON {7}) ranked WHERE position > 1 OR deleted) doomed "
+        "WHERE t.ctid = doomed.row_id;{8}",
+        target, is_deletion("r", dedup.deleted_at),
+        joined(key, ", ", [](const std::string& column) { return "r." + column; }),
+        version_order("r", dedup.cursor, true), quoted_list(key), keys, which, match,
+        count_deleted);
+  };
   // With `then`: the names the block declares lose to any column of the same name in its
   // statements, and the count starts at zero.
   const std::string declarations =
@@ -221,20 +268,102 @@ std::string delete_superseded(const DedupSpec& dedup, std::string_view then) {
                    : fmt::format("#variable_conflict use_column DECLARE {} bigint := 0; "
                                  "_airbyte_rows bigint; ",
                                  kRowsDeletedVariable);
-  const std::string body = fmt::format(
-      " {5}BEGIN IF pg_relation_size('{0}') > 4 * pg_relation_size('{1}') THEN "
-      "SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off; SET LOCAL "
-      "enable_bitmapscan = off; END IF; SET LOCAL enable_hashagg = off; {2} IF EXISTS (SELECT 1 "
-      "FROM {1} WHERE {3}) THEN{4} END IF; SET LOCAL enable_hashjoin TO DEFAULT; SET LOCAL "
-      "enable_mergejoin TO DEFAULT; SET LOCAL enable_bitmapscan TO DEFAULT; SET LOCAL "
-      "enable_hashagg TO DEFAULT;{6} END ",
-      target, keys, delete_for_pattern(0).second, any_null, with_nulls, declarations,
-      then.empty() ? std::string() : " " + std::string(then) + ";");
-  // The block's quotes must not occur inside it (a table or stream may be named anything).
-  std::string quote = "$dedup$";
-  for (int n = 1; body.find(quote) != std::string::npos; ++n)
-    quote = "$dedup" + std::to_string(n) + "$";
-  return "DO " + quote + body + quote;
+  return do_block("dedup", " " + declarations + "BEGIN " +
+                               lookups_by_index(target, keys,
+                                                for_each_key_pattern(key, keys, delete_where)) +
+                               (then.empty() ? std::string() : " " + std::string(then) + ";") +
+                               " END ");
+}
+
+const std::vector<std::string>& history_column_names() {
+  static const std::vector<std::string> names = {"_airbyte_unique_key", "_airbyte_start_at",
+                                                 "_airbyte_end_at", "_airbyte_active_row"};
+  return names;
+}
+
+std::vector<schema::Column> history_columns(schema::ColumnType start_type) {
+  const auto& names = history_column_names();
+  return {{names[0], names[0], schema::ColumnType::varchar},
+          {names[1], names[1], start_type},
+          {names[2], names[2], start_type},
+          {names[3], names[3], schema::ColumnType::boolean}};
+}
+
+namespace {
+
+// Places versions (alias `v`) in their key's history: the rows' columns, _airbyte_unique_key as
+// Airbyte's normalization made it (the MD5 of the key parts as text, NULL as '', joined by '-'),
+// the start, the next version's start as the end, and whether the version is the key's current
+// one: the newest, unless a deletion. `source` is the table the versions come from; with
+// `history_row`, its column of that name is passed on.
+std::string placed_versions(const HistorySpec& history, const std::string& source,
+                            bool history_row) {
+  const auto& dedup = history.dedup;
+  std::string unique_key;
+  for (const auto& part : dedup.key)
+    unique_key += fmt::format("{}coalesce(v.{}::text, '')", unique_key.empty() ? "" : " || '-' || ",
+                              Identifier(part).quoted());
+  auto start =
+      "v." + Identifier(dedup.cursor.empty() ? "_airbyte_extracted_at" : dedup.cursor).quoted();
+  return fmt::format(
+      "SELECT {0}, md5({1}), {2}, lead({2}) OVER w, lead(true) OVER w IS NULL AND NOT ({3}){4} "
+      "FROM {5} v WINDOW w AS (PARTITION BY {6} ORDER BY {7})",
+      joined(history.columns, ", ", [](const std::string& column) { return "v." + column; }),
+      unique_key, start, is_deletion("v", dedup.deleted_at), history_row ? ", v.history_row" : "",
+      source, joined(dedup.key, ", ", [](const std::string& column) { return "v." + column; }),
+      version_order("v", dedup.cursor, false));
+}
+
+std::string history_insert_list(const HistorySpec& history) {
+  auto columns = history.columns;
+  columns.insert(columns.end(), history_column_names().begin(), history_column_names().end());
+  return quoted_list(columns);
+}
+
+} // namespace
+
+std::string record_history(const HistorySpec& history) {
+  const auto& dedup = history.dedup;
+  auto target = dedup.target.quoted();
+  auto table = history.table.quoted();
+  auto keys = "pg_temp." + dedup.keys.quoted();
+  auto versions = "pg_temp." + history.versions.quoted();
+  auto columns = quoted_list(history.columns);
+  auto row_columns =
+      joined(history.columns, ", ", [](const std::string& column) { return "r." + column; });
+  // The transaction's own rows are found by the batch's keys in the target's key index, with the
+  // transaction's id as their xmin (txid_current() carries an epoch above the 32-bit xid); each
+  // key's versions already in the history by its key index.
+  auto gather = [&](const std::string& which, const std::string& match) {
+    auto batch_keys =
+        fmt::format("(SELECT DISTINCT {} FROM {} WHERE {}) k", quoted_list(dedup.key), keys, which);
+    return fmt::format("INSERT INTO {0} SELECT {1}, NULL FROM {2} JOIN {3} r ON {4} WHERE r.xmin "
+                       "= current_xid; INSERT INTO {0} SELECT {1}, r.ctid FROM {2} JOIN {5} r "
+                       "ON {4};",
+                       versions, row_columns, batch_keys, target, match, table);
+  };
+  // Every version of the batch's keys is placed again; only those whose end or active flag
+  // changed are updated, and the new ones inserted.
+  auto statements = fmt::format(
+      "DROP TABLE IF EXISTS {0}; CREATE TEMP TABLE {1} ON COMMIT DROP AS SELECT {2}, NULL::tid "
+      "AS history_row FROM {3} WHERE false; {4} WITH placed ({5}, history_row) AS ({6}), "
+      "changed AS (UPDATE {3} h SET \"_airbyte_end_at\" = "
+      "p.\"_airbyte_end_at\", \"_airbyte_active_row\" = p.\"_airbyte_active_row\" FROM placed p "
+      "WHERE h.ctid = p.history_row AND (h.\"_airbyte_end_at\" IS DISTINCT FROM "
+      "p.\"_airbyte_end_at\" OR h.\"_airbyte_active_row\" IS DISTINCT FROM "
+      "p.\"_airbyte_active_row\")) INSERT INTO {3} ({5}) SELECT {5} FROM placed WHERE "
+      "history_row IS NULL;",
+      versions, history.versions.quoted(), columns, table,
+      for_each_key_pattern(dedup.key, keys, gather), history_insert_list(history),
+      placed_versions(history, versions, true));
+  return do_block("history",
+                  " DECLARE current_xid xid := (txid_current() % 4294967296)::text::xid; BEGIN " +
+                      lookups_by_index(table, keys, statements) + " END ");
+}
+
+std::string start_history(const HistorySpec& history) {
+  return fmt::format("INSERT INTO {} ({}) {}", history.table.quoted(), history_insert_list(history),
+                     placed_versions(history, history.dedup.target.quoted(), false));
 }
 
 const std::vector<OwnColumn>& rejected_values_columns() {

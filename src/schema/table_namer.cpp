@@ -135,6 +135,31 @@ std::vector<TableName> resolve_table_names(const std::vector<StreamName>& stream
   return tables;
 }
 
+std::vector<std::string> resolve_history_names(const std::vector<TableName>& tables,
+                                               const std::vector<bool>& wanted) {
+  std::set<std::pair<std::string, std::string>> taken;
+  for (const TableName& table : tables)
+    taken.insert({table.schema, table.table});
+  std::vector<std::string> names(tables.size());
+  for (std::size_t i = 0; i < tables.size(); ++i) {
+    if (!wanted[i])
+      continue;
+    const TableName& table = tables[i];
+    std::string name = derived_name(table.table, "_scd");
+    if (taken.count({table.schema, name}) != 0) {
+      const std::string hash = sha1_hex(table.schema + "&airbyte&" + table.table);
+      for (std::size_t digits = 3; taken.count({table.schema, name}) != 0; ++digits) {
+        if (digits > hash.size())
+          throw SystemError("Cannot find a free history table name for table " + table.table + ".");
+        name = derived_name(table.table + "_" + hash.substr(0, digits), "_scd");
+      }
+    }
+    taken.insert({table.schema, name});
+    names[i] = std::move(name);
+  }
+  return names;
+}
+
 std::string raw_table_stem(std::string_view stream_namespace, std::string_view name) {
   std::size_t longest_run = 1; // as if there were always one "_": never "_raw_stream_"
   std::size_t run = 0;

@@ -264,3 +264,24 @@ TEST_CASE("in raw tables mode the schema's columns and keys are not held against
   CHECK_THROWS_AS(read_catalog({{"streams", {bad_generation}}}, raw), pgdest::ConfigError);
   CHECK_THROWS_AS(read_catalog({{"streams", {stream("update")}}}, raw), pgdest::ConfigError);
 }
+
+TEST_CASE("history mode gives typed append_dedup streams a history table, and no other",
+          "[catalog][history]") {
+  const pgdest::schema::TableNaming history{"public", std::nullopt, true};
+  auto other = stream("append");
+  other["stream"]["name"] = "Users_scd";
+  auto plans = read_catalog({{"streams", {stream("append_dedup"), other}}}, history);
+  REQUIRE(plans.size() == 2);
+  // The stream "Users_scd" has that table: the history table takes a hashed name instead.
+  CHECK(plans[0].history_table.rfind("Users_", 0) == 0);
+  CHECK(plans[0].history_table.size() == std::string("Users_123_scd").size());
+  CHECK(plans[1].table_name == "Users_scd");
+  CHECK(plans[1].history_table.empty());
+  CHECK(read_catalog({{"streams", {stream("append_dedup")}}}, history)[0].history_table ==
+        "Users_scd");
+  // Off by default, and nothing in raw tables mode (append_dedup is appended there).
+  CHECK(read_catalog({{"streams", {stream("append_dedup")}}}, {"public"})[0].history_table.empty());
+  const pgdest::schema::TableNaming raw_history{"public", std::string("airbyte_internal"), true};
+  CHECK(
+      read_catalog({{"streams", {stream("append_dedup")}}}, raw_history)[0].history_table.empty());
+}

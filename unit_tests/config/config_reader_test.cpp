@@ -94,6 +94,7 @@ TEST_CASE("a minimal config gets Airbyte's defaults", "[config]") {
   CHECK(config.cdc_deletion_mode == CdcDeletionMode::hard_delete);
   CHECK_FALSE(config.drop_cascade);
   CHECK(config.keep_rejected_values);
+  CHECK_FALSE(config.history_mode);
   CHECK(config.warnings.empty());
 }
 
@@ -107,6 +108,7 @@ TEST_CASE("every field of the spec is read", "[config]") {
   document["drop_cascade"] = true;
   document["tunnel_method"] = {{"tunnel_method", "NO_TUNNEL"}};
   document["keep_rejected_values"] = false;
+  document["history_mode"] = true;
   DestinationConfig config = parse_config(document);
   CHECK(config.port == 6543);
   CHECK(config.schema == "Analytics Raw");
@@ -116,6 +118,7 @@ TEST_CASE("every field of the spec is read", "[config]") {
   CHECK(config.cdc_deletion_mode == CdcDeletionMode::soft_delete);
   CHECK(config.drop_cascade);
   CHECK_FALSE(config.keep_rejected_values);
+  CHECK(config.history_mode);
   CHECK(config.warnings.empty());
 }
 

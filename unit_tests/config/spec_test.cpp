@@ -112,7 +112,8 @@ const std::vector<ReferenceProperty>& airbyte_properties() {
 
 // Properties Airbyte's spec does not have.
 const std::set<std::string>& our_properties() {
-  static const std::set<std::string> names = {"max_connections", "keep_rejected_values"};
+  static const std::set<std::string> names = {"max_connections", "keep_rejected_values",
+                                                "history_mode"};
   return names;
 }
 

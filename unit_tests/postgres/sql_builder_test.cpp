@@ -169,3 +169,100 @@ TEST_CASE("dedup delete: keys of many parts match NULL parts without the index",
                        "k.\"a\" AND") != std::string::npos);
   CHECK(statement.find("r.\"a\" = k.\"a\" AND r.\"b\" = k.\"b\"") != std::string::npos);
 }
+
+TEST_CASE("a history table's own columns are named after Airbyte's normalization SCD tables",
+          "[sql][history]") {
+  CHECK(sql::history_column_names() ==
+        std::vector<std::string>{"_airbyte_unique_key", "_airbyte_start_at", "_airbyte_end_at",
+                                 "_airbyte_active_row"});
+  auto columns = sql::history_columns(ColumnType::bigint);
+  REQUIRE(columns.size() == 4);
+  CHECK(columns[0].type == ColumnType::varchar);
+  CHECK(columns[1].type == ColumnType::bigint); // the cursor's type
+  CHECK(columns[2].type == ColumnType::bigint);
+  CHECK(columns[3].type == ColumnType::boolean);
+}
+
+namespace {
+
+sql::HistorySpec history_spec(std::vector<std::string> key, std::string cursor,
+                              std::string deleted_at) {
+  return {{{Identifier("s"), Identifier("t")},
+           Identifier("k"),
+           std::move(key),
+           std::move(cursor),
+           std::move(deleted_at)},
+          {Identifier("s"), Identifier("t_scd")},
+          Identifier("v"),
+          {"_airbyte_raw_id", "id", "c"}};
+}
+
+} // namespace
+
+TEST_CASE("history: the transaction's rows by key and xmin, placed by cursor, extraction, arrival",
+          "[sql][history]") {
+  auto statement = sql::record_history(history_spec({"id"}, "c", "_ab_cdc_deleted_at"));
+  CHECK(statement.rfind("DO $history$ DECLARE current_xid xid := (txid_current() % "
+                        "4294967296)::text::xid; BEGIN IF pg_relation_size('\"s\".\"t_scd\"') > "
+                        "4 * pg_relation_size('pg_temp.\"k\"') THEN SET LOCAL enable_hashjoin = "
+                        "off;",
+                        0) == 0);
+  CHECK(statement.find("DROP TABLE IF EXISTS pg_temp.\"v\"; CREATE TEMP TABLE \"v\" ON COMMIT "
+                       "DROP AS SELECT \"_airbyte_raw_id\", \"id\", \"c\", NULL::tid AS "
+                       "history_row FROM \"s\".\"t_scd\" WHERE false;") != std::string::npos);
+  // The new rows: this transaction's, found through the target's key index.
+  CHECK(statement.find("INSERT INTO pg_temp.\"v\" SELECT r.\"_airbyte_raw_id\", r.\"id\", "
+                       "r.\"c\", NULL FROM (SELECT DISTINCT \"id\" FROM pg_temp.\"k\" WHERE "
+                       "\"id\" IS NOT NULL) k JOIN \"s\".\"t\" r ON r.\"id\" = k.\"id\" WHERE "
+                       "r.xmin = current_xid;") != std::string::npos);
+  // The versions already kept, with their place in the history table.
+  CHECK(statement.find("INSERT INTO pg_temp.\"v\" SELECT r.\"_airbyte_raw_id\", r.\"id\", "
+                       "r.\"c\", r.ctid FROM (SELECT DISTINCT \"id\" FROM pg_temp.\"k\" WHERE "
+                       "\"id\" IS NOT NULL) k JOIN \"s\".\"t_scd\" r ON r.\"id\" = k.\"id\";") !=
+        std::string::npos);
+  // Keys with a NULL part, through the index too.
+  CHECK(statement.find("JOIN \"s\".\"t_scd\" r ON r.\"id\" IS NULL;") != std::string::npos);
+  // Placed in the order the dedup DELETE keeps the newest by; a deletion is never current.
+  CHECK(
+      statement.find(
+          "SELECT v.\"_airbyte_raw_id\", v.\"id\", v.\"c\", md5(coalesce(v.\"id\"::text, '')), "
+          "v.\"c\", lead(v.\"c\") OVER w, lead(true) OVER w IS NULL AND NOT "
+          "(v.\"_ab_cdc_deleted_at\" IS NOT NULL), v.history_row FROM pg_temp.\"v\" v WINDOW "
+          "w AS (PARTITION BY v.\"id\" ORDER BY v.\"c\" NULLS FIRST, v.\"_airbyte_extracted_at\", "
+          "v.\"_airbyte_raw_id\" COLLATE \"C\")") != std::string::npos);
+  // Only versions whose place changed are updated; new ones are inserted.
+  CHECK(statement.find("UPDATE \"s\".\"t_scd\" h SET \"_airbyte_end_at\" = p.\"_airbyte_end_at\", "
+                       "\"_airbyte_active_row\" = p.\"_airbyte_active_row\" FROM placed p WHERE "
+                       "h.ctid = p.history_row AND (h.\"_airbyte_end_at\" IS DISTINCT FROM "
+                       "p.\"_airbyte_end_at\" OR h.\"_airbyte_active_row\" IS DISTINCT FROM "
+                       "p.\"_airbyte_active_row\"))") != std::string::npos);
+  CHECK(statement.find("INSERT INTO \"s\".\"t_scd\" (\"_airbyte_raw_id\", \"id\", \"c\", "
+                       "\"_airbyte_unique_key\", \"_airbyte_start_at\", \"_airbyte_end_at\", "
+                       "\"_airbyte_active_row\") SELECT \"_airbyte_raw_id\", \"id\", \"c\", "
+                       "\"_airbyte_unique_key\", \"_airbyte_start_at\", \"_airbyte_end_at\", "
+                       "\"_airbyte_active_row\" FROM placed WHERE history_row IS NULL;") !=
+        std::string::npos);
+  CHECK(statement.find("END $history$") == statement.size() - std::string("END $history$").size());
+}
+
+TEST_CASE("history without a cursor starts versions at their extraction, with keys of two parts",
+          "[sql][history]") {
+  auto statement = sql::record_history(history_spec({"a", "b"}, "", ""));
+  CHECK(statement.find("md5(coalesce(v.\"a\"::text, '') || '-' || coalesce(v.\"b\"::text, '')), "
+                       "v.\"_airbyte_extracted_at\", lead(v.\"_airbyte_extracted_at\") OVER w, "
+                       "lead(true) OVER w IS NULL AND NOT (false)") != std::string::npos);
+  CHECK(statement.find("PARTITION BY v.\"a\", v.\"b\" ORDER BY v.\"_airbyte_extracted_at\", "
+                       "v.\"_airbyte_raw_id\" COLLATE \"C\")") != std::string::npos);
+  CHECK(statement.find("r.\"a\" IS NULL AND r.\"b\" = k.\"b\"") != std::string::npos);
+}
+
+TEST_CASE("a history started from a table's rows places them as record_history does",
+          "[sql][history]") {
+  CHECK(sql::start_history(history_spec({"id"}, "c", "")) ==
+        "INSERT INTO \"s\".\"t_scd\" (\"_airbyte_raw_id\", \"id\", \"c\", \"_airbyte_unique_key\", "
+        "\"_airbyte_start_at\", \"_airbyte_end_at\", \"_airbyte_active_row\") SELECT "
+        "v.\"_airbyte_raw_id\", v.\"id\", v.\"c\", md5(coalesce(v.\"id\"::text, '')), v.\"c\", "
+        "lead(v.\"c\") OVER w, lead(true) OVER w IS NULL AND NOT (false) FROM \"s\".\"t\" v "
+        "WINDOW w AS (PARTITION BY v.\"id\" ORDER BY v.\"c\" NULLS FIRST, "
+        "v.\"_airbyte_extracted_at\", v.\"_airbyte_raw_id\" COLLATE \"C\")");
+}

@@ -11,6 +11,7 @@ using pgdest::SystemError;
 using pgdest::schema::derived_name;
 using pgdest::schema::raw_schema_name;
 using pgdest::schema::raw_table_stem;
+using pgdest::schema::resolve_history_names;
 using pgdest::schema::resolve_table_names;
 using pgdest::schema::StreamName;
 using pgdest::schema::TableName;
@@ -180,4 +181,34 @@ TEST_CASE("derived_name refuses a suffix that leaves no room") {
   CHECK_THROWS_WITH(derived_name(std::string(70, 'a'), "_" + std::string(53, 's')),
                     "The name suffix \"_" + std::string(53, 's') + "\" is too long.");
   CHECK(derived_name("a", std::string(62, 's')) == "a" + std::string(62, 's'));
+}
+
+TEST_CASE("a history table is the table's name with _scd, only where wanted") {
+  const std::vector<TableName> tables = {{"public", "users"}, {"public", "orders"}};
+  CHECK(resolve_history_names(tables, {true, false}) == std::vector<std::string>{"users_scd", ""});
+  // Within 63 bytes, cut and hashed as every derived name.
+  const std::string long_name(70, 'a');
+  CHECK(resolve_history_names({{"public", long_name}}, {true}) ==
+        std::vector<std::string>{derived_name(long_name, "_scd")});
+  CHECK(derived_name(long_name, "_scd").size() == 63);
+}
+
+TEST_CASE("a history name that a stream's table has gets the SHA-1 suffix of its table") {
+  // sha1("public&airbyte&users") = 88eb7ef9...; the stream's own table may come after.
+  CHECK(resolve_history_names({{"public", "users"}, {"public", "users_scd"}}, {true, false}) ==
+        std::vector<std::string>{"users_88e_scd", ""});
+  // In another schema there is no collision.
+  CHECK(resolve_history_names({{"public", "users"}, {"other", "users_scd"}}, {true, false}) ==
+        std::vector<std::string>{"users_scd", ""});
+  // A taken hashed name gets a longer hash: sha1("s&airbyte&users") = 5870b6e2...
+  CHECK(resolve_history_names({{"s", "users"}, {"s", "users_scd"}, {"s", "users_587_scd"}},
+                              {true, false, false}) ==
+        std::vector<std::string>{"users_5870_scd", "", ""});
+}
+
+TEST_CASE("two history tables never share a name") {
+  // users_scd's own history would be users_scd_scd; users' history cannot be users_scd, which
+  // is a stream's table.
+  CHECK(resolve_history_names({{"public", "users_scd"}, {"public", "users"}}, {true, true}) ==
+        std::vector<std::string>{"users_scd_scd", "users_88e_scd"});
 }

@@ -29,6 +29,8 @@ struct StreamPlan {
   std::vector<schema::Column> columns; // user columns in declared order; none in a raw table
   std::string table_schema;            // normalised
   std::string table_name;              // normalised
+  // History mode: the table of every version of every key (same schema); empty: none.
+  std::string history_table;
 
   // Old rows are replaced when the stream completes (overwrite, or a truncate refresh).
   bool replaces_rows() const {

@@ -63,6 +63,8 @@ struct DestinationConfig {
   // `keep_rejected_values`: values the connector NULLs or truncates are kept, with their original
   // text, in the internal schema's `_airbyte_rejected_values`.
   bool keep_rejected_values = true;
+  // `history_mode`: append_dedup streams of the typed layout also keep a `<table>_scd` history.
+  bool history_mode = false;
   // Things the user should hear about (unknown fields, ignored parameters); never hold secrets.
   std::vector<std::string> warnings;
 };

@@ -1,7 +1,8 @@
 #pragma once
 // append_dedup: rows go straight into the load target, spread over the lanes by key; the keys
 // that may now have more than one row are copied to a temporary table of the transaction, and
-// before each commit one DELETE keeps only the newest row per key (CDC deletions go too).
+// before each commit one DELETE keeps only the newest row per key (CDC deletions go too). In
+// history mode, every version first goes to the history table, in the same transaction.
 #include <optional>
 
 #include "pgdest/encode/record_encoder.hpp"
@@ -44,6 +45,7 @@ private:
   postgres::sql::DedupSpec spec_;
   std::vector<schema::Column> key_columns_; // with the types the keys are encoded as
   std::string delete_sql_;                  // without a sync log row
+  std::string history_sql_;                 // history mode only
   std::optional<DedupKeys> keys_;
   bool looks_up_repeats_only_ = false;
   std::vector<encode::CopyBuffer> rows_; // per lane

@@ -19,9 +19,17 @@ struct StreamTables {
   std::vector<schema::Column> columns;
   // Whether the load target held rows before this sync wrote any (known for append_dedup only).
   bool load_target_had_rows = true;
+  // History mode: every version of every key of the final table, and for a refresh that of the
+  // staging table, which replaces it with the staging rows.
+  std::optional<postgres::TableRef> history;
+  std::optional<postgres::TableRef> staging_history;
 
   // The table rows are copied into.
   const postgres::TableRef& load_target() const { return staging ? *staging : final_table; }
+  // The history of the load target.
+  const std::optional<postgres::TableRef>& history_target() const {
+    return staging ? staging_history : history;
+  }
 };
 
 StreamTables prepare_stream_tables(postgres::Connection& connection,

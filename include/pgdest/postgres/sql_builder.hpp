@@ -99,6 +99,30 @@ const std::vector<OwnColumn>& rejected_values_columns();
 // and raw id; one message, so one transaction.
 std::string create_rejected_values_table(const TableRef& table, const Identifier& index);
 
+// History mode. A history table has the target's columns, then these, named after Airbyte's old
+// normalization SCD tables: _airbyte_unique_key (MD5 of the key parts), _airbyte_start_at and
+// _airbyte_end_at (the version's cursor value, or its extraction time without a cursor, and the
+// next version's; the end is NULL for a key's last version), _airbyte_active_row (the key's
+// current version: its newest, unless that is a CDC deletion).
+const std::vector<std::string>& history_column_names();
+std::vector<schema::Column> history_columns(schema::ColumnType start_type);
+
+struct HistorySpec {
+  DedupSpec dedup;                  // the target, its keys table, key, cursor and deletions
+  TableRef table;                   // the history table
+  Identifier versions;              // a scratch table of the transaction, in pg_temp
+  std::vector<std::string> columns; // the target's columns that the history copies
+};
+// Run in the transaction that copied rows into the target, before its dedup DELETE: adds each of
+// the transaction's rows whose key is in the keys table to the history as a version, and places
+// every version of those keys again (end, active flag), updating only the versions that changed.
+// Versions are ordered as the DELETE orders rows. Its cost follows the keys: each is looked up in
+// the target's and the history's key indexes.
+std::string record_history(const HistorySpec& history);
+// Starts the history of a target whose rows came before it: each row becomes a version, placed as
+// record_history() places them.
+std::string start_history(const HistorySpec& history);
+
 // Parameters: $1 schema. One row: current user, current database, may the user create schemas
 // ("t"/"f"), does the schema exist, may the user use and create tables in it.
 std::string select_schema_privileges();

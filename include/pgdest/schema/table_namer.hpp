@@ -32,6 +32,8 @@ struct TableNaming {
   // Set in raw tables mode (`disable_type_dedupe`): the config's `raw_data_schema`, as given,
   // which holds every stream's raw table.
   std::optional<std::string> raw_schema = std::nullopt;
+  // `history_mode`: typed append_dedup streams also get a history table (resolve_history_names).
+  bool history = false;
 };
 
 // One distinct TableName per stream, in the same order. A stream whose table an earlier stream
@@ -47,6 +49,14 @@ std::string raw_table_stem(std::string_view stream_namespace, std::string_view n
 
 // The schema of raw tables: `raw_data_schema` lower-cased and normalised, as Airbyte names it.
 std::string raw_schema_name(std::string_view raw_data_schema);
+
+// The history table (history mode) of each table in `tables` whose `wanted` entry is true, in the
+// same schema; empty for the others. Named derived_name(table, "_scd"); when a stream's table or
+// an earlier history table already has that name, table + "_" + the first 3 (4, 5, ...) hex
+// digits of SHA-1("<schema>&airbyte&<table>") is the base instead, as stream collisions are
+// resolved. Depends only on the tables and their order.
+std::vector<std::string> resolve_history_names(const std::vector<TableName>& tables,
+                                               const std::vector<bool>& wanted);
 
 // base + suffix when that fits in 63 bytes, else base cut short + "_" + java_hash_tail(base) +
 // suffix: a stable name for a staging table or an index of table `base`. `suffix` carries its own
