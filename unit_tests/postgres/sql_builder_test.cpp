@@ -222,6 +222,11 @@ TEST_CASE("history: the transaction's rows by key and xmin, placed by cursor, ex
         std::string::npos);
   // Keys with a NULL part, through the index too.
   CHECK(statement.find("JOIN \"s\".\"t_scd\" r ON r.\"id\" IS NULL;") != std::string::npos);
+  // A scan of a whole table is the last resort while the versions are gathered, and only then.
+  CHECK(statement.find("WHERE false; SET LOCAL enable_seqscan = off; INSERT INTO pg_temp.\"v\"") !=
+        std::string::npos);
+  CHECK(statement.find("END IF; SET LOCAL enable_seqscan TO DEFAULT; WITH placed") !=
+        std::string::npos);
   // Placed in the order the dedup DELETE keeps the newest by; a deletion is never current.
   CHECK(
       statement.find(
