@@ -362,20 +362,47 @@ std::string unescape_json_string(std::string_view written) {
   return text;
 }
 
+namespace {
+
+// Whether `text` is one JSON value and nothing more, as write_json reads values (so numbers of
+// any size and lone surrogate escapes pass, as they do in a record).
+bool is_one_json_value(std::string_view text) {
+  thread_local ondemand::parser parser;
+  thread_local const bool deep = (allow_parser_depth(parser), true);
+  (void)deep;
+  const simdjson::padded_string copy(text);
+  ondemand::document document;
+  ondemand::value value;
+  if (parser.iterate(copy).get(document) || document.get_value().get(value)) {
+    return false;
+  }
+  std::string ignored;
+  if (write_json(value, ignored).malformed) {
+    return false;
+  }
+  return document.current_location().error() == simdjson::OUT_OF_BOUNDS;
+}
+
+} // namespace
+
 std::string_view written_json(ondemand::value& value) {
   const std::string_view token = trim_trailing_space(value.raw_json_token());
   if (token.empty() || (token.front() != '{' && token.front() != '[')) {
     return token;
   }
-  // Valid JSON: brackets outside strings balance, and a string ends at the first quote that no
-  // backslash escapes.
+  // Brackets outside strings balance, and a string ends at the first quote that no backslash
+  // escapes. On-Demand reads a composite by simdjson's index of the input, which for a malformed
+  // line need not agree with this scan: a raw NUL (never in JSON text, always after the input)
+  // ends it, and the span found must be one valid JSON value.
   const char* const start = token.data();
   std::size_t depth = 0;
-  for (const char* at = start;; ++at) {
+  for (const char* at = start; *at != '\0'; ++at) {
     switch (*at) {
     case '"':
       for (++at; *at != '"'; ++at) {
-        at += *at == '\\' ? 1 : 0;
+        if (*at == '\0' || (*at == '\\' && *++at == '\0')) {
+          return {};
+        }
       }
       break;
     case '{':
@@ -385,13 +412,15 @@ std::string_view written_json(ondemand::value& value) {
     case '}':
     case ']':
       if (--depth == 0) {
-        return {start, static_cast<std::size_t>(at - start) + 1};
+        const std::string_view span{start, static_cast<std::size_t>(at - start) + 1};
+        return is_one_json_value(span) ? span : std::string_view{};
       }
       break;
     default:
       break;
     }
   }
+  return {};
 }
 
 bool append_json_string(std::string_view text, std::string& out) {

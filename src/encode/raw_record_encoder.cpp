@@ -83,11 +83,14 @@ void RawRecordEncoder::reject(Member& member, std::string_view key_json, ChangeK
   if (!changes_.empty()) {
     changes_ += ',';
   }
-  append_change_json(key_json, change, reason, changes_);
   // The value is read through already: its text is found from where it starts.
+  const std::string_view original = written_json(member.source);
+  if (original.empty()) {
+    throw_malformed(simdjson::TAPE_ERROR);
+  }
+  append_change_json(key_json, change, reason, changes_);
   rejected_.push_back({change, reason,
-                       unescape_json_string(key_json.substr(1, key_json.size() - 2)),
-                       written_json(member.source)});
+                       unescape_json_string(key_json.substr(1, key_json.size() - 2)), original});
   has_rejected_ = true;
 }
 

@@ -197,6 +197,9 @@ void RecordEncoder::encode_field(std::size_t index, ondemand::value value) {
   slot.note = encode_value(columns_[index].type, value);
   if (slot.note != Note::none) {
     slot.original = written_json(value);
+    if (slot.original.empty()) {
+      throw_malformed(simdjson::TAPE_ERROR);
+    }
     has_rejected_ = true;
   }
   slot.size = scratch_.size() - slot.offset;

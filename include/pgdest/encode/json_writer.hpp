@@ -74,8 +74,9 @@ EscapeCheck check_escapes(std::string_view written);
 std::string unescape_json_string(std::string_view written);
 
 // The JSON text of `value` exactly as the input has it: a scalar's token, or an object or array
-// from its opening to its closing bracket. `value` must be known to be valid JSON (write_json
-// found it so); it may have been read already, as the text is found from where it starts.
+// from its opening to its closing bracket (write_json found it valid; it may have been read
+// already, as the text is found from where it starts). Empty when that text is not one valid
+// JSON value: the input is malformed in a way On-Demand reading did not see.
 std::string_view written_json(simdjson::ondemand::value& value);
 
 // Appends `text` as a JSON string literal (quotes included), dropping NUL characters.
