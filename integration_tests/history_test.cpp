@@ -118,9 +118,30 @@ TEST_CASE("history: sync1 then sync2 keep every version per key in cursor order,
   CHECK(tables_in(schema) == Rows{{"users"}, {"users_scd"}});
 }
 
+TEST_CASE("history with soft CDC deletes: sync1 then sync2, the deletion an ordinary version that "
+          "is current",
+          "[modes][dedup][history]") {
+  // Without deletions to keep, the dedup DELETE places the earlier versions again, for the keys
+  // the table held: the other path to the same history.
+  auto schema = fresh_schema("it_history_soft");
+  Json config = kHistoryOn;
+  config["cdc_deletion_mode"] = "Soft delete";
+  require_ok(sync(schema, catalog_of(generation(1)), records_for("sync1_messages.jsonl", "users"),
+                  true, config));
+  CHECK(history(schema) == kSync1History);
+  require_ok(sync(schema, catalog_of(generation(2)), records_for("sync2_messages.jsonl", "users"),
+                  true, config));
+  auto expected = sync2_history();
+  expected[5][7] = "t"; // Bob's deletion: his current version
+  CHECK(history(schema) == expected);
+  check_history_consistent(schema);
+}
+
 TEST_CASE("history: versions of one key over many commits of one sync, and a late older version "
           "placed between the ones it came after",
           "[modes][dedup][history]") {
+  const std::string deletions = GENERATE("Hard delete", "Soft delete");
+  INFO(deletions);
   auto schema = fresh_schema("it_history_commits");
   StreamSpec spec;
   auto version = [](int minute) {
@@ -132,6 +153,7 @@ TEST_CASE("history: versions of one key over many commits of one sync, and a lat
   auto catalog = catalog_of(spec);
   auto config = test_config(schema);
   config.update(kHistoryOn);
+  config["cdc_deletion_mode"] = deletions;
   ConnectorProcess connector(write_args(schema, config, catalog));
   int state = 0;
   for (int minute : {10, 30, 20}) {
@@ -168,8 +190,7 @@ TEST_CASE("history: a connection killed during the history's commit is replayed 
   connector.write_stdin(records_for("sync2_messages.jsonl", "users") + state_line(1));
   auto watcher = test_connection();
   REQUIRE(wait_for_statement(watcher, "it_history_kill_user", "DO $history$", 30.0));
-  exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = "
-       "'it_history_kill_user'");
+  terminate_sessions_of("it_history_kill_user");
   lock.commit();
   CHECK(connector.wait_for_line("\"type\":\"STATE\"", 30.0));
   connector.write_stdin(complete_statuses(catalog2));

@@ -291,8 +291,7 @@ TEST_CASE("rejected values: a transaction replayed on a new connection copies th
     connector.write_stdin(body + state_line(1));
     auto watcher = test_connection();
     REQUIRE(wait_for_lock_wait(watcher, "it_rejects_replay_user", 30.0));
-    exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = "
-         "'it_rejects_replay_user'");
+    terminate_sessions_of("it_rejects_replay_user");
     lock.commit();
     CHECK(connector.wait_for_line("\"type\":\"STATE\"", 30.0));
     connector.write_stdin(complete_statuses(catalog));

@@ -66,8 +66,7 @@ TEST_CASE("no STATE is emitted when the connection dies before the commit", "[wr
   REQUIRE(wait_for_statement(watcher, "it_state_lost_user", "COPY ", 30.0));
   CHECK(states(connector.lines()).empty());
   exec("ALTER ROLE it_state_lost_user NOLOGIN");
-  exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = "
-       "'it_state_lost_user'");
+  terminate_sessions_of("it_state_lost_user");
   lock.commit();
   connector.write_stdin(complete_statuses(catalog));
   auto result = connector.wait();
@@ -110,8 +109,7 @@ TEST_CASE("a connection dropped mid-batch is retried on a new one: rows once, st
     auto watcher = test_connection();
     REQUIRE(wait_for_statement(watcher, "it_state_retry_user", "COPY ", 30.0));
     CHECK(states(connector.lines()).empty());
-    exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = "
-         "'it_state_retry_user'");
+    terminate_sessions_of("it_state_retry_user");
     lock.commit();
     CHECK(connector.wait_for_line("\"type\":\"STATE\"", 30.0));
     connector.write_stdin(complete_statuses(catalog));

@@ -196,8 +196,7 @@ TEST_CASE("a connection terminated while the swap waits for a lock is replaced a
   auto watcher = test_connection();
   REQUIRE(wait_for_statement(watcher, "it_swap_retry_user", "ALTER TABLE ", 30.0));
   REQUIRE(wait_for_lock_wait(watcher, "it_swap_retry_user", 30.0));
-  exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = "
-       "'it_swap_retry_user'");
+  terminate_sessions_of("it_swap_retry_user");
   holder.commit();
 
   auto result = connector.wait();

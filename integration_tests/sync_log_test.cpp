@@ -201,8 +201,7 @@ TEST_CASE("sync log: a connection lost mid-batch replays its transaction, logged
     connector.write_stdin(user_batches(1, 1000, 1000));
     auto watcher = test_connection();
     REQUIRE(wait_for_statement(watcher, "it_synclog_replay_user", "COPY ", 30.0));
-    exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = "
-         "'it_synclog_replay_user'");
+    terminate_sessions_of("it_synclog_replay_user");
     lock.commit();
     REQUIRE(connector.wait_for_line("\"type\":\"STATE\"", 30.0));
     connector.write_stdin(complete_statuses(catalog));

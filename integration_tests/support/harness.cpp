@@ -328,6 +328,13 @@ void exec(const std::string& sql) {
   work.exec(sql);
 }
 
+void terminate_sessions_of(const std::string& role) {
+  pqxx::connection connection = test_connection();
+  pqxx::nontransaction work(connection);
+  work.exec_params("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1",
+                   role);
+}
+
 namespace {
 
 // Polls pg_stat_activity until a backend of `user` matches `condition` (SQL, $2 its parameter).

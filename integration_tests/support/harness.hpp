@@ -73,6 +73,8 @@ pqxx::connection test_connection();
 
 // Runs SQL on the test server, outside a transaction block.
 void exec(const std::string& sql);
+// Cuts off every session of `role` on the test server, as a lost connection would.
+void terminate_sessions_of(const std::string& role);
 
 // Waits up to `seconds` until a backend of `user` is running (state active) a statement that
 // starts with `statement_start`, e.g. "COPY " for a load in flight; true if one was seen.

@@ -57,14 +57,14 @@ DedupLoader::DedupLoader(const catalog::StreamPlan& plan, StreamTables tables, s
       !tables_.load_target_had_rows && comparable_bytes && !history ? context.seen_keys : nullptr;
   looks_up_repeats_only_ = seen != nullptr;
   keys_.emplace(std::move(key_columns), deleted_at, seen, stream, context.lanes);
-  delete_sql_ = postgres::sql::delete_superseded(spec_);
+  if (history)
+    history_table_ = *tables_.history_target();
+  delete_sql_ = postgres::sql::delete_superseded(spec_, {}, history_table_);
   if (rejected_values)
     rejected_.emplace(*rejected_values, plan, tables_, context.lanes);
   if (history) {
     postgres::sql::HistorySpec history_spec{
-        spec_, *tables_.history_target(),
-        postgres::Identifier("_airbyte_versions_" + std::to_string(stream)),
-        encoder_.copy_columns()};
+        spec_, *tables_.history_target(), encoder_.copy_columns()};
     history_sql_ = postgres::sql::record_history(history_spec);
   }
 }
@@ -129,7 +129,8 @@ CommitStatements DedupLoader::commit_statements(std::size_t lane, const LogInser
   }
   // The log row goes inside the DELETE's statement, which alone knows how many rows it deleted.
   statements.push_back(
-      postgres::sql::delete_superseded(spec_, log(postgres::sql::kRowsDeletedVariable)));
+      postgres::sql::delete_superseded(spec_, log(postgres::sql::kRowsDeletedVariable),
+                                       history_table_));
   return {statements, true};
 }
 

@@ -237,7 +237,7 @@ void ensure_history(postgres::Connection& connection, const catalog::StreamPlan&
     return;
   // No row counts as a deletion here: those the table keeps are its current rows.
   postgres::sql::HistorySpec spec{
-      {target, Identifier(""), key, cursor ? cursor->name : "", ""}, history, Identifier(""), {}};
+      {target, Identifier(""), key, cursor ? cursor->name : "", ""}, history, {}};
   for (const auto& meta : postgres::sql::meta_columns())
     spec.columns.push_back(meta.name);
   for (const auto& column : columns)

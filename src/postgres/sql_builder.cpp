@@ -238,43 +238,6 @@ std::string do_block(const std::string& tag, const std::string& body) {
 
 } // namespace
 
-std::string delete_superseded(const DedupSpec& dedup, std::string_view then) {
-  auto target = dedup.target.quoted();
-  auto keys = "pg_temp." + dedup.keys.quoted();
-  const auto& key = dedup.key;
-  // Each DELETE adds the rows it deleted to the count `then` reads.
-  const std::string count_deleted =
-      then.empty() ? std::string()
-                   : fmt::format(" GET DIAGNOSTICS _airbyte_rows = ROW_COUNT; {0} := {0} + "
-                                 "_airbyte_rows;",
-                                 kRowsDeletedVariable);
-  // The keys come out of DISTINCT sorted, so the lookups walk the index in order and the rows of
-  // each key arrive together (an incremental sort ranks them). Doomed rows go by their ctid.
-  auto delete_where = [&](const std::string& which, const std::string& match) {
-    return fmt::format(
-        "DELETE FROM {0} t USING (SELECT row_id FROM (SELECT r.ctid AS row_id, {1} AS deleted, "
-        "row_number() OVER (PARTITION BY {2} ORDER BY {3}) AS position FROM (SELECT DISTINCT {4} "
-        "FROM {5} WHERE {6}) k JOIN {0} r ON {7}) ranked WHERE position > 1 OR deleted) doomed "
-        "WHERE t.ctid = doomed.row_id;{8}",
-        target, is_deletion("r", dedup.deleted_at),
-        joined(key, ", ", [](const std::string& column) { return "r." + column; }),
-        version_order("r", dedup.cursor, true), quoted_list(key), keys, which, match,
-        count_deleted);
-  };
-  // With `then`: the names the block declares lose to any column of the same name in its
-  // statements, and the count starts at zero.
-  const std::string declarations =
-      then.empty() ? std::string()
-                   : fmt::format("#variable_conflict use_column DECLARE {} bigint := 0; "
-                                 "_airbyte_rows bigint; ",
-                                 kRowsDeletedVariable);
-  return do_block("dedup", " " + declarations + "BEGIN " +
-                               lookups_by_index(target, keys,
-                                                for_each_key_pattern(key, keys, delete_where)) +
-                               (then.empty() ? std::string() : " " + std::string(then) + ";") +
-                               " END ");
-}
-
 const std::vector<std::string>& history_column_names() {
   static const std::vector<std::string> names = {"_airbyte_unique_key", "_airbyte_start_at",
                                                  "_airbyte_end_at", "_airbyte_active_row"};
@@ -291,27 +254,122 @@ std::vector<schema::Column> history_columns(schema::ColumnType start_type) {
 
 namespace {
 
-// Places versions (alias `v`) in their key's history: the rows' columns, _airbyte_unique_key as
-// Airbyte's normalization made it (the MD5 of the key parts as text, NULL as '', joined by '-'),
-// the start, the next version's start as the end, and whether the version is the key's current
-// one: the newest, unless a deletion. `source` is the table the versions come from; with
-// `history_row`, its column of that name is passed on.
-std::string placed_versions(const HistorySpec& history, const std::string& source,
-                            bool history_row) {
+// The transaction's id as rows' xmin holds it: txid_current() carries an epoch above the 32-bit
+// xid. Named so that no column of a stream's table is likely to shadow it.
+constexpr const char* kCurrentXid = "_airbyte_xid";
+const std::string kDeclareCurrentXid =
+    fmt::format("{} xid := (txid_current() % 4294967296)::text::xid; ", kCurrentXid);
+
+std::string key_columns_of(const std::string& alias, const std::vector<std::string>& key) {
+  return joined(key, ", ", [&](const std::string& column) { return alias + "." + column; });
+}
+
+// Places every version of the keys `keys` selects (alias k, joined to a version r by `match`)
+// in the history again, from the history's narrow columns alone, and updates only the versions
+// whose end or active flag changed.
+std::string place_versions_again(const DedupSpec& dedup, const TableRef& history,
+                                 const std::string& keys, const std::string& match) {
+  const auto& names = history_column_names();
+  return fmt::format(
+      "UPDATE {0} h SET {1} = p.end_at, {2} = p.active_row FROM (SELECT r.ctid AS row_id, r.{1} "
+      "AS was_end_at, r.{2} AS was_active_row, lead(r.{3}) OVER w AS end_at, lead(true) OVER w "
+      "IS NULL AND NOT ({4}) AS active_row FROM {5} JOIN {0} r ON {6} WINDOW w AS (PARTITION BY "
+      "{7} ORDER BY {8})) p WHERE h.ctid = p.row_id AND (p.was_end_at IS DISTINCT FROM p.end_at "
+      "OR p.was_active_row IS DISTINCT FROM p.active_row)",
+      history.quoted(), Identifier(names[2]).quoted(), Identifier(names[3]).quoted(),
+      Identifier(names[1]).quoted(), is_deletion("r", dedup.deleted_at), keys, match,
+      key_columns_of("r", dedup.key), version_order("r", dedup.cursor, false));
+}
+
+// Whether the DELETE places the history's versions again (see delete_superseded), rather than
+// record_history.
+bool delete_places_history(const DedupSpec& dedup, const std::optional<TableRef>& history) {
+  return history && dedup.deleted_at.empty();
+}
+
+} // namespace
+
+std::string delete_superseded(const DedupSpec& dedup, std::string_view then,
+                              const std::optional<TableRef>& history) {
+  auto target = dedup.target.quoted();
+  auto keys = "pg_temp." + dedup.keys.quoted();
+  const auto& key = dedup.key;
+  const bool places_history = delete_places_history(dedup, history);
+  // Each DELETE adds the rows it deleted to the count `then` reads.
+  const std::string add_count =
+      then.empty() ? std::string() : fmt::format(" {0} := {0} + _airbyte_rows;", kRowsDeletedVariable);
+  // The keys come out of DISTINCT sorted, so the lookups walk the index in order and the rows of
+  // each key arrive together (an incremental sort ranks them). Doomed rows go by their ctid.
+  auto doomed_rows = [&](const std::string& which, const std::string& match,
+                         const std::string& more_columns, const std::string& more_ranked) {
+    return fmt::format(
+        "DELETE FROM {0} t USING (SELECT row_id{1} FROM (SELECT r.ctid AS row_id, {2} AS deleted, "
+        "row_number() OVER (PARTITION BY {3} ORDER BY {4}) AS position{5} FROM (SELECT DISTINCT "
+        "{6} FROM {7} WHERE {8}) k JOIN {0} r ON {9}) ranked WHERE position > 1 OR deleted) "
+        "doomed WHERE t.ctid = doomed.row_id",
+        target, more_columns, is_deletion("r", dedup.deleted_at), key_columns_of("r", key),
+        version_order("r", dedup.cursor, true), more_ranked, quoted_list(key), keys, which,
+        match);
+  };
+  auto delete_where = [&](const std::string& which, const std::string& match) {
+    if (!places_history)
+      return doomed_rows(which, match, "", "") +
+             (then.empty() ? ";" : "; GET DIAGNOSTICS _airbyte_rows = ROW_COUNT;" + add_count);
+    // History mode without deletions: a key's earlier versions can only change place when the
+    // table held a row of it before the transaction, and then a row of the key is deleted here
+    // (the older one, or the newer that came late). Those keys alone are placed again.
+    auto key_list = quoted_list(key);
+    return fmt::format(
+        "WITH gone AS ({0} RETURNING {1}, doomed.had_row), placed AS ({2}) SELECT count(*) "
+        "INTO _airbyte_rows FROM gone;{3}",
+        doomed_rows(which, match, ", " + key_list + ", had_row",
+                    fmt::format(", {}, bool_or(r.xmin <> {}) OVER (PARTITION BY {}) AS had_row",
+                                key_columns_of("r", key), kCurrentXid, key_columns_of("r", key))),
+        key_columns_of("doomed", key),
+        place_versions_again(dedup, *history,
+                             fmt::format("(SELECT DISTINCT {} FROM gone WHERE had_row) k",
+                                         key_list),
+                             match),
+        add_count);
+  };
+  // The names the block declares lose to any column of the same name in its statements; the
+  // count starts at zero. While the history is placed, a scan of a whole table is the last resort
+  // (see record_history).
+  std::string declarations;
+  if (!then.empty() || places_history)
+    declarations = fmt::format("#variable_conflict use_column DECLARE {} bigint := 0; "
+                               "_airbyte_rows bigint; {}",
+                               kRowsDeletedVariable, places_history ? kDeclareCurrentXid : "");
+  auto statements = for_each_key_pattern(key, keys, delete_where);
+  if (places_history)
+    statements =
+        "SET LOCAL enable_seqscan = off; " + statements + " SET LOCAL enable_seqscan TO DEFAULT;";
+  return do_block("dedup", " " + declarations + "BEGIN " +
+                               lookups_by_index(target, keys, statements) +
+                               (then.empty() ? std::string() : " " + std::string(then) + ";") +
+                               " END ");
+}
+
+namespace {
+
+// Places versions (alias `r`, from `from`) in their key's history: the rows' columns,
+// _airbyte_unique_key as Airbyte's normalization made it (the MD5 of the key parts as text, NULL
+// as '', joined by '-'), the start, the next version's start as the end, and whether the version is
+// the key's current one: the newest, unless a deletion.
+std::string placed_versions(const HistorySpec& history, const std::string& from) {
   const auto& dedup = history.dedup;
   std::string unique_key;
   for (const auto& part : dedup.key)
-    unique_key += fmt::format("{}coalesce(v.{}::text, '')", unique_key.empty() ? "" : " || '-' || ",
+    unique_key += fmt::format("{}coalesce(r.{}::text, '')", unique_key.empty() ? "" : " || '-' || ",
                               Identifier(part).quoted());
   auto start =
-      "v." + Identifier(dedup.cursor.empty() ? "_airbyte_extracted_at" : dedup.cursor).quoted();
+      "r." + Identifier(dedup.cursor.empty() ? "_airbyte_extracted_at" : dedup.cursor).quoted();
   return fmt::format(
-      "SELECT {0}, md5({1}), {2}, lead({2}) OVER w, lead(true) OVER w IS NULL AND NOT ({3}){4} "
-      "FROM {5} v WINDOW w AS (PARTITION BY {6} ORDER BY {7})",
-      joined(history.columns, ", ", [](const std::string& column) { return "v." + column; }),
-      unique_key, start, is_deletion("v", dedup.deleted_at), history_row ? ", v.history_row" : "",
-      source, joined(dedup.key, ", ", [](const std::string& column) { return "v." + column; }),
-      version_order("v", dedup.cursor, false));
+      "SELECT {0}, md5({1}), {2}, lead({2}) OVER w, lead(true) OVER w IS NULL AND NOT ({3}) FROM "
+      "{4} WINDOW w AS (PARTITION BY {5} ORDER BY {6})",
+      joined(history.columns, ", ", [](const std::string& column) { return "r." + column; }),
+      unique_key, start, is_deletion("r", dedup.deleted_at), from, key_columns_of("r", dedup.key),
+      version_order("r", dedup.cursor, false));
 }
 
 std::string history_insert_list(const HistorySpec& history) {
@@ -324,51 +382,44 @@ std::string history_insert_list(const HistorySpec& history) {
 
 std::string record_history(const HistorySpec& history) {
   const auto& dedup = history.dedup;
-  auto target = dedup.target.quoted();
   auto table = history.table.quoted();
   auto keys = "pg_temp." + dedup.keys.quoted();
-  auto versions = "pg_temp." + history.versions.quoted();
-  auto columns = quoted_list(history.columns);
-  auto row_columns =
-      joined(history.columns, ", ", [](const std::string& column) { return "r." + column; });
-  // The transaction's own rows are found by the batch's keys in the target's key index, with the
-  // transaction's id as their xmin (txid_current() carries an epoch above the 32-bit xid); each
-  // key's versions already in the history by its key index.
-  auto gather = [&](const std::string& which, const std::string& match) {
-    auto batch_keys =
-        fmt::format("(SELECT DISTINCT {} FROM {} WHERE {}) k", quoted_list(dedup.key), keys, which);
-    return fmt::format("INSERT INTO {0} SELECT {1}, NULL FROM {2} JOIN {3} r ON {4} WHERE r.xmin "
-                       "= current_xid; INSERT INTO {0} SELECT {1}, r.ctid FROM {2} JOIN {5} r "
-                       "ON {4};",
-                       versions, row_columns, batch_keys, target, match, table);
+  auto batch_keys = [&](const std::string& which) {
+    return fmt::format("(SELECT DISTINCT {} FROM {} WHERE {}) k", quoted_list(dedup.key), keys,
+                       which);
+  };
+  // The transaction's rows, found by the batch's keys in the target's key index with the
+  // transaction's id as their xmin, go into the history placed among themselves.
+  auto add_versions = [&](const std::string& which, const std::string& match) {
+    return fmt::format(
+        "INSERT INTO {} ({}) {};", table, history_insert_list(history),
+        placed_versions(history, fmt::format("{} JOIN {} r ON {} WHERE r.xmin = {}",
+                                             batch_keys(which), dedup.target.quoted(), match,
+                                             kCurrentXid)));
+  };
+  // Then the keys' earlier versions: with deletions, every key of the batch may have some that
+  // the table no longer shows, so all of them are placed again here; without, only the keys the
+  // DELETE finds (delete_superseded).
+  auto place_again = [&](const std::string& which, const std::string& match) {
+    return place_versions_again(dedup, history.table, batch_keys(which), match) + ";";
   };
   // The planner, without statistics of the keys table and guessing how many rows match an xmin,
   // took a scan of the whole target, each row compared with every key, for cheaper than a lookup
   // per key (11 s instead of a fraction of one for a commit of 70,000 records into 230,000 rows):
-  // while gathering, a sequential scan is the last resort, for the keys table alone.
-  // Every version of the batch's keys is placed again; only those whose end or active flag
-  // changed are updated, and the new ones inserted.
-  auto statements = fmt::format(
-      "DROP TABLE IF EXISTS {0}; CREATE TEMP TABLE {1} ON COMMIT DROP AS SELECT {2}, NULL::tid "
-      "AS history_row FROM {3} WHERE false; SET LOCAL enable_seqscan = off; {4} SET LOCAL "
-      "enable_seqscan TO DEFAULT; WITH placed ({5}, history_row) AS ({6}), "
-      "changed AS (UPDATE {3} h SET \"_airbyte_end_at\" = "
-      "p.\"_airbyte_end_at\", \"_airbyte_active_row\" = p.\"_airbyte_active_row\" FROM placed p "
-      "WHERE h.ctid = p.history_row AND (h.\"_airbyte_end_at\" IS DISTINCT FROM "
-      "p.\"_airbyte_end_at\" OR h.\"_airbyte_active_row\" IS DISTINCT FROM "
-      "p.\"_airbyte_active_row\")) INSERT INTO {3} ({5}) SELECT {5} FROM placed WHERE "
-      "history_row IS NULL;",
-      versions, history.versions.quoted(), columns, table,
-      for_each_key_pattern(dedup.key, keys, gather), history_insert_list(history),
-      placed_versions(history, versions, true));
-  return do_block("history",
-                  " DECLARE current_xid xid := (txid_current() % 4294967296)::text::xid; BEGIN " +
-                      lookups_by_index(table, keys, statements) + " END ");
+  // a sequential scan is the last resort here, for the keys table alone.
+  auto statements = "SET LOCAL enable_seqscan = off; " +
+                    for_each_key_pattern(dedup.key, keys, add_versions) + " " +
+                    (delete_places_history(dedup, history.table)
+                         ? std::string()
+                         : for_each_key_pattern(dedup.key, keys, place_again) + " ") +
+                    "SET LOCAL enable_seqscan TO DEFAULT;";
+  return do_block("history", " DECLARE " + kDeclareCurrentXid + "BEGIN " +
+                                 lookups_by_index(table, keys, statements) + " END ");
 }
 
 std::string start_history(const HistorySpec& history) {
   return fmt::format("INSERT INTO {} ({}) {}", history.table.quoted(), history_insert_list(history),
-                     placed_versions(history, history.dedup.target.quoted(), false));
+                     placed_versions(history, history.dedup.target.quoted() + " r"));
 }
 
 const std::vector<OwnColumn>& rejected_values_columns() {

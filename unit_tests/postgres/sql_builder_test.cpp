@@ -193,7 +193,6 @@ sql::HistorySpec history_spec(std::vector<std::string> key, std::string cursor,
            std::move(cursor),
            std::move(deleted_at)},
           {Identifier("s"), Identifier("t_scd")},
-          Identifier("v"),
           {"_airbyte_raw_id", "id", "c"}};
 }
 
@@ -202,63 +201,104 @@ sql::HistorySpec history_spec(std::vector<std::string> key, std::string cursor,
 TEST_CASE("history: the transaction's rows by key and xmin, placed by cursor, extraction, arrival",
           "[sql][history]") {
   auto statement = sql::record_history(history_spec({"id"}, "c", "_ab_cdc_deleted_at"));
-  CHECK(statement.rfind("DO $history$ DECLARE current_xid xid := (txid_current() % "
+  CHECK(statement.rfind("DO $history$ DECLARE _airbyte_xid xid := (txid_current() % "
                         "4294967296)::text::xid; BEGIN IF pg_relation_size('\"s\".\"t_scd\"') > "
                         "4 * pg_relation_size('pg_temp.\"k\"') THEN SET LOCAL enable_hashjoin = "
                         "off;",
                         0) == 0);
-  CHECK(statement.find("DROP TABLE IF EXISTS pg_temp.\"v\"; CREATE TEMP TABLE \"v\" ON COMMIT "
-                       "DROP AS SELECT \"_airbyte_raw_id\", \"id\", \"c\", NULL::tid AS "
-                       "history_row FROM \"s\".\"t_scd\" WHERE false;") != std::string::npos);
-  // The new rows: this transaction's, found through the target's key index.
-  CHECK(statement.find("INSERT INTO pg_temp.\"v\" SELECT r.\"_airbyte_raw_id\", r.\"id\", "
-                       "r.\"c\", NULL FROM (SELECT DISTINCT \"id\" FROM pg_temp.\"k\" WHERE "
-                       "\"id\" IS NOT NULL) k JOIN \"s\".\"t\" r ON r.\"id\" = k.\"id\" WHERE "
-                       "r.xmin = current_xid;") != std::string::npos);
-  // The versions already kept, with their place in the history table.
-  CHECK(statement.find("INSERT INTO pg_temp.\"v\" SELECT r.\"_airbyte_raw_id\", r.\"id\", "
-                       "r.\"c\", r.ctid FROM (SELECT DISTINCT \"id\" FROM pg_temp.\"k\" WHERE "
-                       "\"id\" IS NOT NULL) k JOIN \"s\".\"t_scd\" r ON r.\"id\" = k.\"id\";") !=
-        std::string::npos);
+  // The new rows, this transaction's, found through the target's key index, go straight into the
+  // history, placed among themselves in the order the dedup DELETE keeps the newest by; a deletion
+  // is never current.
+  CHECK(statement.find(
+            "SET LOCAL enable_seqscan = off; INSERT INTO \"s\".\"t_scd\" (\"_airbyte_raw_id\", "
+            "\"id\", \"c\", \"_airbyte_unique_key\", \"_airbyte_start_at\", \"_airbyte_end_at\", "
+            "\"_airbyte_active_row\") SELECT r.\"_airbyte_raw_id\", r.\"id\", r.\"c\", "
+            "md5(coalesce(r.\"id\"::text, '')), r.\"c\", lead(r.\"c\") OVER w, lead(true) OVER w "
+            "IS NULL AND NOT (r.\"_ab_cdc_deleted_at\" IS NOT NULL) FROM (SELECT DISTINCT \"id\" "
+            "FROM pg_temp.\"k\" WHERE \"id\" IS NOT NULL) k JOIN \"s\".\"t\" r ON r.\"id\" = "
+            "k.\"id\" WHERE r.xmin = _airbyte_xid WINDOW w AS (PARTITION BY r.\"id\" ORDER BY "
+            "r.\"c\" NULLS FIRST, r.\"_airbyte_extracted_at\", r.\"_airbyte_raw_id\" COLLATE "
+            "\"C\");") != std::string::npos);
   // Keys with a NULL part, through the index too.
-  CHECK(statement.find("JOIN \"s\".\"t_scd\" r ON r.\"id\" IS NULL;") != std::string::npos);
-  // A scan of a whole table is the last resort while the versions are gathered, and only then.
-  CHECK(statement.find("WHERE false; SET LOCAL enable_seqscan = off; INSERT INTO pg_temp.\"v\"") !=
+  CHECK(statement.find("JOIN \"s\".\"t\" r ON r.\"id\" IS NULL WHERE r.xmin = _airbyte_xid") !=
         std::string::npos);
-  CHECK(statement.find("END IF; SET LOCAL enable_seqscan TO DEFAULT; WITH placed") !=
-        std::string::npos);
-  // Placed in the order the dedup DELETE keeps the newest by; a deletion is never current.
-  CHECK(
-      statement.find(
-          "SELECT v.\"_airbyte_raw_id\", v.\"id\", v.\"c\", md5(coalesce(v.\"id\"::text, '')), "
-          "v.\"c\", lead(v.\"c\") OVER w, lead(true) OVER w IS NULL AND NOT "
-          "(v.\"_ab_cdc_deleted_at\" IS NOT NULL), v.history_row FROM pg_temp.\"v\" v WINDOW "
-          "w AS (PARTITION BY v.\"id\" ORDER BY v.\"c\" NULLS FIRST, v.\"_airbyte_extracted_at\", "
-          "v.\"_airbyte_raw_id\" COLLATE \"C\")") != std::string::npos);
-  // Only versions whose place changed are updated; new ones are inserted.
-  CHECK(statement.find("UPDATE \"s\".\"t_scd\" h SET \"_airbyte_end_at\" = p.\"_airbyte_end_at\", "
-                       "\"_airbyte_active_row\" = p.\"_airbyte_active_row\" FROM placed p WHERE "
-                       "h.ctid = p.history_row AND (h.\"_airbyte_end_at\" IS DISTINCT FROM "
-                       "p.\"_airbyte_end_at\" OR h.\"_airbyte_active_row\" IS DISTINCT FROM "
-                       "p.\"_airbyte_active_row\"))") != std::string::npos);
-  CHECK(statement.find("INSERT INTO \"s\".\"t_scd\" (\"_airbyte_raw_id\", \"id\", \"c\", "
-                       "\"_airbyte_unique_key\", \"_airbyte_start_at\", \"_airbyte_end_at\", "
-                       "\"_airbyte_active_row\") SELECT \"_airbyte_raw_id\", \"id\", \"c\", "
-                       "\"_airbyte_unique_key\", \"_airbyte_start_at\", \"_airbyte_end_at\", "
-                       "\"_airbyte_active_row\" FROM placed WHERE history_row IS NULL;") !=
-        std::string::npos);
+  // Then every version of those keys is placed again from the history's narrow columns, and only
+  // those whose end or active flag changed are updated.
+  CHECK(statement.find(
+            "UPDATE \"s\".\"t_scd\" h SET \"_airbyte_end_at\" = p.end_at, \"_airbyte_active_row\" "
+            "= p.active_row FROM (SELECT r.ctid AS row_id, r.\"_airbyte_end_at\" AS was_end_at, "
+            "r.\"_airbyte_active_row\" AS was_active_row, lead(r.\"_airbyte_start_at\") OVER w AS "
+            "end_at, lead(true) OVER w IS NULL AND NOT (r.\"_ab_cdc_deleted_at\" IS NOT NULL) AS "
+            "active_row FROM (SELECT DISTINCT \"id\" FROM pg_temp.\"k\" WHERE \"id\" IS NOT NULL) "
+            "k JOIN \"s\".\"t_scd\" r ON r.\"id\" = k.\"id\" WINDOW w AS (PARTITION BY r.\"id\" "
+            "ORDER BY r.\"c\" NULLS FIRST, r.\"_airbyte_extracted_at\", r.\"_airbyte_raw_id\" "
+            "COLLATE \"C\")) p WHERE h.ctid = p.row_id AND (p.was_end_at IS DISTINCT FROM "
+            "p.end_at OR p.was_active_row IS DISTINCT FROM p.active_row);") != std::string::npos);
+  CHECK(statement.find("JOIN \"s\".\"t_scd\" r ON r.\"id\" IS NULL WINDOW") != std::string::npos);
+  // New versions first, then the places; a scan of a whole table is the last resort throughout.
+  CHECK(statement.find("INSERT INTO \"s\".\"t_scd\"") < statement.find("UPDATE \"s\".\"t_scd\""));
+  CHECK(statement.rfind("INSERT INTO \"s\".\"t_scd\"") < statement.find("UPDATE \"s\".\"t_scd\""));
+  CHECK(statement.find("END IF; END IF; SET LOCAL enable_seqscan TO DEFAULT; SET LOCAL "
+                       "enable_hashjoin TO DEFAULT;") != std::string::npos);
+  CHECK(statement.find("enable_seqscan TO DEFAULT") > statement.rfind("UPDATE \"s\".\"t_scd\""));
+  // Nothing wide is kept aside: no scratch table.
+  CHECK(statement.find("TEMP TABLE") == std::string::npos);
   CHECK(statement.find("END $history$") == statement.size() - std::string("END $history$").size());
 }
 
 TEST_CASE("history without a cursor starts versions at their extraction, with keys of two parts",
           "[sql][history]") {
   auto statement = sql::record_history(history_spec({"a", "b"}, "", ""));
-  CHECK(statement.find("md5(coalesce(v.\"a\"::text, '') || '-' || coalesce(v.\"b\"::text, '')), "
-                       "v.\"_airbyte_extracted_at\", lead(v.\"_airbyte_extracted_at\") OVER w, "
+  CHECK(statement.find("md5(coalesce(r.\"a\"::text, '') || '-' || coalesce(r.\"b\"::text, '')), "
+                       "r.\"_airbyte_extracted_at\", lead(r.\"_airbyte_extracted_at\") OVER w, "
                        "lead(true) OVER w IS NULL AND NOT (false)") != std::string::npos);
-  CHECK(statement.find("PARTITION BY v.\"a\", v.\"b\" ORDER BY v.\"_airbyte_extracted_at\", "
-                       "v.\"_airbyte_raw_id\" COLLATE \"C\")") != std::string::npos);
+  CHECK(statement.find("PARTITION BY r.\"a\", r.\"b\" ORDER BY r.\"_airbyte_extracted_at\", "
+                       "r.\"_airbyte_raw_id\" COLLATE \"C\")") != std::string::npos);
   CHECK(statement.find("r.\"a\" IS NULL AND r.\"b\" = k.\"b\"") != std::string::npos);
+  // Without CDC deletions the DELETE places the earlier versions (below), not this statement.
+  CHECK(statement.find("UPDATE") == std::string::npos);
+}
+
+TEST_CASE("history without deletions: the DELETE places again the versions of the keys whose "
+          "table row it deleted or kept over a late one",
+          "[sql][history]") {
+  auto spec = history_spec({"id"}, "c", "");
+  auto statement = sql::delete_superseded(spec.dedup, "", spec.table);
+  CHECK(statement.rfind("DO $dedup$ #variable_conflict use_column DECLARE _airbyte_rows_deleted "
+                        "bigint := 0; _airbyte_rows bigint; _airbyte_xid xid := (txid_current() "
+                        "% 4294967296)::text::xid; BEGIN ",
+                        0) == 0);
+  CHECK(statement.find(
+            "SET LOCAL enable_seqscan = off; WITH gone AS (DELETE FROM \"s\".\"t\" t USING (SELECT "
+            "row_id, \"id\", had_row FROM (SELECT r.ctid AS row_id, false AS deleted, "
+            "row_number() OVER (PARTITION BY r.\"id\" ORDER BY r.\"c\" DESC NULLS LAST, "
+            "r.\"_airbyte_extracted_at\" DESC, r.\"_airbyte_raw_id\" COLLATE \"C\" DESC) AS "
+            "position, r.\"id\", bool_or(r.xmin <> _airbyte_xid) OVER (PARTITION BY r.\"id\") AS "
+            "had_row FROM (SELECT DISTINCT \"id\" FROM pg_temp.\"k\" WHERE \"id\" IS NOT NULL) k "
+            "JOIN \"s\".\"t\" r ON r.\"id\" = k.\"id\") ranked WHERE position > 1 OR deleted) "
+            "doomed WHERE t.ctid = doomed.row_id RETURNING doomed.\"id\", doomed.had_row), placed "
+            "AS (UPDATE \"s\".\"t_scd\" h SET \"_airbyte_end_at\" = p.end_at, "
+            "\"_airbyte_active_row\" = p.active_row FROM (SELECT r.ctid AS row_id, "
+            "r.\"_airbyte_end_at\" AS was_end_at, r.\"_airbyte_active_row\" AS was_active_row, "
+            "lead(r.\"_airbyte_start_at\") OVER w AS end_at, lead(true) OVER w IS NULL AND NOT "
+            "(false) AS active_row FROM (SELECT DISTINCT \"id\" FROM gone WHERE had_row) k JOIN "
+            "\"s\".\"t_scd\" r ON r.\"id\" = k.\"id\" WINDOW w AS (PARTITION BY r.\"id\" ORDER "
+            "BY r.\"c\" NULLS FIRST, r.\"_airbyte_extracted_at\", r.\"_airbyte_raw_id\" COLLATE "
+            "\"C\")) p WHERE h.ctid = p.row_id AND (p.was_end_at IS DISTINCT FROM p.end_at OR "
+            "p.was_active_row IS DISTINCT FROM p.active_row)) SELECT count(*) INTO _airbyte_rows "
+            "FROM gone;") != std::string::npos);
+  // Keys with a NULL part too.
+  CHECK(statement.find("JOIN \"s\".\"t_scd\" r ON r.\"id\" IS NULL WINDOW") != std::string::npos);
+  CHECK(statement.find("SET LOCAL enable_seqscan TO DEFAULT;") != std::string::npos);
+  // With a sync log row, each DELETE adds what it deleted to the count.
+  auto logged = sql::delete_superseded(spec.dedup, "INSERT INTO log VALUES (1)", spec.table);
+  CHECK(logged.find("SELECT count(*) INTO _airbyte_rows FROM gone; _airbyte_rows_deleted := "
+                    "_airbyte_rows_deleted + _airbyte_rows;") != std::string::npos);
+  // With CDC deletions, record_history places every key's versions, and the DELETE none.
+  auto with_deletions = history_spec({"id"}, "c", "_ab_cdc_deleted_at");
+  CHECK(sql::delete_superseded(with_deletions.dedup, "", with_deletions.table) ==
+        sql::delete_superseded(with_deletions.dedup));
+  CHECK(sql::delete_superseded(spec.dedup) != statement);
 }
 
 TEST_CASE("a history started from a table's rows places them as record_history does",
@@ -266,8 +306,8 @@ TEST_CASE("a history started from a table's rows places them as record_history d
   CHECK(sql::start_history(history_spec({"id"}, "c", "")) ==
         "INSERT INTO \"s\".\"t_scd\" (\"_airbyte_raw_id\", \"id\", \"c\", \"_airbyte_unique_key\", "
         "\"_airbyte_start_at\", \"_airbyte_end_at\", \"_airbyte_active_row\") SELECT "
-        "v.\"_airbyte_raw_id\", v.\"id\", v.\"c\", md5(coalesce(v.\"id\"::text, '')), v.\"c\", "
-        "lead(v.\"c\") OVER w, lead(true) OVER w IS NULL AND NOT (false) FROM \"s\".\"t\" v "
-        "WINDOW w AS (PARTITION BY v.\"id\" ORDER BY v.\"c\" NULLS FIRST, "
-        "v.\"_airbyte_extracted_at\", v.\"_airbyte_raw_id\" COLLATE \"C\")");
+        "r.\"_airbyte_raw_id\", r.\"id\", r.\"c\", md5(coalesce(r.\"id\"::text, '')), r.\"c\", "
+        "lead(r.\"c\") OVER w, lead(true) OVER w IS NULL AND NOT (false) FROM \"s\".\"t\" r "
+        "WINDOW w AS (PARTITION BY r.\"id\" ORDER BY r.\"c\" NULLS FIRST, "
+        "r.\"_airbyte_extracted_at\", r.\"_airbyte_raw_id\" COLLATE \"C\")");
 }

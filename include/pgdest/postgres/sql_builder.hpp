@@ -1,6 +1,7 @@
 #pragma once
 // SQL text for everything the connector runs. Pure: identifiers are quoted here, values never
 // appear in the text (they travel as parameters or in COPY data).
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -83,7 +84,10 @@ struct DedupSpec {
 // (for keys of more than kMaxKeyPartsByPattern parts, those with NULL parts are not).
 // `then`, when given, runs last in the same statement, with the number of rows deleted in the
 // variable kRowsDeletedVariable: the sync log's row of the commit, counted in its transaction.
-std::string delete_superseded(const DedupSpec& dedup, std::string_view then = {});
+// With `history` (history mode, after record_history) and no CDC deletions, the same statement
+// places again the history versions of the keys whose table row it deleted or kept over a late one.
+std::string delete_superseded(const DedupSpec& dedup, std::string_view then = {},
+                              const std::optional<TableRef>& history = std::nullopt);
 inline constexpr const char* kRowsDeletedVariable = "_airbyte_rows_deleted";
 inline constexpr std::size_t kMaxKeyPartsByPattern = 4;
 
@@ -110,14 +114,15 @@ std::vector<schema::Column> history_columns(schema::ColumnType start_type);
 struct HistorySpec {
   DedupSpec dedup;                  // the target, its keys table, key, cursor and deletions
   TableRef table;                   // the history table
-  Identifier versions;              // a scratch table of the transaction, in pg_temp
   std::vector<std::string> columns; // the target's columns that the history copies
 };
 // Run in the transaction that copied rows into the target, before its dedup DELETE: adds each of
-// the transaction's rows whose key is in the keys table to the history as a version, and places
-// every version of those keys again (end, active flag), updating only the versions that changed.
-// Versions are ordered as the DELETE orders rows. Its cost follows the keys: each is looked up in
-// the target's and the history's key indexes.
+// the transaction's rows whose key is in the keys table to the history as a version, placed among
+// the transaction's versions of its key. Earlier versions of those keys are placed again (end,
+// active flag) from the history's own columns, updating only the versions that changed: here for
+// every key when CDC deletions are kept, else by the DELETE, for the keys the table held before
+// (delete_superseded). Versions are ordered as the DELETE orders rows. Its cost follows the keys:
+// each is looked up in the target's key index, and where needed in the history's.
 std::string record_history(const HistorySpec& history);
 // Starts the history of a target whose rows came before it: each row becomes a version, placed as
 // record_history() places them.
