@@ -57,9 +57,7 @@ DedupLoader::DedupLoader(const catalog::StreamPlan& plan, StreamTables tables, s
       !tables_.load_target_had_rows && comparable_bytes && !history ? context.seen_keys : nullptr;
   looks_up_repeats_only_ = seen != nullptr;
   keys_.emplace(std::move(key_columns), deleted_at, seen, stream, context.lanes);
-  if (history)
-    history_table_ = *tables_.history_target();
-  delete_sql_ = postgres::sql::delete_superseded(spec_, {}, history_table_);
+  delete_sql_ = postgres::sql::delete_superseded(spec_);
   if (rejected_values)
     rejected_.emplace(*rejected_values, plan, tables_, context.lanes);
   if (history) {
@@ -129,8 +127,7 @@ CommitStatements DedupLoader::commit_statements(std::size_t lane, const LogInser
   }
   // The log row goes inside the DELETE's statement, which alone knows how many rows it deleted.
   statements.push_back(
-      postgres::sql::delete_superseded(spec_, log(postgres::sql::kRowsDeletedVariable),
-                                       history_table_));
+      postgres::sql::delete_superseded(spec_, log(postgres::sql::kRowsDeletedVariable)));
   return {statements, true};
 }
 

@@ -111,6 +111,8 @@ std::string lock_table(const TableRef& table) {
 }
 
 std::string analyze(const TableRef& table, const std::vector<std::string>& columns) {
+  if (columns.empty())
+    return "ANALYZE " + table.quoted();
   return fmt::format("ANALYZE {} ({})", table.quoted(), quoted_list(columns));
 }
 
@@ -238,6 +240,43 @@ std::string do_block(const std::string& tag, const std::string& body) {
 
 } // namespace
 
+std::string delete_superseded(const DedupSpec& dedup, std::string_view then) {
+  auto target = dedup.target.quoted();
+  auto keys = "pg_temp." + dedup.keys.quoted();
+  const auto& key = dedup.key;
+  // Each DELETE adds the rows it deleted to the count `then` reads.
+  const std::string count_deleted =
+      then.empty() ? std::string()
+                   : fmt::format(" GET DIAGNOSTICS _airbyte_rows = ROW_COUNT; {0} := {0} + "
+                                 "_airbyte_rows;",
+                                 kRowsDeletedVariable);
+  // The keys come out of DISTINCT sorted, so the lookups walk the index in order and the rows of
+  // each key arrive together (an incremental sort ranks them). Doomed rows go by their ctid.
+  auto delete_where = [&](const std::string& which, const std::string& match) {
+    return fmt::format(
+        "DELETE FROM {0} t USING (SELECT row_id FROM (SELECT r.ctid AS row_id, {1} AS deleted, "
+        "row_number() OVER (PARTITION BY {2} ORDER BY {3}) AS position FROM (SELECT DISTINCT {4} "
+        "FROM {5} WHERE {6}) k JOIN {0} r ON {7}) ranked WHERE position > 1 OR deleted) doomed "
+        "WHERE t.ctid = doomed.row_id;{8}",
+        target, is_deletion("r", dedup.deleted_at),
+        joined(key, ", ", [](const std::string& column) { return "r." + column; }),
+        version_order("r", dedup.cursor, true), quoted_list(key), keys, which, match,
+        count_deleted);
+  };
+  // With `then`: the names the block declares lose to any column of the same name in its
+  // statements, and the count starts at zero.
+  const std::string declarations =
+      then.empty() ? std::string()
+                   : fmt::format("#variable_conflict use_column DECLARE {} bigint := 0; "
+                                 "_airbyte_rows bigint; ",
+                                 kRowsDeletedVariable);
+  return do_block("dedup", " " + declarations + "BEGIN " +
+                               lookups_by_index(target, keys,
+                                                for_each_key_pattern(key, keys, delete_where)) +
+                               (then.empty() ? std::string() : " " + std::string(then) + ";") +
+                               " END ");
+}
+
 const std::vector<std::string>& history_column_names() {
   static const std::vector<std::string> names = {"_airbyte_unique_key", "_airbyte_start_at",
                                                  "_airbyte_end_at", "_airbyte_active_row"};
@@ -280,77 +319,6 @@ std::string place_versions_again(const DedupSpec& dedup, const TableRef& history
       Identifier(names[1]).quoted(), is_deletion("r", dedup.deleted_at), keys, match,
       key_columns_of("r", dedup.key), version_order("r", dedup.cursor, false));
 }
-
-// Whether the DELETE places the history's versions again (see delete_superseded), rather than
-// record_history.
-bool delete_places_history(const DedupSpec& dedup, const std::optional<TableRef>& history) {
-  return history && dedup.deleted_at.empty();
-}
-
-} // namespace
-
-std::string delete_superseded(const DedupSpec& dedup, std::string_view then,
-                              const std::optional<TableRef>& history) {
-  auto target = dedup.target.quoted();
-  auto keys = "pg_temp." + dedup.keys.quoted();
-  const auto& key = dedup.key;
-  const bool places_history = delete_places_history(dedup, history);
-  // Each DELETE adds the rows it deleted to the count `then` reads.
-  const std::string add_count =
-      then.empty() ? std::string() : fmt::format(" {0} := {0} + _airbyte_rows;", kRowsDeletedVariable);
-  // The keys come out of DISTINCT sorted, so the lookups walk the index in order and the rows of
-  // each key arrive together (an incremental sort ranks them). Doomed rows go by their ctid.
-  auto doomed_rows = [&](const std::string& which, const std::string& match,
-                         const std::string& more_columns, const std::string& more_ranked) {
-    return fmt::format(
-        "DELETE FROM {0} t USING (SELECT row_id{1} FROM (SELECT r.ctid AS row_id, {2} AS deleted, "
-        "row_number() OVER (PARTITION BY {3} ORDER BY {4}) AS position{5} FROM (SELECT DISTINCT "
-        "{6} FROM {7} WHERE {8}) k JOIN {0} r ON {9}) ranked WHERE position > 1 OR deleted) "
-        "doomed WHERE t.ctid = doomed.row_id",
-        target, more_columns, is_deletion("r", dedup.deleted_at), key_columns_of("r", key),
-        version_order("r", dedup.cursor, true), more_ranked, quoted_list(key), keys, which,
-        match);
-  };
-  auto delete_where = [&](const std::string& which, const std::string& match) {
-    if (!places_history)
-      return doomed_rows(which, match, "", "") +
-             (then.empty() ? ";" : "; GET DIAGNOSTICS _airbyte_rows = ROW_COUNT;" + add_count);
-    // History mode without deletions: a key's earlier versions can only change place when the
-    // table held a row of it before the transaction, and then a row of the key is deleted here
-    // (the older one, or the newer that came late). Those keys alone are placed again.
-    auto key_list = quoted_list(key);
-    return fmt::format(
-        "WITH gone AS ({0} RETURNING {1}, doomed.had_row), placed AS ({2}) SELECT count(*) "
-        "INTO _airbyte_rows FROM gone;{3}",
-        doomed_rows(which, match, ", " + key_list + ", had_row",
-                    fmt::format(", {}, bool_or(r.xmin <> {}) OVER (PARTITION BY {}) AS had_row",
-                                key_columns_of("r", key), kCurrentXid, key_columns_of("r", key))),
-        key_columns_of("doomed", key),
-        place_versions_again(dedup, *history,
-                             fmt::format("(SELECT DISTINCT {} FROM gone WHERE had_row) k",
-                                         key_list),
-                             match),
-        add_count);
-  };
-  // The names the block declares lose to any column of the same name in its statements; the
-  // count starts at zero. While the history is placed, a scan of a whole table is the last resort
-  // (see record_history).
-  std::string declarations;
-  if (!then.empty() || places_history)
-    declarations = fmt::format("#variable_conflict use_column DECLARE {} bigint := 0; "
-                               "_airbyte_rows bigint; {}",
-                               kRowsDeletedVariable, places_history ? kDeclareCurrentXid : "");
-  auto statements = for_each_key_pattern(key, keys, delete_where);
-  if (places_history)
-    statements =
-        "SET LOCAL enable_seqscan = off; " + statements + " SET LOCAL enable_seqscan TO DEFAULT;";
-  return do_block("dedup", " " + declarations + "BEGIN " +
-                               lookups_by_index(target, keys, statements) +
-                               (then.empty() ? std::string() : " " + std::string(then) + ";") +
-                               " END ");
-}
-
-namespace {
 
 // Places versions (alias `r`, from `from`) in their key's history: the rows' columns,
 // _airbyte_unique_key as Airbyte's normalization made it (the MD5 of the key parts as text, NULL
@@ -397,9 +365,8 @@ std::string record_history(const HistorySpec& history) {
                                              batch_keys(which), dedup.target.quoted(), match,
                                              kCurrentXid)));
   };
-  // Then the keys' earlier versions: with deletions, every key of the batch may have some that
-  // the table no longer shows, so all of them are placed again here; without, only the keys the
-  // DELETE finds (delete_superseded).
+  // Then every version of those keys, earlier ones included, is placed again. (A key the table
+  // does not hold may still have versions: deleted by CDC, or by hand, and back.)
   auto place_again = [&](const std::string& which, const std::string& match) {
     return place_versions_again(dedup, history.table, batch_keys(which), match) + ";";
   };
@@ -409,10 +376,8 @@ std::string record_history(const HistorySpec& history) {
   // a sequential scan is the last resort here, for the keys table alone.
   auto statements = "SET LOCAL enable_seqscan = off; " +
                     for_each_key_pattern(dedup.key, keys, add_versions) + " " +
-                    (delete_places_history(dedup, history.table)
-                         ? std::string()
-                         : for_each_key_pattern(dedup.key, keys, place_again) + " ") +
-                    "SET LOCAL enable_seqscan TO DEFAULT;";
+                    for_each_key_pattern(dedup.key, keys, place_again) +
+                    " SET LOCAL enable_seqscan TO DEFAULT;";
   return do_block("history", " DECLARE " + kDeclareCurrentXid + "BEGIN " +
                                  lookups_by_index(table, keys, statements) + " END ");
 }

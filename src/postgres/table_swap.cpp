@@ -590,13 +590,25 @@ std::optional<std::string> swap(Connection& connection, const TableRef& table,
   auto plan = plan_swap(read_swap_facts(connection, table, staging), table, staging);
   if (!plan.swap)
     return plan.reason;
-  // Building an index reads every row: done before the lock, while readers go on.
+  // A session holding the table now makes the swap wait in vain: known before any index is built
+  // for it, and asked again once they are.
+  auto held = [&]() -> std::optional<std::string> {
+    if (auto holders = lock_holders(connection, table); !holders.empty())
+      return "another session already holds a lock on the table (" + holders +
+             "; a reader such as pg_dump holds it to its end, and the copy does not wait for it)";
+    return std::nullopt;
+  };
+  if (auto reason = held())
+    return reason;
+  // Building an index reads every row, and the statistics a sample of them: done before the
+  // lock, while readers go on. The statistics go with the table, so that the planner knows the
+  // new rows from the first query on (the dropped table's go with it).
   for (const auto& build : plan.index_builds)
     connection.execute(build.statement,
                        "building index " + quoted(build.name) + " on " + staging.quoted());
-  if (auto holders = lock_holders(connection, table); !holders.empty())
-    return "another session already holds a lock on the table (" + holders +
-           "; a reader such as pg_dump holds it to its end, and the copy does not wait for it)";
+  connection.execute(sql::analyze(staging, {}), "gathering statistics of " + staging.quoted());
+  if (auto reason = held())
+    return reason;
   if (!lock_with_tries(connection, table, options))
     return fmt::format("another session held the table through {} tries of {:.1f} s (a long "
                        "reader; the copy does not wait for it)",

@@ -46,7 +46,6 @@ private:
   std::vector<schema::Column> key_columns_; // with the types the keys are encoded as
   std::string delete_sql_;                  // without a sync log row
   std::string history_sql_;                 // history mode only
-  std::optional<postgres::TableRef> history_table_; // history mode only
   std::optional<DedupKeys> keys_;
   bool looks_up_repeats_only_ = false;
   std::vector<encode::CopyBuffer> rows_; // per lane

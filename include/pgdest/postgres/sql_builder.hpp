@@ -1,7 +1,6 @@
 #pragma once
 // SQL text for everything the connector runs. Pure: identifiers are quoted here, values never
 // appear in the text (they travel as parameters or in COPY data).
-#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -54,6 +53,7 @@ std::string truncate_table(const TableRef& table);
 std::string lock_table(const TableRef& table);
 // Deletes every row, MVCC-safe (unlike TRUNCATE, older snapshots still see them).
 std::string delete_all_rows(const TableRef& table);
+// Gathers the planner's statistics of `columns`, or of every column when none are named.
 std::string analyze(const TableRef& table, const std::vector<std::string>& columns);
 std::string drop_table(const TableRef& table);
 std::string drop_index(const Identifier& schema, const Identifier& index);
@@ -84,10 +84,7 @@ struct DedupSpec {
 // (for keys of more than kMaxKeyPartsByPattern parts, those with NULL parts are not).
 // `then`, when given, runs last in the same statement, with the number of rows deleted in the
 // variable kRowsDeletedVariable: the sync log's row of the commit, counted in its transaction.
-// With `history` (history mode, after record_history) and no CDC deletions, the same statement
-// places again the history versions of the keys whose table row it deleted or kept over a late one.
-std::string delete_superseded(const DedupSpec& dedup, std::string_view then = {},
-                              const std::optional<TableRef>& history = std::nullopt);
+std::string delete_superseded(const DedupSpec& dedup, std::string_view then = {});
 inline constexpr const char* kRowsDeletedVariable = "_airbyte_rows_deleted";
 inline constexpr std::size_t kMaxKeyPartsByPattern = 4;
 
@@ -118,11 +115,10 @@ struct HistorySpec {
 };
 // Run in the transaction that copied rows into the target, before its dedup DELETE: adds each of
 // the transaction's rows whose key is in the keys table to the history as a version, placed among
-// the transaction's versions of its key. Earlier versions of those keys are placed again (end,
-// active flag) from the history's own columns, updating only the versions that changed: here for
-// every key when CDC deletions are kept, else by the DELETE, for the keys the table held before
-// (delete_superseded). Versions are ordered as the DELETE orders rows. Its cost follows the keys:
-// each is looked up in the target's key index, and where needed in the history's.
+// the transaction's versions of its key, then places every version of those keys again (end,
+// active flag) from the history's own columns, updating only the versions that changed. Versions
+// are ordered as the DELETE orders rows. Its cost follows the keys: each is looked up in the
+// target's and the history's key indexes.
 std::string record_history(const HistorySpec& history);
 // Starts the history of a target whose rows came before it: each row becomes a version, placed as
 // record_history() places them.
