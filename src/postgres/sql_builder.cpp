@@ -111,8 +111,6 @@ std::string lock_table(const TableRef& table) {
 }
 
 std::string analyze(const TableRef& table, const std::vector<std::string>& columns) {
-  if (columns.empty())
-    return "ANALYZE " + table.quoted();
   return fmt::format("ANALYZE {} ({})", table.quoted(), quoted_list(columns));
 }
 

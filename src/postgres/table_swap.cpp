@@ -600,13 +600,10 @@ std::optional<std::string> swap(Connection& connection, const TableRef& table,
   };
   if (auto reason = held())
     return reason;
-  // Building an index reads every row, and the statistics a sample of them: done before the
-  // lock, while readers go on. The statistics go with the table, so that the planner knows the
-  // new rows from the first query on (the dropped table's go with it).
+  // Building an index reads every row: done before the lock, while readers go on.
   for (const auto& build : plan.index_builds)
     connection.execute(build.statement,
                        "building index " + quoted(build.name) + " on " + staging.quoted());
-  connection.execute(sql::analyze(staging, {}), "gathering statistics of " + staging.quoted());
   if (auto reason = held())
     return reason;
   if (!lock_with_tries(connection, table, options))

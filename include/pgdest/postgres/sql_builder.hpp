@@ -53,7 +53,6 @@ std::string truncate_table(const TableRef& table);
 std::string lock_table(const TableRef& table);
 // Deletes every row, MVCC-safe (unlike TRUNCATE, older snapshots still see them).
 std::string delete_all_rows(const TableRef& table);
-// Gathers the planner's statistics of `columns`, or of every column when none are named.
 std::string analyze(const TableRef& table, const std::vector<std::string>& columns);
 std::string drop_table(const TableRef& table);
 std::string drop_index(const Identifier& schema, const Identifier& index);
