@@ -182,15 +182,11 @@ TEST_CASE("history: a connection killed during the history's commit is replayed 
   require_ok(sync(schema, catalog1, records_for("sync1_messages.jsonl", "users"), true, config));
 
   auto catalog2 = catalog_of(generation(2));
-  pqxx::connection blocker = test_connection();
-  pqxx::work lock{blocker};
   // Reads pass; the history statement waits.
-  lock.exec0("LOCK TABLE it_history_kill.users_scd IN EXCLUSIVE MODE");
+  WriteBlocker lock("it_history_kill.users_scd");
   ConnectorProcess connector(write_args(schema, config, catalog2));
   connector.write_stdin(records_for("sync2_messages.jsonl", "users") + state_line(1));
-  auto watcher = test_connection();
-  REQUIRE(wait_for_statement(watcher, "it_history_kill_user", "DO $history$", 30.0));
-  terminate_sessions_of("it_history_kill_user");
+  cut_off_while_running("it_history_kill_user", "DO $history$");
   lock.commit();
   CHECK(connector.wait_for_line("\"type\":\"STATE\"", 30.0));
   connector.write_stdin(complete_statuses(catalog2));

@@ -31,18 +31,6 @@ std::string records_and_state(int count) {
   return text;
 }
 
-// Holds a lock on `table` that lets the set-up's reads through and makes writes wait, until
-// commit() (or the end of the object).
-struct WriteBlocker {
-  explicit WriteBlocker(const std::string& table) {
-    lock.exec0("LOCK TABLE " + table + " IN EXCLUSIVE MODE");
-  }
-  void commit() { lock.commit(); }
-
-  pqxx::connection connection = test_connection();
-  pqxx::work lock{connection};
-};
-
 // A sync of no records, so that the stream's table exists and can be locked.
 void create_table(const std::string& schema, const nlohmann::ordered_json& config,
                   const nlohmann::ordered_json& catalog) {
@@ -106,10 +94,8 @@ TEST_CASE("a connection dropped mid-batch is retried on a new one: rows once, st
     connector.write_stdin(records_and_state(1000));
     // Cut off only once a COPY is in flight (it waits for the lock), so that there is an open
     // transaction to replay.
-    auto watcher = test_connection();
-    REQUIRE(wait_for_statement(watcher, "it_state_retry_user", "COPY ", 30.0));
-    CHECK(states(connector.lines()).empty());
-    terminate_sessions_of("it_state_retry_user");
+    cut_off_while_running("it_state_retry_user", "COPY ");
+    CHECK(states(connector.lines()).empty()); // the lock still holds the commit back
     lock.commit();
     CHECK(connector.wait_for_line("\"type\":\"STATE\"", 30.0));
     connector.write_stdin(complete_statuses(catalog));

@@ -193,15 +193,11 @@ TEST_CASE("sync log: a connection lost mid-batch replays its transaction, logged
     auto catalog = users_catalog(mode);
     auto args = write_args(schema, config, catalog);
     require_ok(run_connector(args, complete_statuses(catalog))); // the table, to lock
-    pqxx::connection locker = test_connection();
-    pqxx::work lock(locker);
-    lock.exec0("LOCK TABLE " + schema + ".users IN EXCLUSIVE MODE");
+    WriteBlocker lock(schema + ".users");
 
     ConnectorProcess connector(args);
     connector.write_stdin(user_batches(1, 1000, 1000));
-    auto watcher = test_connection();
-    REQUIRE(wait_for_statement(watcher, "it_synclog_replay_user", "COPY ", 30.0));
-    terminate_sessions_of("it_synclog_replay_user");
+    cut_off_while_running("it_synclog_replay_user", "COPY ");
     lock.commit();
     REQUIRE(connector.wait_for_line("\"type\":\"STATE\"", 30.0));
     connector.write_stdin(complete_statuses(catalog));

@@ -22,6 +22,8 @@
 #include <stdexcept>
 #include <thread>
 
+#include <catch2/catch.hpp>
+
 namespace pgdest::testing {
 namespace {
 
@@ -333,6 +335,17 @@ void terminate_sessions_of(const std::string& role) {
   pqxx::nontransaction work(connection);
   work.exec_params("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1",
                    role);
+}
+
+void cut_off_while_running(const std::string& role, const std::string& statement_start) {
+  auto watcher = test_connection();
+  REQUIRE(wait_for_statement(watcher, role, statement_start, 30.0));
+  terminate_sessions_of(role);
+}
+
+WriteBlocker::WriteBlocker(const std::string& table)
+    : connection(test_connection()), lock(connection) {
+  lock.exec0("LOCK TABLE " + table + " IN EXCLUSIVE MODE");
 }
 
 namespace {

@@ -75,6 +75,19 @@ pqxx::connection test_connection();
 void exec(const std::string& sql);
 // Cuts off every session of `role` on the test server, as a lost connection would.
 void terminate_sessions_of(const std::string& role);
+// Requires that within 30 s a session of `role` runs a statement starting with `statement_start`
+// (held there, e.g., by a WriteBlocker), then cuts off every session of `role`.
+void cut_off_while_running(const std::string& role, const std::string& statement_start);
+
+// Holds a table's EXCLUSIVE lock from construction until commit() (or the end of the object):
+// reads pass, writes wait.
+struct WriteBlocker {
+  explicit WriteBlocker(const std::string& table);
+  void commit() { lock.commit(); }
+
+  pqxx::connection connection;
+  pqxx::work lock;
+};
 
 // Waits up to `seconds` until a backend of `user` is running (state active) a statement that
 // starts with `statement_start`, e.g. "COPY " for a load in flight; true if one was seen.

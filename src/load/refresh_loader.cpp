@@ -56,21 +56,21 @@ std::optional<Completion> RefreshLoader::completion() const {
   if (history)
     description += ", and its history with that of " + staging_history->quoted();
   return Completion{
-      description,
-      [final_table, staging, history, staging_history, generation,
-       columns](postgres::Connection& connection, const std::vector<std::string>& also) {
+      description, [final_table, staging, history, staging_history, generation, columns](
+                       postgres::Connection& connection, const std::vector<std::string>& also) {
         // `also` went with the earlier try's commit.
         if (!table_exists(connection, staging))
           return settle_gone_staging(connection, final_table, staging, generation);
-        auto summary = postgres::replace_table_rows(connection, final_table, staging, columns).summary;
+        auto summary =
+            postgres::replace_table_rows(connection, final_table, staging, columns).summary;
         if (history) {
           auto history_columns = columns;
           for (const auto& name : postgres::sql::history_column_names())
             history_columns.push_back(name);
-          summary += "; its history: " + postgres::replace_table_rows(connection, *history,
-                                                                      *staging_history,
-                                                                      history_columns)
-                                             .summary;
+          summary +=
+              "; its history: " +
+              postgres::replace_table_rows(connection, *history, *staging_history, history_columns)
+                  .summary;
         }
         for (const auto& statement : also)
           connection.execute(statement, "finishing the refresh of " + final_table.quoted());

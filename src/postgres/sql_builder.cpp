@@ -268,11 +268,10 @@ std::string delete_superseded(const DedupSpec& dedup, std::string_view then) {
                    : fmt::format("#variable_conflict use_column DECLARE {} bigint := 0; "
                                  "_airbyte_rows bigint; ",
                                  kRowsDeletedVariable);
-  return do_block("dedup", " " + declarations + "BEGIN " +
-                               lookups_by_index(target, keys,
-                                                for_each_key_pattern(key, keys, delete_where)) +
-                               (then.empty() ? std::string() : " " + std::string(then) + ";") +
-                               " END ");
+  return do_block(
+      "dedup", " " + declarations + "BEGIN " +
+                   lookups_by_index(target, keys, for_each_key_pattern(key, keys, delete_where)) +
+                   (then.empty() ? std::string() : " " + std::string(then) + ";") + " END ");
 }
 
 const std::vector<std::string>& history_column_names() {
@@ -359,9 +358,9 @@ std::string record_history(const HistorySpec& history) {
   auto add_versions = [&](const std::string& which, const std::string& match) {
     return fmt::format(
         "INSERT INTO {} ({}) {};", table, history_insert_list(history),
-        placed_versions(history, fmt::format("{} JOIN {} r ON {} WHERE r.xmin = {}",
-                                             batch_keys(which), dedup.target.quoted(), match,
-                                             kCurrentXid)));
+        placed_versions(history,
+                        fmt::format("{} JOIN {} r ON {} WHERE r.xmin = {}", batch_keys(which),
+                                    dedup.target.quoted(), match, kCurrentXid)));
   };
   // Then every version of those keys, earlier ones included, is placed again. (A key the table
   // does not hold may still have versions: deleted by CDC, or by hand, and back.)

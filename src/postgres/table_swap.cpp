@@ -591,7 +591,7 @@ std::optional<std::string> swap(Connection& connection, const TableRef& table,
   if (!plan.swap)
     return plan.reason;
   // A session holding the table now makes the swap wait in vain: known before any index is built
-  // for it, and asked again once they are.
+  // for it, and asked again once some were.
   auto held = [&]() -> std::optional<std::string> {
     if (auto holders = lock_holders(connection, table); !holders.empty())
       return "another session already holds a lock on the table (" + holders +
@@ -604,8 +604,9 @@ std::optional<std::string> swap(Connection& connection, const TableRef& table,
   for (const auto& build : plan.index_builds)
     connection.execute(build.statement,
                        "building index " + quoted(build.name) + " on " + staging.quoted());
-  if (auto reason = held())
-    return reason;
+  if (!plan.index_builds.empty())
+    if (auto reason = held())
+      return reason;
   if (!lock_with_tries(connection, table, options))
     return fmt::format("another session held the table through {} tries of {:.1f} s (a long "
                        "reader; the copy does not wait for it)",
