@@ -1,6 +1,8 @@
 // Helpers for tests that run `write`.
 #include "sync.hpp"
 
+#include <catch2/catch.hpp>
+
 namespace pgdest::testing {
 
 RunResult run_write(const std::string& schema, const nlohmann::ordered_json& catalog,
@@ -86,6 +88,21 @@ std::vector<std::string> column_types(const std::string& schema, const std::stri
   for (const auto& row : rows)
     columns.push_back(std::string(row[0].c_str()) + ":" + row[1].c_str());
   return columns;
+}
+
+std::string run_id_of(const std::vector<std::string>& lines) {
+  const std::string marker = "with run_id '";
+  for (const auto& line : lines) {
+    auto at = line.find(marker);
+    if (at != std::string::npos)
+      return line.substr(at + marker.size(), 36);
+  }
+  FAIL("the sync did not say its run_id");
+  return {};
+}
+
+std::string run_id_of(const RunResult& result) {
+  return run_id_of(result.stdout_lines);
 }
 
 } // namespace pgdest::testing

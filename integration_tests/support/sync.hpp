@@ -33,6 +33,11 @@ std::vector<nlohmann::ordered_json> states(const RunResult& result);
 // The same of stdout lines, e.g. those of a connector still running.
 std::vector<nlohmann::ordered_json> states(const std::vector<std::string>& lines);
 
+// The run id a sync logged (its sync log rows carry it), from its LOG message; fails the test
+// when there is none.
+std::string run_id_of(const std::vector<std::string>& lines);
+std::string run_id_of(const RunResult& result);
+
 // "column:type" for each column of a table, in table order.
 std::vector<std::string> column_types(const std::string& schema, const std::string& table);
 

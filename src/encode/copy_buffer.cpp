@@ -54,6 +54,14 @@ void CopyBuffer::rollback(std::size_t mark) {
   }
 }
 
+void CopyBuffer::erase(std::size_t begin, std::size_t end) {
+  if (begin >= end || end > size_) {
+    return;
+  }
+  std::memmove(data_.get() + begin, data_.get() + end, size_ - end);
+  size_ -= end - begin;
+}
+
 void CopyBuffer::grow(std::size_t count) {
   std::size_t wanted = capacity_ == 0 ? kInitialCapacity : capacity_ * 2;
   while (wanted - size_ < count) {

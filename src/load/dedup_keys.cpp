@@ -22,11 +22,53 @@ std::uint64_t mix(std::uint64_t value) {
   return value;
 }
 
+// The signed big-endian integer of a binary COPY field of `bytes` bytes (its length first).
+std::int64_t field_integer(std::string_view field, std::size_t bytes) {
+  std::uint64_t value = 0;
+  for (std::size_t i = 0; i < bytes; ++i)
+    value = value << 8 | static_cast<unsigned char>(field[4 + i]);
+  const std::uint64_t sign = std::uint64_t{1} << (8 * bytes - 1);
+  return static_cast<std::int64_t>((value ^ sign) - sign);
+}
+
+// The width of a cursor type whose binary value is one signed integer ordered as PostgreSQL
+// orders the type; 0 for the others.
+std::size_t ordered_integer_bytes(schema::ColumnType type) {
+  switch (type) {
+  case schema::ColumnType::bigint:
+  case schema::ColumnType::timestamptz:
+  case schema::ColumnType::timestamp:
+  case schema::ColumnType::time:
+    return 8;
+  case schema::ColumnType::date:
+    return 4;
+  case schema::ColumnType::boolean:
+    return 1;
+  default:
+    return 0;
+  }
+}
+
+} // namespace
+
 bool is_null_field(std::string_view field) {
   return field.size() == 4 && field == std::string_view("\xFF\xFF\xFF\xFF", 4);
 }
 
-} // namespace
+bool later_row_wins(std::optional<schema::ColumnType> cursor_type, const RowVersion& earlier,
+                    const RowVersion& later) {
+  if (cursor_type && earlier.cursor != later.cursor) {
+    const bool earlier_null = is_null_field(earlier.cursor);
+    const bool later_null = is_null_field(later.cursor);
+    if (earlier_null || later_null)
+      return earlier_null; // NULL sorts last
+    const std::size_t bytes = ordered_integer_bytes(*cursor_type);
+    if (bytes == 0 || earlier.cursor.size() != 4 + bytes || later.cursor.size() != 4 + bytes)
+      return false;
+    return field_integer(later.cursor, bytes) > field_integer(earlier.cursor, bytes);
+  }
+  return later.emitted_at_ms >= earlier.emitted_at_ms; // a tie goes to the larger raw id
+}
 
 SeenKeys::SeenKeys(std::size_t bytes) {
   std::size_t blocks = 1;
@@ -108,6 +150,12 @@ std::size_t DedupKeys::add(const encode::RecordEncoder& encoder) {
     ++queued_;
   }
   return lane;
+}
+
+void DedupKeys::forget_last(std::size_t lane) {
+  auto& rows = rows_[lane];
+  rows.rollback(rows.size() - last_key_bytes_);
+  --queued_;
 }
 
 } // namespace pgdest::load

@@ -24,7 +24,7 @@ DedupLoader::DedupLoader(const catalog::StreamPlan& plan, StreamTables tables, s
             {},
             {},
             {}},
-      rows_(context.lanes), keys_queued_(context.lanes, false) {
+      rows_(context.lanes), keys_queued_(context.lanes, false), last_rows_(context.lanes) {
   const auto& columns = tables_.columns;
   std::vector<std::size_t> key_columns;
   bool comparable_bytes = true;
@@ -36,12 +36,15 @@ DedupLoader::DedupLoader(const catalog::StreamPlan& plan, StreamTables tables, s
     comparable_bytes = comparable_bytes && bytes_decide_equality(columns[column].type);
   }
   if (!plan.cursor.empty()) {
-    if (auto column = schema::find_column(columns, plan.cursor.front()))
+    if (auto column = schema::find_column(columns, plan.cursor.front())) {
       spec_.cursor = columns[*column].name;
-    else
+      cursor_field_ = *column;
+      cursor_type_ = columns[*column].type;
+    } else {
       spdlog::warn("Stream {}: cursor field \"{}\" is not in the schema; rows are ordered by "
                    "extraction time only.",
                    plan.descriptor.display(), plan.cursor.front());
+    }
   }
   std::optional<std::size_t> deleted_at;
   if (context.cdc_deletion_mode == config::CdcDeletionMode::hard_delete)
@@ -56,13 +59,16 @@ DedupLoader::DedupLoader(const catalog::StreamPlan& plan, StreamTables tables, s
   SeenKeys* seen =
       !tables_.load_target_had_rows && comparable_bytes && !history ? context.seen_keys : nullptr;
   looks_up_repeats_only_ = seen != nullptr;
+  withdraws_superseded_ = !history;
+  key_fields_ = key_columns;
+  deleted_at_field_ = deleted_at;
   keys_.emplace(std::move(key_columns), deleted_at, seen, stream, context.lanes);
   delete_sql_ = postgres::sql::delete_superseded(spec_);
   if (rejected_values)
     rejected_.emplace(*rejected_values, plan, tables_, context.lanes);
   if (history) {
-    postgres::sql::HistorySpec history_spec{
-        spec_, *tables_.history_target(), encoder_.copy_columns()};
+    postgres::sql::HistorySpec history_spec{spec_, *tables_.history_target(),
+                                            encoder_.copy_columns()};
     history_sql_ = postgres::sql::record_history(history_spec);
   }
 }
@@ -83,22 +89,66 @@ std::vector<CopyTarget> DedupLoader::copy_targets() const {
 AddedRecord DedupLoader::add_record(const encode::RecordEnvelope& envelope) {
   const auto queued_before = keys_->queued();
   const std::size_t lane = keys_->add(encoder_);
+  bool key_queued = keys_->queued() != queued_before;
   AddedRecord added{lane, 0, 1u << kRowsTarget};
-  if (keys_->queued() != queued_before) {
+  auto& rows = rows_[lane];
+  const std::size_t row_begin = rows.size();
+  encoder_.finish(envelope, rows);
+  ++records_;
+  added.bytes += rows.size() - row_begin;
+  if (withdraws_superseded_)
+    key_queued = withdraw_superseded(lane, row_begin, envelope.emitted_at_ms, key_queued, added);
+  if (key_queued) {
     keys_queued_[lane] = true;
     added.bytes += keys_->last_key_bytes();
     added.grown_targets |= 1u << kKeysTarget;
   }
-  auto& rows = rows_[lane];
-  const std::size_t before = rows.size();
-  encoder_.finish(envelope, rows);
-  ++records_;
-  added.bytes += rows.size() - before;
   if (encoder_.has_rejected() && rejected_) {
     added.bytes += rejected_->add(encoder_, lane);
     added.grown_targets |= 1u << kRejectedTarget;
   }
   return added;
+}
+
+bool DedupLoader::withdraw_superseded(std::size_t lane, std::size_t row_begin,
+                                      std::int64_t emitted_at_ms, bool key_queued,
+                                      AddedRecord& added) {
+  auto& rows = rows_[lane];
+  LastRow& last = last_rows_[lane];
+  read_key(key_);
+  const std::string_view cursor =
+      cursor_field_ ? encoder_.field(*cursor_field_) : std::string_view();
+  // The last row is still in the buffer exactly when this row follows it there: a chunk sent in
+  // between leaves a fresh buffer.
+  if (last.end != 0 && last.end == row_begin && last.key == key_ &&
+      later_row_wins(cursor_type_, {last.cursor, last.emitted_at_ms}, {cursor, emitted_at_ms})) {
+    rows.erase(last.begin, last.end);
+    added.withdrawn_bytes = last.end - last.begin;
+    added.withdrew_row = true;
+    row_begin = last.begin;
+    // This row's key needs no entry of its own: the withdrawn row's entry is the same key, still
+    // queued in this transaction; or, if the withdrawn row was its key's first of the sync, there
+    // is no other row to find, unless this one is a CDC deletion to carry out.
+    const bool deletion = deleted_at_field_ && !is_null_field(encoder_.field(*deleted_at_field_));
+    if (key_queued && (last.key_queued || !deletion)) {
+      keys_->forget_last(lane);
+      key_queued = false;
+    }
+  }
+  last.begin = row_begin;
+  last.end = rows.size();
+  last.key.swap(key_);
+  last.cursor.assign(cursor);
+  last.emitted_at_ms = emitted_at_ms;
+  last.key_queued = key_queued;
+  return key_queued;
+}
+
+void DedupLoader::read_key(std::string& key) const {
+  // Equal bytes are an equal key for the DELETE, NULL parts included (it matches them too).
+  key.clear();
+  for (std::size_t column : key_fields_)
+    key.append(encoder_.field(column));
 }
 
 encode::CopyBuffer& DedupLoader::buffer(std::size_t lane, std::size_t target) {

@@ -193,8 +193,10 @@ void LoadSession::add_record(std::size_t index, const encode::RecordEnvelope& en
   const auto added = stream.loader->add_record(envelope);
   Buffered& buffered = stream.buffered[added.lane];
   ++buffered.records;
-  buffered.bytes += added.bytes;
-  buffered_bytes_ += added.bytes;
+  // A withdrawn row was buffered with these: the sums never go below zero.
+  buffered.rows = buffered.rows + 1 - (added.withdrew_row ? 1 : 0);
+  buffered.bytes = buffered.bytes + added.bytes - added.withdrawn_bytes;
+  buffered_bytes_ = buffered_bytes_ + added.bytes - added.withdrawn_bytes;
   encoded_bytes_ += added.bytes;
   for (std::size_t target = 0; target < stream.targets[added.lane].size(); ++target)
     if ((added.grown_targets >> target & 1u) != 0 &&
@@ -225,6 +227,7 @@ void LoadSession::send(Stream& stream, std::size_t buffer_lane) {
   }
   CommitPart& part = stream.uncommitted[lane];
   part.records += buffered.records;
+  part.rows += buffered.rows;
   part.bytes += buffered.bytes;
   buffered = {};
 }

@@ -50,7 +50,7 @@ void CommitLedger::settle(const std::function<std::uint64_t(std::size_t lane)>& 
       continue;
     StreamTotals& totals = totals_[pending.part.stream];
     totals.records += pending.part.records;
-    totals.rows_inserted += pending.part.records;
+    totals.rows_inserted += pending.part.rows;
     totals.bytes += pending.part.bytes;
     totals.states += pending.part.states;
   }
@@ -127,7 +127,7 @@ std::string SyncLog::insert(std::uint64_t commit_number, std::uint64_t commit_ro
     row.lane = part.lane;
     row.commit_rows = commit_rows;
     row.records = part.records;
-    row.rows_inserted = part.records;
+    row.rows_inserted = part.rows;
     row.bytes = part.bytes;
     row.states_released = part.states;
     row.rows_deleted = std::string(rows_deleted);

@@ -83,6 +83,23 @@ TEST_CASE("CopyBuffer: mark, rollback and clear", "[encode][copy]") {
   CHECK(buffer.capacity() == capacity);
 }
 
+TEST_CASE("CopyBuffer: erase takes bytes out of the middle, moving the rest down",
+          "[encode][copy]") {
+  CopyBuffer buffer;
+  buffer.append("first");
+  const std::size_t begin = buffer.mark();
+  buffer.append("second");
+  const std::size_t end = buffer.mark();
+  buffer.append("third");
+  buffer.erase(begin, end);
+  CHECK(buffer.view() == "firstthird");
+  buffer.erase(5, 5);   // nothing
+  buffer.erase(3, 100); // beyond the end: nothing
+  CHECK(buffer.view() == "firstthird");
+  buffer.erase(5, 10); // the tail
+  CHECK(buffer.view() == "first");
+}
+
 TEST_CASE("CopyBuffer: growth keeps the content", "[encode][copy]") {
   CopyBuffer buffer;
   std::string expected;

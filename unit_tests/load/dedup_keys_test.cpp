@@ -186,3 +186,81 @@ TEST_CASE("only numeric and jsonb values can be equal with different bytes", "[l
         ColumnType::timestamptz, ColumnType::timestamp, ColumnType::time, ColumnType::timetz})
     CHECK(bytes_decide_equality(type));
 }
+
+namespace {
+
+std::string int64_field(std::int64_t value) {
+  return std::string("\0\0\0\x08", 4) + be64(value);
+}
+std::string int32_field(std::int32_t value) {
+  return std::string("\0\0\0\x04", 4) + be64(value).substr(4);
+}
+const std::string kNullField("\xFF\xFF\xFF\xFF", 4);
+
+bool later_wins(std::optional<ColumnType> type, const std::string& earlier_cursor,
+                std::int64_t earlier_ms, const std::string& later_cursor, std::int64_t later_ms) {
+  return later_row_wins(type, {earlier_cursor, earlier_ms}, {later_cursor, later_ms});
+}
+
+} // namespace
+
+TEST_CASE("superseding: without a cursor, the later row wins unless extracted earlier",
+          "[load][dedup]") {
+  CHECK(later_wins(std::nullopt, "", 1000, "", 1000)); // a tie goes to the larger raw id
+  CHECK(later_wins(std::nullopt, "", 1000, "", 1001));
+  CHECK_FALSE(later_wins(std::nullopt, "", 1000, "", 999));
+}
+
+TEST_CASE("superseding: integer and time cursors compare as signed values", "[load][dedup]") {
+  const auto bigint = ColumnType::bigint;
+  CHECK(later_wins(bigint, int64_field(5), 1000, int64_field(6), 1)); // cursor first
+  CHECK_FALSE(later_wins(bigint, int64_field(6), 1, int64_field(5), 1000));
+  CHECK(later_wins(bigint, int64_field(-1), 1000, int64_field(0), 1000)); // sign
+  CHECK_FALSE(later_wins(bigint, int64_field(0), 1000, int64_field(-1), 1000));
+  CHECK(later_wins(bigint, int64_field(7), 1000, int64_field(7), 1000)); // equal: extraction
+  CHECK_FALSE(later_wins(bigint, int64_field(7), 1000, int64_field(7), 999));
+  for (auto type : {ColumnType::timestamptz, ColumnType::timestamp, ColumnType::time}) {
+    CHECK(later_wins(type, int64_field(-5000000), 1, int64_field(3), 1));
+    CHECK_FALSE(later_wins(type, int64_field(3), 1, int64_field(-5000000), 1));
+  }
+  CHECK(later_wins(ColumnType::date, int32_field(-3), 1, int32_field(2), 1));
+  CHECK_FALSE(later_wins(ColumnType::date, int32_field(2), 1, int32_field(-3), 1));
+  const std::string no("\0\0\0\x01\0", 5);
+  const std::string yes("\0\0\0\x01\x01", 5);
+  CHECK(later_wins(ColumnType::boolean, no, 1, yes, 1));
+  CHECK_FALSE(later_wins(ColumnType::boolean, yes, 1, no, 1));
+}
+
+TEST_CASE("superseding: NULL cursors are lowest, other types only count when equal",
+          "[load][dedup]") {
+  CHECK(later_wins(ColumnType::bigint, kNullField, 1000, int64_field(-9), 1));
+  CHECK_FALSE(later_wins(ColumnType::bigint, int64_field(-9), 1, kNullField, 1000));
+  CHECK(later_wins(ColumnType::bigint, kNullField, 1000, kNullField, 1000));
+  CHECK_FALSE(later_wins(ColumnType::bigint, kNullField, 1000, kNullField, 999));
+  // Text sorts by collation and numeric by value: only the server can order different ones.
+  const std::string a("\0\0\0\x01"
+                      "a",
+                      5);
+  const std::string b("\0\0\0\x01"
+                      "b",
+                      5);
+  CHECK_FALSE(later_wins(ColumnType::varchar, a, 1, b, 2));
+  CHECK_FALSE(later_wins(ColumnType::varchar, b, 1, a, 2));
+  CHECK(later_wins(ColumnType::varchar, a, 1, a, 2));
+  CHECK_FALSE(later_wins(ColumnType::numeric, a, 1, b, 2));
+  CHECK(later_wins(ColumnType::numeric, b, 1, b, 1));
+  CHECK(later_wins(ColumnType::varchar, kNullField, 1, a, 1));
+}
+
+TEST_CASE("dedup keys: forget_last takes back the key queued last", "[load][dedup]") {
+  SeenKeys seen;
+  Stream stream(&seen, 0);
+  CHECK_FALSE(stream.add(R"({"id":1,"part":"a","v":1})"));
+  CHECK(stream.add(R"({"id":1,"part":"a","v":2})"));
+  CHECK(stream.keys.queued() == 1);
+  stream.keys.forget_last(0);
+  CHECK(stream.keys.queued() == 0);
+  CHECK(stream.queued().empty());
+  CHECK(stream.add(R"({"id":1,"part":"a","v":3})")); // still seen: the next one is looked up
+  CHECK(stream.queued() == std::vector<Key>{{be64(1), "a"}});
+}

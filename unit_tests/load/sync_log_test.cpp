@@ -10,10 +10,11 @@ using namespace pgdest::load;
 TEST_CASE("a commit's parts count once their lane has committed up to the commit",
           "[load][synclog]") {
   CommitLedger ledger(2);
-  // Commit 1 (records 1..10): stream 0 on lanes 0 and 1, stream 1 on lane 0 with two states.
-  ledger.add(10, {{0, 0, 4, 400, 1}, {0, 1, 3, 300, 0}, {1, 0, 3, 30, 2}});
+  // Commit 1 (records 1..10): stream 0 on lanes 0 and 1, stream 1 on lane 0 with two states;
+  // one of stream 1's records superseded the row before it, which was never sent.
+  ledger.add(10, {{0, 0, 4, 400, 1, 4}, {0, 1, 3, 300, 0, 3}, {1, 0, 3, 30, 2, 2}});
   // Commit 2 (records 11..15): stream 0 on lane 1 only.
-  ledger.add(15, {{0, 1, 5, 500, 0}});
+  ledger.add(15, {{0, 1, 5, 500, 0, 5}});
   std::map<std::size_t, std::uint64_t> committed{{0, 0}, {1, 0}};
   auto lane = [&](std::size_t index) { return committed[index]; };
 
@@ -27,7 +28,8 @@ TEST_CASE("a commit's parts count once their lane has committed up to the commit
   CHECK(ledger.totals()[0].bytes == 400);
   CHECK(ledger.totals()[0].states == 1);
   CHECK(ledger.totals()[1].records == 3);
-  CHECK(ledger.totals()[1].rows_inserted == 3);
+  CHECK(ledger.totals()[0].rows_inserted == 4);
+  CHECK(ledger.totals()[1].rows_inserted == 2);
   CHECK(ledger.totals()[1].states == 2);
   CHECK_FALSE(ledger.totals()[0].rows_deleted);
 
@@ -37,6 +39,7 @@ TEST_CASE("a commit's parts count once their lane has committed up to the commit
   committed[1] = 15;
   ledger.settle(lane);
   CHECK(ledger.totals()[0].records == 12);
+  CHECK(ledger.totals()[0].rows_inserted == 12);
   CHECK(ledger.totals()[0].bytes == 1200);
 }
 

@@ -117,6 +117,8 @@ public:
   std::size_t mark() const { return size_; }
   // Drops everything appended after `mark`.
   void rollback(std::size_t mark);
+  // Drops the bytes from `begin` up to `end` (marks), moving the bytes after them down.
+  void erase(std::size_t begin, std::size_t end);
 
 private:
   char* tail(std::size_t count) {

@@ -42,6 +42,23 @@ private:
 // are (not so for numeric, where 1.0 = 1.00, or jsonb).
 bool bytes_decide_equality(schema::ColumnType type);
 
+// True for a binary COPY field (its length first) that holds NULL.
+bool is_null_field(std::string_view field);
+
+// Where the DELETE places one row among its key's rows: by the cursor (newest first, NULL
+// last), then the extraction time, then the raw id.
+struct RowVersion {
+  std::string_view cursor; // the cursor's binary COPY field; empty when the stream has none
+  std::int64_t emitted_at_ms = 0;
+};
+
+// True when the DELETE would keep `later` rather than `earlier`, two rows of one key that this
+// sync wrote in that order (so `later` has the larger raw id), and their bytes show it for
+// certain: equal cursors, or cursors of a type whose binary value orders as PostgreSQL does.
+// False when `earlier` wins, or when only the server can tell (text sorts by its collation).
+bool later_row_wins(std::optional<schema::ColumnType> cursor_type, const RowVersion& earlier,
+                    const RowVersion& later);
+
 // One dedup stream's keys for the DELETE of the open transaction, as binary COPY rows of its
 // key columns, per lane: the stream's rows are spread over `lanes` connections by key, so that
 // all rows of a key go through one connection, in order.
@@ -57,6 +74,10 @@ public:
   // After the encoder read a record (fill()): returns the lane of the record's key, and queues the
   // key there if it needs a look.
   std::size_t add(const encode::RecordEncoder& encoder);
+
+  // Takes back the key add() queued last, on `lane`: its row turned out to be the key's only one
+  // (the row before it, the key's first of the sync, was withdrawn unsent).
+  void forget_last(std::size_t lane);
 
   encode::CopyBuffer& rows(std::size_t lane = 0) { return rows_[lane]; }
   std::uint64_t queued() const { return queued_; }

@@ -3,7 +3,10 @@
 // that may now have more than one row are copied to a temporary table of the transaction, and
 // before each commit one DELETE keeps only the newest row per key (CDC deletions go too). In
 // history mode, every version first goes to the history table, in the same transaction.
+// A row that the next row of its lane supersedes (the same key again, as sources that repeat a
+// record write it) is taken out of the buffer before it is sent: the DELETE would only drop it.
 #include <optional>
+#include <string>
 
 #include "pgdest/encode/record_encoder.hpp"
 #include "pgdest/load/rejected_values.hpp"
@@ -39,6 +42,24 @@ private:
   static constexpr std::size_t kKeysTarget = 1;
   static constexpr std::size_t kRejectedTarget = 2;
 
+  // A lane's last row, while it is still the end of the lane's rows buffer (not yet sent).
+  struct LastRow {
+    std::size_t begin = 0;
+    std::size_t end = 0; // the buffer's size right after the row; 0: no row
+    std::string key;     // its key's binary COPY fields
+    std::string cursor;  // its cursor's binary COPY field
+    std::int64_t emitted_at_ms = 0;
+    bool key_queued = false;
+  };
+
+  // The key fields of the record the encoder holds, joined.
+  void read_key(std::string& key) const;
+  // With the record just written at `row_begin` of `lane`'s rows: takes the row before it out of
+  // the buffer if this one supersedes it, and remembers this row as the lane's last. Returns
+  // whether the record's key stays queued for the DELETE.
+  bool withdraw_superseded(std::size_t lane, std::size_t row_begin, std::int64_t emitted_at_ms,
+                           bool key_queued, AddedRecord& added);
+
   const catalog::StreamPlan* plan_;
   StreamTables tables_;
   encode::RecordEncoder encoder_;
@@ -50,6 +71,14 @@ private:
   bool looks_up_repeats_only_ = false;
   std::vector<encode::CopyBuffer> rows_; // per lane
   std::vector<bool> keys_queued_;        // per lane: keys queued since its last commit
+  // Taking superseded rows out: not in history mode (every version goes to the history).
+  bool withdraws_superseded_ = false;
+  std::vector<std::size_t> key_fields_; // the encoder's columns
+  std::optional<std::size_t> cursor_field_;
+  std::optional<schema::ColumnType> cursor_type_;
+  std::optional<std::size_t> deleted_at_field_;
+  std::vector<LastRow> last_rows_; // per lane
+  std::string key_;                // the current record's key (scratch)
   std::optional<RejectedRows> rejected_;
   std::uint64_t records_ = 0;
 };

@@ -78,6 +78,7 @@ private:
   // Records in a stream's buffers, and their bytes over all its targets.
   struct Buffered {
     std::uint64_t records = 0;
+    std::uint64_t rows = 0;
     std::size_t bytes = 0;
   };
   struct Stream {

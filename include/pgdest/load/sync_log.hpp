@@ -21,9 +21,10 @@ namespace pgdest::load {
 struct CommitPart {
   std::size_t stream = 0;
   std::size_t lane = 0;
-  std::uint64_t records = 0; // each is one row of the stream's table
-  std::uint64_t bytes = 0;   // of binary COPY data: the rows, and a dedup stream's keys
-  std::uint64_t states = 0;  // STATE messages covering the stream that the commit lets out
+  std::uint64_t records = 0;
+  std::uint64_t bytes = 0;  // of binary COPY data: the rows, and a dedup stream's keys
+  std::uint64_t states = 0; // STATE messages covering the stream that the commit lets out
+  std::uint64_t rows = 0;   // rows copied: a row per record, less those withdrawn unsent
 };
 
 // A stream's sums over the commits of a run that landed.
