@@ -200,11 +200,14 @@ TEST_CASE("dedup: a record superseding the one before it in its lane is never se
   auto schema = fresh_schema("it_dedup_withdraw_" + std::to_string(lanes));
   StreamSpec spec;
   spec.schema = Json::parse(R"({"type":"object","properties":{"id":{"type":"integer"},
-      "c":{"type":["null","integer"]},"v":{"type":"integer"},
+      "c":{"type":["null","integer"]},"v":{"type":"integer"},"s":{"type":"string"},
       "_ab_cdc_deleted_at":{"type":"string","format":"date-time"}}})");
   spec.primary_key = Json::parse(R"([["id"]])");
   spec.cursor = Json::parse(R"(["c"])");
   const std::string deleted = R"(,"_ab_cdc_deleted_at":"2024-01-01T00:00:00Z")";
+  // A row this large fills its chunk, which goes to the lane at once: the next row, though it
+  // supersedes it, finds a fresh buffer.
+  const std::string large(5u << 20, 'x');
   auto users = [](const std::string& data, long emitted_at = 1000) {
     return record("users", data, emitted_at);
   };
@@ -224,7 +227,9 @@ TEST_CASE("dedup: a record superseding the one before it in its lane is never se
       users(R"({"id":12,"c":1,"v":120})", 2000) + users(R"({"id":12,"c":1,"v":121})", 1500) +
       // id 13's third row replaces its second, whose key the DELETE must still look up.
       users(R"({"id":13,"c":1,"v":130})") + users(R"({"id":14,"c":1,"v":140})") +
-      users(R"({"id":13,"c":2,"v":131})") + users(R"({"id":13,"c":3,"v":132})");
+      users(R"({"id":13,"c":2,"v":131})") + users(R"({"id":13,"c":3,"v":132})") +
+      users(R"({"id":15,"c":1,"v":150,"s":")" + large + R"("})") +
+      users(R"({"id":15,"c":2,"v":151})");
   auto result = sync(schema, catalog_of(spec), body, true, Json{{"max_connections", lanes}});
   require_ok(result);
   CHECK(query_rows("SELECT id, v FROM " + schema + ".users ORDER BY id") == Rows{{"1", "11"},
@@ -239,21 +244,22 @@ TEST_CASE("dedup: a record superseding the one before it in its lane is never se
                                                                                  {"11", "110"},
                                                                                  {"12", "120"},
                                                                                  {"13", "132"},
-                                                                                 {"14", "140"}});
+                                                                                 {"14", "140"},
+                                                                                 {"15", "151"}});
   // Records, rows inserted, rows deleted. Eight records supersede the one just before them in
-  // the stream (ids 1, 3, 5 twice, 8, 9, 10, 13); with one lane, rows of ids 2, 4, 6, 8, 10, 12
-  // and 13 that were sent are deleted.
+  // the stream (ids 1, 3, 5 twice, 8, 9, 10, 13); with one lane, rows of ids 2, 4, 6, 8, 10, 12,
+  // 13 and 15 that were sent are deleted.
   const auto sums =
       query_rows("SELECT sum(records), sum(rows_inserted), sum(rows_deleted) FROM "
                  "airbyte_internal._airbyte_sync_log WHERE kind = 'commit' AND run_id = '" +
                  run_id_of(result) + "'");
   if (lanes == 1) {
-    CHECK(sums == Rows{{"28", "20", "7"}});
+    CHECK(sums == Rows{{"30", "22", "8"}});
   } else {
     REQUIRE(sums.size() == 1);
-    CHECK(sums[0][0] == "28");
-    CHECK(std::stoi(sums[0][1]) <= 20);
-    CHECK(std::stoi(sums[0][1]) - std::stoi(sums[0][2]) == 13);
+    CHECK(sums[0][0] == "30");
+    CHECK(std::stoi(sums[0][1]) <= 22);
+    CHECK(std::stoi(sums[0][1]) - std::stoi(sums[0][2]) == 14);
   }
 }
 
