@@ -49,11 +49,11 @@ std::size_t ordered_integer_bytes(schema::ColumnType type) {
   }
 }
 
-} // namespace
-
 bool is_null_field(std::string_view field) {
   return field.size() == 4 && field == std::string_view("\xFF\xFF\xFF\xFF", 4);
 }
+
+} // namespace
 
 bool later_row_wins(std::optional<schema::ColumnType> cursor_type, const RowVersion& earlier,
                     const RowVersion& later) {
@@ -138,8 +138,7 @@ std::size_t DedupKeys::add(const encode::RecordEncoder& encoder) {
   // Bits 36-39 are not among those SeenKeys uses.
   const std::size_t lane = ((hash >> 36) & 0xF) % rows_.size();
   // A key is added to `seen` even for a CDC deletion: a later row with it must still look.
-  const bool look = seen_ == nullptr || seen_->check_and_add(hash) ||
-                    (deleted_at_column_ && !is_null_field(encoder.field(*deleted_at_column_)));
+  const bool look = seen_ == nullptr || seen_->check_and_add(hash) || is_deletion(encoder);
   if (look) {
     auto& rows = rows_[lane];
     const std::size_t before = rows.size();
@@ -150,6 +149,16 @@ std::size_t DedupKeys::add(const encode::RecordEncoder& encoder) {
     ++queued_;
   }
   return lane;
+}
+
+void DedupKeys::read_key(const encode::RecordEncoder& encoder, std::string& key) const {
+  key.clear();
+  for (std::size_t column : key_columns_)
+    key.append(encoder.field(column));
+}
+
+bool DedupKeys::is_deletion(const encode::RecordEncoder& encoder) const {
+  return deleted_at_column_ && !is_null_field(encoder.field(*deleted_at_column_));
 }
 
 void DedupKeys::forget_last(std::size_t lane) {

@@ -59,9 +59,6 @@ DedupLoader::DedupLoader(const catalog::StreamPlan& plan, StreamTables tables, s
   SeenKeys* seen =
       !tables_.load_target_had_rows && comparable_bytes && !history ? context.seen_keys : nullptr;
   looks_up_repeats_only_ = seen != nullptr;
-  withdraws_superseded_ = !history;
-  key_fields_ = key_columns;
-  deleted_at_field_ = deleted_at;
   keys_.emplace(std::move(key_columns), deleted_at, seen, stream, context.lanes);
   delete_sql_ = postgres::sql::delete_superseded(spec_);
   if (rejected_values)
@@ -96,7 +93,7 @@ AddedRecord DedupLoader::add_record(const encode::RecordEnvelope& envelope) {
   encoder_.finish(envelope, rows);
   ++records_;
   added.bytes += rows.size() - row_begin;
-  if (withdraws_superseded_)
+  if (history_sql_.empty()) // in history mode every version goes to the history
     key_queued = withdraw_superseded(lane, row_begin, envelope.emitted_at_ms, key_queued, added);
   if (key_queued) {
     keys_queued_[lane] = true;
@@ -115,7 +112,7 @@ bool DedupLoader::withdraw_superseded(std::size_t lane, std::size_t row_begin,
                                       AddedRecord& added) {
   auto& rows = rows_[lane];
   LastRow& last = last_rows_[lane];
-  read_key(key_);
+  keys_->read_key(encoder_, key_);
   const std::string_view cursor =
       cursor_field_ ? encoder_.field(*cursor_field_) : std::string_view();
   // The last row is still in the buffer exactly when this row follows it there: a chunk sent in
@@ -124,13 +121,11 @@ bool DedupLoader::withdraw_superseded(std::size_t lane, std::size_t row_begin,
       later_row_wins(cursor_type_, {last.cursor, last.emitted_at_ms}, {cursor, emitted_at_ms})) {
     rows.erase(last.begin, last.end);
     added.withdrawn_bytes = last.end - last.begin;
-    added.withdrew_row = true;
     row_begin = last.begin;
     // This row's key needs no entry of its own: the withdrawn row's entry is the same key, still
     // queued in this transaction; or, if the withdrawn row was its key's first of the sync, there
     // is no other row to find, unless this one is a CDC deletion to carry out.
-    const bool deletion = deleted_at_field_ && !is_null_field(encoder_.field(*deleted_at_field_));
-    if (key_queued && (last.key_queued || !deletion)) {
+    if (key_queued && (last.key_queued || !keys_->is_deletion(encoder_))) {
       keys_->forget_last(lane);
       key_queued = false;
     }
@@ -142,13 +137,6 @@ bool DedupLoader::withdraw_superseded(std::size_t lane, std::size_t row_begin,
   last.emitted_at_ms = emitted_at_ms;
   last.key_queued = key_queued;
   return key_queued;
-}
-
-void DedupLoader::read_key(std::string& key) const {
-  // Equal bytes are an equal key for the DELETE, NULL parts included (it matches them too).
-  key.clear();
-  for (std::size_t column : key_fields_)
-    key.append(encoder_.field(column));
 }
 
 encode::CopyBuffer& DedupLoader::buffer(std::size_t lane, std::size_t target) {

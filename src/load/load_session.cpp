@@ -194,7 +194,7 @@ void LoadSession::add_record(std::size_t index, const encode::RecordEnvelope& en
   Buffered& buffered = stream.buffered[added.lane];
   ++buffered.records;
   // A withdrawn row was buffered with these: the sums never go below zero.
-  buffered.rows = buffered.rows + 1 - (added.withdrew_row ? 1 : 0);
+  buffered.rows = buffered.rows + 1 - (added.withdrawn_bytes > 0 ? 1 : 0);
   buffered.bytes = buffered.bytes + added.bytes - added.withdrawn_bytes;
   buffered_bytes_ = buffered_bytes_ + added.bytes - added.withdrawn_bytes;
   encoded_bytes_ += added.bytes;

@@ -210,7 +210,8 @@ std::string for_each_key_pattern(
 }
 
 // The rows' order within a key, newest last: cursor (NULL lowest), extraction time, arrival
-// (_airbyte_raw_id: our UUID v7 ids order by it). `descending` reverses it.
+// (_airbyte_raw_id: our UUID v7 ids order by it). `descending` reverses it. load::later_row_wins
+// decides the same order from two rows' bytes where it can: keep the two in step.
 std::string version_order(const std::string& alias, const std::string& cursor, bool descending) {
   const char* direction = descending ? " DESC" : "";
   std::string order;

@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -42,9 +43,6 @@ private:
 // are (not so for numeric, where 1.0 = 1.00, or jsonb).
 bool bytes_decide_equality(schema::ColumnType type);
 
-// True for a binary COPY field (its length first) that holds NULL.
-bool is_null_field(std::string_view field);
-
 // Where the DELETE places one row among its key's rows: by the cursor (newest first, NULL
 // last), then the extraction time, then the raw id.
 struct RowVersion {
@@ -75,8 +73,15 @@ public:
   // key there if it needs a look.
   std::size_t add(const encode::RecordEncoder& encoder);
 
-  // Takes back the key add() queued last, on `lane`: its row turned out to be the key's only one
-  // (the row before it, the key's first of the sync, was withdrawn unsent).
+  // The key fields of the record the encoder holds, joined (equal bytes are an equal key for the
+  // DELETE, NULL parts included: it matches those too).
+  void read_key(const encode::RecordEncoder& encoder, std::string& key) const;
+  // Whether the record the encoder holds is a CDC deletion the DELETE carries out.
+  bool is_deletion(const encode::RecordEncoder& encoder) const;
+
+  // Takes back the key add() queued last, on `lane`: it needs no entry of its own (the row before
+  // it was withdrawn unsent, and that row's entry of the same key stays queued, or it was the
+  // key's first of the sync).
   void forget_last(std::size_t lane);
 
   encode::CopyBuffer& rows(std::size_t lane = 0) { return rows_[lane]; }

@@ -52,8 +52,6 @@ private:
     bool key_queued = false;
   };
 
-  // The key fields of the record the encoder holds, joined.
-  void read_key(std::string& key) const;
   // With the record just written at `row_begin` of `lane`'s rows: takes the row before it out of
   // the buffer if this one supersedes it, and remembers this row as the lane's last. Returns
   // whether the record's key stays queued for the DELETE.
@@ -69,14 +67,10 @@ private:
   std::string history_sql_;                 // history mode only
   std::optional<DedupKeys> keys_;
   bool looks_up_repeats_only_ = false;
-  std::vector<encode::CopyBuffer> rows_; // per lane
-  std::vector<bool> keys_queued_;        // per lane: keys queued since its last commit
-  // Taking superseded rows out: not in history mode (every version goes to the history).
-  bool withdraws_superseded_ = false;
-  std::vector<std::size_t> key_fields_; // the encoder's columns
-  std::optional<std::size_t> cursor_field_;
+  std::vector<encode::CopyBuffer> rows_;    // per lane
+  std::vector<bool> keys_queued_;           // per lane: keys queued since its last commit
+  std::optional<std::size_t> cursor_field_; // the encoder's column
   std::optional<schema::ColumnType> cursor_type_;
-  std::optional<std::size_t> deleted_at_field_;
   std::vector<LastRow> last_rows_; // per lane
   std::string key_;                // the current record's key (scratch)
   std::optional<RejectedRows> rejected_;

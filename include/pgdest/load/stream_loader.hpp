@@ -54,12 +54,12 @@ struct CommitStatements {
 
 // Where add_record() put a record: the lane of its buffers, the bytes it added to them, and
 // which of them grew (bit i: buffer(lane, i)). A record may also supersede the row before it in
-// the lane's buffer, which then leaves the buffer unsent: its bytes are `withdrawn_bytes`.
+// the lane's buffer, which then leaves the buffer unsent: its bytes are `withdrawn_bytes` (0: no
+// row was withdrawn).
 struct AddedRecord {
   std::size_t lane = 0;
   std::size_t bytes = 0;
   unsigned grown_targets = 0;
-  bool withdrew_row = false;
   std::size_t withdrawn_bytes = 0;
 };
 
